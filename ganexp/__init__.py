@@ -1,0 +1,1 @@
+"""ganexp: a Hydra-driven experiment sweep runner for GANs."""

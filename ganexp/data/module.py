@@ -1,0 +1,141 @@
+"""The Lightning data module shared by every data set, and the on-disk cache of generated data.
+
+A *source* builds a `LabelledImages` (uint8 images, labels, attribute names) and has a `key()` naming its settings;
+`ImageData` caches what the source built under `cache_dir`, so a data set is generated once and loaded fast after.
+Images stay uint8 in memory (4x smaller, and 4x less to copy to a GPU) and become floats in [-1, 1] after transfer.
+"""
+
+import hashlib
+import logging
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import pytorch_lightning as pl
+import torch
+from torch import Tensor
+from torch.utils.data import BatchSampler, DataLoader, RandomSampler
+
+log = logging.getLogger(__name__)
+CACHE_VERSION = 1  # bump when a generator's output changes for the same settings
+
+
+@dataclass
+class LabelledImages:
+    images: Tensor  # uint8 (N, C, H, W)
+    labels: Tensor  # long (N, A) attribute indices, or float (N, L) multi-hot when `multilabel`
+    attributes: list[tuple[str, list[str]]]  # (group name, value names); one group of label names if multilabel
+    multilabel: bool = False
+
+    @property
+    def groups(self) -> list[int]:
+        return [len(values) for _, values in self.attributes]
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def conditions(self) -> Tensor:
+        """The distinct label rows present in the data (what wrong-condition sampling draws from)."""
+        return torch.unique(self.labels, dim=0)
+
+
+class Source(Protocol):
+    def key(self) -> str: ...
+    def build(self) -> LabelledImages: ...
+
+
+def load_cached(source: Source, cache_dir: str | Path) -> LabelledImages:
+    """Build `source` once and keep it under `cache_dir`; later calls load the file (written atomically)."""
+    key = f"v{CACHE_VERSION}:{source.key()}"
+    digest = hashlib.sha1(key.encode()).hexdigest()[:12]
+    path = Path(cache_dir).expanduser() / f"{type(source).__name__.lower()}-{digest}.pt"
+    if path.exists():
+        start = time.perf_counter()
+        data = LabelledImages(**torch.load(path, weights_only=False))
+        log.info("data: loaded %d images from %s in %.2fs", len(data), path, time.perf_counter() - start)
+        return data
+    start = time.perf_counter()
+    data = source.build()
+    log.info("data: built %d images (%s) in %.1fs -> %s", len(data), key, time.perf_counter() - start, path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as tmp:
+        torch.save(vars(data), tmp)
+    os.replace(tmp.name, path)
+    return data
+
+
+class _Batches(torch.utils.data.Dataset):
+    """Indexed by a list of indices: one gather per batch instead of a Python-level collate of single items."""
+
+    def __init__(self, images: Tensor, labels: Tensor):
+        self.images, self.labels = images, labels
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, index: list[int]) -> tuple[Tensor, Tensor]:
+        index = torch.as_tensor(index, device=self.images.device)
+        return self.images[index], self.labels[index]
+
+
+class ImageData(pl.LightningDataModule):
+    """Serves batches of (images in [-1, 1], labels) from a cached source; `holdout` images are kept for evaluation."""
+
+    def __init__(
+        self,
+        source: Source,
+        batch_size: int = 64,
+        cache_dir: str = "~/.cache/ganexp",
+        holdout: int = 0,
+        on_device: bool = False,
+        seed: int = 0,
+    ):
+        super().__init__()
+        self.source, self.batch_size, self.cache_dir = source, batch_size, cache_dir
+        self.holdout, self.on_device, self.seed = holdout, on_device, seed
+        self.data: LabelledImages | None = None
+
+    def load(self) -> LabelledImages:
+        if self.data is None:
+            self.data = load_cached(self.source, self.cache_dir)
+            if len(self.data) - self.holdout < self.batch_size:
+                raise ValueError(
+                    f"data: {len(self.data)} images ({self.holdout} held out) is fewer than one batch of "
+                    f"data.batch_size={self.batch_size}"
+                )
+        return self.data
+
+    @property
+    def train_images(self) -> tuple[Tensor, Tensor]:
+        data = self.load()
+        end = len(data) - self.holdout
+        return data.images[:end], data.labels[:end]
+
+    @property
+    def heldout_images(self) -> tuple[Tensor, Tensor]:
+        data = self.load()
+        end = len(data) - self.holdout
+        return data.images[end:], data.labels[end:]
+
+    def train_dataloader(self) -> DataLoader:
+        images, labels = self.train_images
+        if self.on_device and self.trainer is not None:
+            images, labels = images.to(self.trainer.strategy.root_device), labels.to(self.trainer.strategy.root_device)
+        order = RandomSampler(range(len(images)), generator=torch.Generator().manual_seed(self.seed))
+        sampler = BatchSampler(order, self.batch_size, drop_last=True)
+        return DataLoader(_Batches(images, labels), sampler=sampler, batch_size=None)
+
+    def on_after_batch_transfer(self, batch: tuple[Tensor, Tensor], dataloader_idx: int) -> tuple[Tensor, Tensor]:
+        images, labels = batch
+        return to_float(images), labels
+
+
+def to_float(images_u8: Tensor) -> Tensor:
+    return images_u8.float().div_(127.5).sub_(1.0)
+
+
+def to_uint8(images: Tensor) -> Tensor:
+    return images.add(1.0).mul_(127.5).round_().clamp_(0, 255).to(torch.uint8)

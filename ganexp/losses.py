@@ -1,0 +1,118 @@
+"""Adversarial losses: small objects with `d_loss`/`g_loss`, chosen by the `loss` config group.
+
+Scores are D's raw outputs (logits for BCE, unbounded critic values for the Wasserstein losses). Two optional hooks
+let a loss act beyond the two formulas without the training loop knowing which loss it runs:
+`penalty` (an extra D term that needs D itself, e.g. the gradient penalty) and `after_d_step` (e.g. weight clipping).
+"""
+
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+
+class AdversarialLoss:
+    """Base class. `d_norm` is the D normalisation this loss needs when `model.d_norm=auto`."""
+
+    d_norm: str = "batch"
+    wasserstein: bool = False  # scores estimate a Wasserstein distance: log E[D(real)] - E[D(fake)]
+
+    def d_loss(self, real: Tensor, fake: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def g_loss(self, fake: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def penalty(self, critic: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor) -> Tensor | None:
+        """Extra term added to D's loss (already weighted); None when the loss has none."""
+        return None
+
+    @torch.no_grad()
+    def after_d_step(self, discriminator: nn.Module) -> None:
+        """Called after every D optimizer step."""
+
+
+class BCE(AdversarialLoss):
+    """Original GAN (Goodfellow et al. 2014), non-saturating G loss, optional one-sided label smoothing.
+
+    `real_label` < 1 is one-sided smoothing (Salimans et al. 2016): only D's real targets are softened.
+    """
+
+    def __init__(self, real_label: float = 1.0):
+        self.real_label = real_label
+
+    def d_loss(self, real: Tensor, fake: Tensor) -> Tensor:
+        return F.binary_cross_entropy_with_logits(
+            real, torch.full_like(real, self.real_label)
+        ) + F.binary_cross_entropy_with_logits(fake, torch.zeros_like(fake))
+
+    def g_loss(self, fake: Tensor) -> Tensor:
+        return F.binary_cross_entropy_with_logits(fake, torch.ones_like(fake))
+
+
+class LSGAN(AdversarialLoss):
+    """Least squares GAN (Mao et al. 2017): D pushes real to 1 and fake to 0; G pushes fake to 1."""
+
+    def d_loss(self, real: Tensor, fake: Tensor) -> Tensor:
+        return 0.5 * ((real - 1) ** 2).mean() + 0.5 * (fake**2).mean()
+
+    def g_loss(self, fake: Tensor) -> Tensor:
+        return 0.5 * ((fake - 1) ** 2).mean()
+
+
+class WGAN(AdversarialLoss):
+    """Wasserstein GAN (Arjovsky et al. 2017): critic maximises E[D(real)] - E[D(fake)], weights clipped to ±clip."""
+
+    wasserstein = True
+
+    def __init__(self, clip: float = 0.01):
+        self.clip = clip
+
+    def d_loss(self, real: Tensor, fake: Tensor) -> Tensor:
+        return fake.mean() - real.mean()
+
+    def g_loss(self, fake: Tensor) -> Tensor:
+        return -fake.mean()
+
+    @torch.no_grad()
+    def after_d_step(self, discriminator: nn.Module) -> None:
+        for p in discriminator.parameters():
+            p.clamp_(-self.clip, self.clip)
+
+
+class WGANGP(WGAN):
+    """WGAN with gradient penalty (Gulrajani et al. 2017): no clipping; gp_weight * (||∇D(x̂)|| - 1)² on interpolates.
+
+    The penalty is per sample, so D must not use BatchNorm (it mixes samples): `d_norm = "layer"`.
+    """
+
+    d_norm = "layer"
+
+    def __init__(self, gp_weight: float = 10.0):
+        self.gp_weight = gp_weight
+
+    def penalty(self, critic: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor) -> Tensor:
+        return self.gp_weight * gradient_penalty(critic, real, fake)
+
+    def after_d_step(self, discriminator: nn.Module) -> None:
+        pass
+
+
+class Hinge(AdversarialLoss):
+    """Hinge loss (Lim & Ye 2017; SAGAN/BigGAN): D: relu(1 - real) + relu(1 + fake); G: -fake."""
+
+    def d_loss(self, real: Tensor, fake: Tensor) -> Tensor:
+        return F.relu(1 - real).mean() + F.relu(1 + fake).mean()
+
+    def g_loss(self, fake: Tensor) -> Tensor:
+        return -fake.mean()
+
+
+def gradient_penalty(critic: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor) -> Tensor:
+    """E[(||∇x D(x̂)||₂ - 1)²] at x̂ = εx + (1-ε)x̃, ε ~ U[0,1] per sample; differentiable w.r.t. D's weights."""
+    eps = torch.rand(real.shape[0], *([1] * (real.dim() - 1)), device=real.device, dtype=real.dtype)
+    mixed = (eps * real.detach() + (1 - eps) * fake.detach()).requires_grad_(True)
+    scores = critic(mixed)
+    (grad,) = torch.autograd.grad(scores.sum(), mixed, create_graph=True)
+    return ((grad.flatten(1).norm(2, dim=1) - 1) ** 2).mean()

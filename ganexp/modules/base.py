@@ -1,0 +1,204 @@
+"""GANModule: the one alternation loop every GAN variant shares.
+
+Per batch (an *iteration*) the schedule says how many D and G updates happen (`ganexp.schedule`). D steps come
+first, then G steps; G's first step reuses the fake batch D saw (as the pytorch/examples DCGAN loop does), so a
+1:1 schedule costs one G forward per batch. Variants override the hooks at the bottom: how labels become the
+condition of G and D, and which extra loss terms they add. Clipping and penalties come from the loss object.
+
+Counters: `iteration` (batches seen), `d_updates`, `g_updates`. Lightning's `global_step` counts every optimizer
+step (D and G together), so ganexp's schedule, milestones, run length and TensorBoard x-axis use `iteration`.
+"""
+
+from collections.abc import Callable
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+from torch import Tensor, nn
+
+from ganexp.losses import AdversarialLoss
+from ganexp.nets.dcgan import Discriminator, Generator
+from ganexp.schedule import updates_at
+
+
+class GANModule(pl.LightningModule):
+    conditional = False  # whether the model consumes labels
+
+    def __init__(
+        self,
+        loss: AdversarialLoss,
+        optimizer_g: Callable[..., torch.optim.Optimizer],
+        optimizer_d: Callable[..., torch.optim.Optimizer],
+        sched: Any,
+        scheduler_g: Callable[..., Any] | None = None,
+        scheduler_d: Callable[..., Any] | None = None,
+        groups: list[int] | None = None,
+        multilabel: bool = False,
+        conditions: Tensor | None = None,
+        cond: Callable[..., nn.Module] | None = None,
+        z_dim: int = 100,
+        image_size: int = 32,
+        channels: int = 3,
+        g_width: int = 64,
+        d_width: int = 64,
+        d_norm: str = "auto",
+        d_cond: str = "expand",
+        max_iters: int = 0,
+        log_every: int = 50,
+    ):
+        super().__init__()
+        self.automatic_optimization = False
+        self.loss, self.sched = loss, sched
+        self.optimizer_g, self.optimizer_d = optimizer_g, optimizer_d
+        self.scheduler_g, self.scheduler_d = scheduler_g, scheduler_d
+        self.groups, self.multilabel = list(groups or []), multilabel
+        self.z_dim, self.max_iters, self.log_every = z_dim, max_iters, log_every
+        # Each network owns its condition encoder, so a learned one trains with that network's optimizer.
+        self.cond_g = cond(groups=self.groups, multilabel=multilabel) if self.conditional else None
+        self.cond_d = cond(groups=self.groups, multilabel=multilabel) if self.conditional else None
+        self.generator = self.build_generator(z_dim, image_size, channels, g_width)
+        self.discriminator = self.build_discriminator(
+            image_size, channels, d_width, loss.d_norm if d_norm == "auto" else d_norm, d_cond
+        )
+        # The distinct conditions present in the data (sample grids and wrong-condition sampling draw from them).
+        self.register_buffer("conditions", conditions if conditions is not None else torch.empty(0), persistent=False)
+        self.iteration = self.d_updates = self.g_updates = 0
+        self._last: dict[str, Tensor] = {}
+
+    # ---- networks (variants may replace) -------------------------------------------------------------------------
+    def build_generator(self, z_dim: int, image_size: int, channels: int, width: int) -> nn.Module:
+        return Generator(z_dim, image_size, width, channels, _out_dim(self.cond_g))
+
+    def build_discriminator(self, image_size: int, channels: int, width: int, norm: str, d_cond: str) -> nn.Module:
+        return Discriminator(image_size, width, channels, norm, _out_dim(self.cond_d), d_cond)
+
+    def generate(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
+        return self.generator(z, self.cond_g(labels) if self.cond_g is not None else None)
+
+    def critic(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
+        return self.discriminator(x, self.cond_d(labels) if self.cond_d is not None else None)
+
+    # ---- the loop ------------------------------------------------------------------------------------------------
+    def configure_optimizers(self):
+        opt_g = self.optimizer_g(params=list(self.generator.parameters()) + _params(self.cond_g))
+        opt_d = self.optimizer_d(params=list(self.discriminator.parameters()) + _params(self.cond_d))
+        schedulers = [make(opt) for make, opt in ((self.scheduler_g, opt_g), (self.scheduler_d, opt_d)) if make]
+        return [opt_g, opt_d], schedulers
+
+    def noise(self, n: int) -> Tensor:
+        return torch.randn(n, self.z_dim, device=self.device)
+
+    def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
+        real, labels = batch
+        opt_g, opt_d = self.optimizers()
+        todo = updates_at(self.iteration, self.sched)
+        fake_labels = self.fake_labels(labels)
+        # One G forward feeds D's first step (detached) and G's first step (with graph), when G trains this batch.
+        with torch.set_grad_enabled(todo.g > 0):
+            fake = self.generate(self.noise(len(real)), fake_labels)
+
+        for step in range(todo.d):
+            if step > 0:
+                with torch.no_grad():
+                    fake = self.generate(self.noise(len(real)), fake_labels)
+            with self.toggled_optimizer(opt_d):
+                d_loss = self.d_loss(real, labels, fake.detach(), fake_labels)
+                opt_d.zero_grad(set_to_none=True)
+                self.manual_backward(d_loss)
+                opt_d.step()
+            self.loss.after_d_step(self.discriminator)
+            self.d_updates += 1
+
+        for step in range(todo.g):
+            if step > 0:
+                fake = self.generate(self.noise(len(real)), fake_labels)
+            with self.toggled_optimizer(opt_g):
+                g_loss = self.g_loss(fake, fake_labels)
+                opt_g.zero_grad(set_to_none=True)
+                self.manual_backward(g_loss)
+                opt_g.step()
+            self.g_updates += 1
+
+        schedulers = self.lr_schedulers() or []
+        for scheduler in schedulers if isinstance(schedulers, list) else [schedulers]:
+            scheduler.step()
+        self.iteration += 1
+        self.on_iteration_end()
+
+    def d_loss(self, real: Tensor, labels: Tensor, fake: Tensor, fake_labels: Tensor) -> Tensor:
+        real_scores = self.critic(real, labels)
+        fake_scores = self.critic(fake, fake_labels)
+        loss = self.d_adversarial(real, labels, real_scores, fake_scores) + self.d_extra(real, labels, real_scores)
+        penalty = self.loss.penalty(lambda x: self.critic(x, labels), real, fake)
+        self.track(**{"loss/d_adv": loss, "d/real": real_scores.mean(), "d/fake": fake_scores.mean()})
+        if self.loss.wasserstein:
+            self.track(wasserstein=real_scores.mean() - fake_scores.mean())
+        if penalty is not None:
+            self.track(gp=penalty)
+            loss = loss + penalty
+        self.track(**{"loss/d": loss})
+        return loss
+
+    def g_loss(self, fake: Tensor, fake_labels: Tensor) -> Tensor:
+        loss = self.loss.g_loss(self.critic(fake, fake_labels)) + self.g_extra(fake, fake_labels)
+        self.track(**{"loss/g": loss})
+        return loss
+
+    # ---- hooks for variants --------------------------------------------------------------------------------------
+    def fake_labels(self, labels: Tensor) -> Tensor:
+        """The labels G is asked to draw for this batch (default: the real batch's own)."""
+        return labels
+
+    def d_adversarial(self, real: Tensor, labels: Tensor, real_scores: Tensor, fake_scores: Tensor) -> Tensor:
+        """D's adversarial term; the conditional GAN adds real images with wrong conditions as negatives."""
+        return self.loss.d_loss(real_scores, fake_scores)
+
+    def d_extra(self, real: Tensor, labels: Tensor, real_scores: Tensor) -> Tensor | float:
+        """Extra terms of D's loss (e.g. matching-aware, auxiliary classifier)."""
+        return 0.0
+
+    def g_extra(self, fake: Tensor, fake_labels: Tensor) -> Tensor | float:
+        return 0.0
+
+    # ---- bookkeeping ---------------------------------------------------------------------------------------------
+    def track(self, **values: Tensor) -> None:
+        """Keep the latest value of each scalar; written at `log_every` iterations, not synced every step."""
+        self._last.update({k: v.detach() for k, v in values.items()})
+
+    def on_iteration_end(self) -> None:
+        for name in ("loss/d", "loss/g"):
+            if name in self._last:
+                self.log(name.split("/")[1], self._last[name], prog_bar=True, logger=False)
+        if self.iteration % self.log_every == 0 or self.iteration == self.max_iters:
+            self.write_scalars()
+        if self.max_iters and self.iteration >= self.max_iters:
+            self.trainer.should_stop = True
+
+    def scalars(self) -> dict[str, float]:
+        opt_g, opt_d = self.optimizers()
+        values = {k: float(v) for k, v in self._last.items()}
+        values.update({
+            "lr/g": opt_g.param_groups[0]["lr"], "lr/d": opt_d.param_groups[0]["lr"],
+            "count/d_updates": self.d_updates, "count/g_updates": self.g_updates,
+        })
+        return values
+
+    def write_scalars(self) -> None:
+        if self.logger is not None:
+            self.logger.log_metrics(self.scalars(), step=self.iteration)
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        checkpoint["ganexp_counters"] = {"iteration": self.iteration, "d_updates": self.d_updates,
+                                         "g_updates": self.g_updates}
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        for name, value in checkpoint.get("ganexp_counters", {}).items():
+            setattr(self, name, value)
+
+
+def _out_dim(encoder: nn.Module | None) -> int:
+    return encoder.out_dim if encoder is not None else 0
+
+
+def _params(module: nn.Module | None) -> list[nn.Parameter]:
+    return list(module.parameters()) if module is not None else []

@@ -1,0 +1,1 @@
+"""Networks: DCGAN G/D (`dcgan`), condition encoders (`cond`)."""

@@ -1,0 +1,120 @@
+"""DCGAN generator and discriminator (Radford et al. 2016) for 32, 64 and 128 pixel images.
+
+Both take an optional condition vector (already encoded, see `ganexp.nets.cond`). G joins it to z. D takes it in one
+of three ways (`d_cond`): `expand` tiles it as extra input channels, `concat` joins it to the 4x4 conv features
+before the last layer (as in text-to-image GAN-CLS), `projection` adds <embed(c), pooled features> to the score
+(Miyato & Koyama 2018).
+"""
+
+import math
+
+import torch
+from torch import Tensor, nn
+from torch.nn.utils import spectral_norm
+
+SIZES = (32, 64, 128)
+D_NORMS = ("batch", "layer", "none", "spectral")
+D_CONDS = ("expand", "concat", "projection")
+
+
+def n_blocks(image_size: int) -> int:
+    """Number of stride-2 layers between 4x4 and `image_size`."""
+    if image_size not in SIZES:
+        raise ValueError(f"model.image_size={image_size} is not supported; choose one of {SIZES}")
+    return int(math.log2(image_size // 4))
+
+
+class Generator(nn.Module):
+    """z (+ condition) -> 4x4 -> ... -> image in [-1, 1]; channels halve at each doubling, `width` at the last."""
+
+    def __init__(self, z_dim: int, image_size: int, width: int, channels: int = 3, cond_dim: int = 0):
+        super().__init__()
+        blocks = n_blocks(image_size)
+        c = width * 2 ** (blocks - 1)
+        layers: list[nn.Module] = [
+            nn.ConvTranspose2d(z_dim + cond_dim, c, 4, 1, 0, bias=False),
+            nn.BatchNorm2d(c),
+            nn.ReLU(True),
+        ]
+        for _ in range(blocks - 1):
+            layers += [nn.ConvTranspose2d(c, c // 2, 4, 2, 1, bias=False), nn.BatchNorm2d(c // 2), nn.ReLU(True)]
+            c //= 2
+        layers += [nn.ConvTranspose2d(c, channels, 4, 2, 1, bias=False), nn.Tanh()]
+        self.net = nn.Sequential(*layers)
+        self.z_dim = z_dim
+        self.apply(dcgan_init)
+
+    def forward(self, z: Tensor, cond: Tensor | None = None) -> Tensor:
+        h = z if cond is None else torch.cat([z, cond], 1)
+        return self.net(h[:, :, None, None])
+
+
+def _norm(kind: str, c: int) -> nn.Module:
+    # "layer" normalises each sample over (C, H, W): per-sample, as the gradient penalty requires.
+    return {"batch": nn.BatchNorm2d(c), "layer": nn.GroupNorm(1, c)}.get(kind, nn.Identity())
+
+
+class Discriminator(nn.Module):
+    """image (+ condition) -> score per sample (N,). `trunk` gives the 4x4 features that extra heads can share."""
+
+    def __init__(
+        self,
+        image_size: int,
+        width: int,
+        channels: int = 3,
+        norm: str = "batch",
+        cond_dim: int = 0,
+        d_cond: str = "expand",
+    ):
+        super().__init__()
+        if norm not in D_NORMS:
+            raise ValueError(f"model.d_norm={norm!r} is not one of {D_NORMS}")
+        if d_cond not in D_CONDS:
+            raise ValueError(f"model.d_cond={d_cond!r} is not one of {D_CONDS}")
+        self.cond_dim, self.d_cond = cond_dim, d_cond
+        sn = spectral_norm if norm == "spectral" else (lambda m: m)
+        c_in = channels + (cond_dim if d_cond == "expand" else 0)
+        layers: list[nn.Module] = [sn(nn.Conv2d(c_in, width, 4, 2, 1)), nn.LeakyReLU(0.2, True)]
+        c = width
+        for _ in range(n_blocks(image_size) - 1):
+            layers += [sn(nn.Conv2d(c, c * 2, 4, 2, 1, bias=False)), _norm(norm, c * 2), nn.LeakyReLU(0.2, True)]
+            c *= 2
+        self.trunk = nn.Sequential(*layers)
+        self.features_dim = c
+        if cond_dim and d_cond == "concat":
+            self.joint = nn.Sequential(sn(nn.Conv2d(c + cond_dim, c, 1)), nn.LeakyReLU(0.2, True))
+        if cond_dim and d_cond == "projection":
+            self.embed = sn(nn.Linear(cond_dim, c, bias=False))
+        self.out = sn(nn.Conv2d(c, 1, 4, 1, 0))
+        self.apply(dcgan_init)
+
+    def features(self, x: Tensor, cond: Tensor | None = None) -> Tensor:
+        """The 4x4 feature map, the condition already joined for `expand`/`concat`."""
+        if cond is not None and self.d_cond == "expand":
+            x = torch.cat([x, cond[:, :, None, None].expand(-1, -1, *x.shape[2:])], 1)
+        h = self.trunk(x)
+        if cond is not None and self.d_cond == "concat":
+            h = self.joint(torch.cat([h, cond[:, :, None, None].expand(-1, -1, *h.shape[2:])], 1))
+        return h
+
+    def score(self, h: Tensor, cond: Tensor | None = None) -> Tensor:
+        s = self.out(h).flatten()
+        if cond is not None and self.d_cond == "projection":
+            s = s + (self.embed(cond) * h.sum((2, 3))).sum(1)
+        return s
+
+    def forward(self, x: Tensor, cond: Tensor | None = None) -> Tensor:
+        return self.score(self.features(x, cond), cond)
+
+
+def dcgan_init(m: nn.Module) -> None:
+    """N(0, 0.02) conv weights and N(1, 0.02) norm scales, as in the DCGAN paper (spectral-normed layers kept)."""
+    if hasattr(m, "weight_orig"):
+        return
+    if isinstance(m, nn.Conv2d | nn.ConvTranspose2d | nn.Linear):
+        nn.init.normal_(m.weight, 0.0, 0.02)
+        if m.bias is not None:
+            nn.init.zeros_(m.bias)
+    elif isinstance(m, nn.BatchNorm2d | nn.GroupNorm):
+        nn.init.normal_(m.weight, 1.0, 0.02)
+        nn.init.zeros_(m.bias)

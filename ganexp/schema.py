@@ -1,0 +1,185 @@
+"""Config schemas: dataclasses registered in Hydra's ConfigStore, plus start-up checks of `_target_` nodes.
+
+The plain groups (sched, trainer, log) and the top level are typed dataclasses, so Hydra itself rejects an unknown
+key or a wrong type while composing. Nodes that name a `_target_` (model, loss, optimizer, cond, data) are checked
+against the signature of the class they build (`check_targets`): their schema is the class itself, so adding a
+loss needs a class and a YAML file, nothing more. `validate` adds the value checks types cannot express.
+"""
+
+import importlib
+import inspect
+import typing
+from dataclasses import dataclass, field, make_dataclass
+from typing import Any
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING, DictConfig, ListConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from ganexp.nets.dcgan import SIZES
+
+
+class ConfigError(ValueError):
+    """A bad config value; the message is one line naming the key."""
+
+
+@dataclass
+class Milestone:
+    at: int = MISSING  # iteration from which the settings below apply
+    d_every: int | None = None
+    g_every: int | None = None
+    d_steps: int | None = None
+    g_steps: int | None = None
+
+
+@dataclass
+class SchedConf:
+    d_every: int = 1  # D is updated on every d_every-th iteration (batch)
+    g_every: int = 1
+    d_steps: int = 1  # consecutive D updates when it is D's turn
+    g_steps: int = 1
+    milestones: list[Milestone] = field(default_factory=list)
+    lr_g: Any = None  # a torch.optim.lr_scheduler partial, stepped once per iteration
+    lr_d: Any = None
+
+
+@dataclass
+class TrainerConf:
+    max_iters: int = 3000  # run length in iterations (batches); 0 means run max_epochs
+    max_epochs: int = -1
+    accelerator: str = "auto"
+    devices: Any = 1
+    precision: str = "32-true"
+    ckpt_every: int = 1000  # iterations between last.ckpt refreshes
+    progress: bool = True
+    deterministic: bool = False
+    benchmark: bool = False  # cudnn.benchmark
+    num_threads: int | None = None  # torch CPU threads (None: torch's default)
+
+
+@dataclass
+class LogConf:
+    every: int = 50  # iterations between scalar writes
+    images_every: int = 500  # iterations between fixed-noise sample grids
+    bank_seed: int = 1234  # seed of the grids' noise and conditions, the same for every job of a sweep
+    grid: int = 64  # images per grid
+
+
+@dataclass
+class OptimizerPair:
+    g: Any = MISSING
+    d: Any = MISSING
+
+
+@dataclass
+class Config:
+    model: Any = MISSING
+    loss: Any = MISSING
+    optimizer: OptimizerPair = field(default_factory=OptimizerPair)
+    cond: Any = MISSING
+    data: Any = MISSING
+    sched: SchedConf = field(default_factory=SchedConf)
+    trainer: TrainerConf = field(default_factory=TrainerConf)
+    log: LogConf = field(default_factory=LogConf)
+    seed: int = 0
+    monitor: str = "loss/d"  # the metric a job returns to the sweeper (and that picks best.ckpt)
+
+
+def register() -> None:
+    ConfigStore.instance().store(name="base_config", node=Config)
+
+
+_HYDRA_KEYS = {"_target_", "_partial_", "_convert_", "_recursive_", "_args_"}
+_PLAIN = (int, float, bool, str)
+
+
+def _import(path: str) -> Any:
+    module, _, name = path.rpartition(".")
+    try:
+        return getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError, ValueError) as err:
+        raise ConfigError(f"cannot import _target_ {path!r}: {err}") from None
+
+
+def _parameters(target: Any) -> dict[str, inspect.Parameter] | None:
+    """Named parameters `target` accepts (following **kwargs up the class hierarchy); None if it takes any."""
+    classes = target.__mro__ if inspect.isclass(target) else [target]
+    params: dict[str, inspect.Parameter] = {}
+    for cls in classes:
+        func = cls.__init__ if inspect.isclass(target) else cls
+        if func is object.__init__:
+            break
+        try:
+            sig = inspect.signature(func)
+        except (TypeError, ValueError):
+            return None
+        params.update({n: p for n, p in sig.parameters.items() if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+                       and n not in params})
+        if not any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values()):
+            return params
+    return None
+
+
+def _plain_type(annotation: Any) -> Any:
+    """The annotation if OmegaConf can enforce it (int, float, bool, str, optional of those), else Any."""
+    if annotation in _PLAIN:
+        return annotation
+    args = typing.get_args(annotation)
+    if len(args) == 2 and type(None) in args:  # X | None
+        inner = next(a for a in args if a is not type(None))
+        return annotation if inner in _PLAIN else Any
+    return Any
+
+
+def check_target(node: DictConfig, path: str) -> None:
+    target = _import(node["_target_"])
+    params = _parameters(target)
+    if params is None:
+        return
+    values = {k: v for k, v in node.items() if k not in _HYDRA_KEYS}
+    for key in values:
+        if key not in params:
+            raise ConfigError(f"{path}.{key}: not a parameter of {node['_target_']} (it takes: {', '.join(params)})")
+    hints = typing.get_type_hints(target.__init__ if inspect.isclass(target) else target)
+    fields = [(k, _plain_type(hints.get(k, Any)), field(default=MISSING))
+              for k, v in values.items() if not OmegaConf.is_config(v)]
+    schema = make_dataclass("Schema", fields)
+    try:
+        OmegaConf.merge(OmegaConf.structured(schema), {k: values[k] for k, _, _ in fields})
+    except OmegaConfBaseException as err:
+        key = getattr(err, "key", None) or "?"
+        raise ConfigError(f"{path}.{key}: {str(err).splitlines()[0]}") from None
+
+
+def check_targets(cfg: Any, path: str = "") -> None:
+    """Walk the resolved config; check each `_target_` node's keys and plain-typed values against its target."""
+    if isinstance(cfg, DictConfig):
+        if "_target_" in cfg:
+            check_target(cfg, path.lstrip("."))
+        for key, value in cfg.items():
+            check_targets(value, f"{path}.{key}")
+    elif isinstance(cfg, ListConfig):
+        for i, value in enumerate(cfg):
+            check_targets(value, f"{path}[{i}]")
+
+
+def validate(cfg: DictConfig) -> None:
+    """Value checks that run before anything is built; each failure is a ConfigError naming the key."""
+    check_targets(cfg)
+    for net in ("g", "d"):
+        lr = cfg.optimizer[net].get("lr")
+        if lr is not None and lr <= 0:
+            raise ConfigError(f"optimizer.{net}.lr={lr}: a learning rate must be positive")
+    for i, s in enumerate([cfg.sched, *cfg.sched.milestones]):
+        where = "sched" if i == 0 else f"sched.milestones[{i - 1}]"
+        for key in ("d_every", "g_every"):
+            if s[key] is not None and s[key] < 1:
+                raise ConfigError(f"{where}.{key}={s[key]}: must be >= 1 (1 = every iteration)")
+        for key in ("d_steps", "g_steps"):
+            if s[key] is not None and s[key] < 0:
+                raise ConfigError(f"{where}.{key}={s[key]}: must be >= 0")
+    size = cfg.model.get("image_size")
+    if size is not None and size not in SIZES:
+        raise ConfigError(f"model.image_size={size}: not supported; choose one of {SIZES}")
+    if cfg.trainer.max_iters <= 0 and cfg.trainer.max_epochs <= 0:
+        raise ConfigError("trainer.max_iters and trainer.max_epochs are both unset: the run would never end")
