@@ -140,7 +140,10 @@ def check_target(node: DictConfig, path: str) -> None:
     for key in values:
         if key not in params:
             raise ConfigError(f"{path}.{key}: not a parameter of {node['_target_']} (it takes: {', '.join(params)})")
-    hints = typing.get_type_hints(target.__init__ if inspect.isclass(target) else target)
+    try:
+        hints = typing.get_type_hints(target.__init__ if inspect.isclass(target) else target)
+    except Exception:  # unresolvable annotations in a third-party signature: check the keys only
+        hints = {}
     fields = [(k, _plain_type(hints.get(k, Any)), field(default=MISSING))
               for k, v in values.items() if not OmegaConf.is_config(v)]
     schema = make_dataclass("Schema", fields)

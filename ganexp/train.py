@@ -42,7 +42,7 @@ def build_module(cfg: DictConfig, datamodule: ImageData) -> GANModule:
         optimizer_d=instantiate(cfg.optimizer.d, _partial_=True),
         scheduler_g=instantiate(cfg.sched.lr_g, _partial_=True) if cfg.sched.lr_g else None,
         scheduler_d=instantiate(cfg.sched.lr_d, _partial_=True) if cfg.sched.lr_d else None,
-        sched=OmegaConf.to_container(cfg.sched, resolve=True),
+        sched=schedule_settings(cfg),
         cond=instantiate(cfg.cond, _partial_=True),
         groups=data.groups,
         multilabel=data.multilabel,
@@ -50,6 +50,12 @@ def build_module(cfg: DictConfig, datamodule: ImageData) -> GANModule:
         max_iters=cfg.trainer.max_iters,
         log_every=cfg.log.every,
     )
+
+
+def schedule_settings(cfg: DictConfig) -> dict[str, Any]:
+    """The update schedule as plain data (the LR schedulers are built separately, not passed to the module)."""
+    sched = OmegaConf.to_container(cfg.sched, resolve=True)
+    return {k: v for k, v in sched.items() if k not in ("lr_g", "lr_d")}
 
 
 def run_paths() -> tuple[Path, Path, str]:

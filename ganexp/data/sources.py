@@ -5,7 +5,7 @@ Renderers live beside this file (`faces.py`); a source says which labels to draw
 
 from dataclasses import asdict, dataclass
 
-from ganexp.data import faces
+from ganexp.data.faces import EYE_COLOURS, HAIR_COLOURS, render_faces, sample_labels
 from ganexp.data.module import LabelledImages
 
 
@@ -21,10 +21,10 @@ class Faces:
         return f"faces:{asdict(self)}"
 
     def build(self) -> LabelledImages:
-        labels = faces.sample_labels(self.n, self.seed, face=1, glasses=1)
-        images = faces.render_faces(labels, self.image_size, self.seed)
+        labels = sample_labels(self.n, self.seed, face=1, glasses=1)
+        images = render_faces(labels, self.image_size, self.seed)
         return LabelledImages(
             images=images,
             labels=labels[:, :2].contiguous(),
-            attributes=[("hair", list(faces.HAIR_COLOURS)), ("eyes", list(faces.EYE_COLOURS))],
+            attributes=[("hair", list(HAIR_COLOURS)), ("eyes", list(EYE_COLOURS))],
         )

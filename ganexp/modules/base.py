@@ -98,11 +98,12 @@ class GANModule(pl.LightningModule):
             fake = self.generate(self.noise(len(real)), fake_labels)
 
         for step in range(todo.d):
-            if step > 0:
+            d_fake = fake.detach()
+            if step > 0:  # further critic steps see fresh fakes; `fake` keeps its graph for G's step
                 with torch.no_grad():
-                    fake = self.generate(self.noise(len(real)), fake_labels)
+                    d_fake = self.generate(self.noise(len(real)), fake_labels)
             with self.toggled_optimizer(opt_d):
-                d_loss = self.d_loss(real, labels, fake.detach(), fake_labels)
+                d_loss = self.d_loss(real, labels, d_fake, fake_labels)
                 opt_d.zero_grad(set_to_none=True)
                 self.manual_backward(d_loss)
                 opt_d.step()

@@ -1,0 +1,34 @@
+"""Shared fixtures: real configs composed with Hydra's compose API, and a data cache shared by the session."""
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+from hydra import compose, initialize_config_dir
+from omegaconf import DictConfig
+
+from ganexp.schema import register
+
+ROOT = Path(__file__).resolve().parents[1]
+CONF = ROOT / "conf"
+
+torch.set_num_threads(min(2, os.cpu_count() or 1))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def data_cache(tmp_path_factory) -> Path:
+    """Every test (and every subprocess it starts) shares one generated-data cache, never the user's."""
+    path = tmp_path_factory.mktemp("ganexp-cache")
+    os.environ["GANEXP_CACHE"] = str(path)
+    return path
+
+
+def make_config(*overrides: str) -> DictConfig:
+    register()
+    with initialize_config_dir(str(CONF), version_base="1.3"):
+        return compose(config_name="config", overrides=list(overrides))
+
+
+def group_options(group: str) -> list[str]:
+    return sorted(p.stem for p in (CONF / group).glob("*.yaml"))

@@ -1,0 +1,103 @@
+"""Every option of every group composes and builds; bad keys and values fail at start-up naming the key."""
+
+import subprocess
+import sys
+
+import pytest
+import torch
+from conftest import ROOT, group_options, make_config
+from hydra.errors import ConfigCompositionException
+from omegaconf.errors import ConfigAttributeError, ValidationError
+
+from ganexp.losses import WGAN, WGANGP
+from ganexp.schema import ConfigError, validate
+from ganexp.train import build_data, build_module
+
+SMOKE = "trainer=smoke"
+# options that are only valid with another choice; each entry lists the extra overrides they need
+NEEDS = {("cond", "onehot"): ["model=cgan"]}
+
+
+def all_options():
+    for group in ("model", "loss", "optimizer", "optim", "cond", "data", "sched", "trainer"):
+        for option in group_options(group):
+            yield group, option
+
+
+@pytest.mark.parametrize(("group", "option"), list(all_options()))
+def test_every_option_composes_and_builds(group, option):
+    override = f"optim@optimizer.d={option}" if group == "optim" else f"{group}={option}"
+    cfg = make_config(SMOKE, override, *NEEDS.get((group, option), []))
+    validate(cfg)
+    datamodule = build_data(cfg)
+    module = build_module(cfg, datamodule)
+    opt_g, opt_d = module.configure_optimizers()[0]
+    assert opt_g.param_groups and opt_d.param_groups
+    images, labels = next(iter(datamodule.train_dataloader()))
+    z = module.noise(4)
+    fake = module.generate(z, labels[:4].clone() if module.conditional else None)
+    assert fake.shape == (4, 3, cfg.model.image_size, cfg.model.image_size)
+    assert module.critic(fake, labels[:4] if module.conditional else None).shape == (4,)
+
+
+def test_loss_brings_its_papers_recipe():
+    wgan = make_config("loss=wgan")
+    assert wgan.optimizer.g._target_ == wgan.optimizer.d._target_ == "torch.optim.RMSprop"
+    assert wgan.optimizer.d.lr == 5e-5 and wgan.sched.d_steps == 5 and wgan.loss.clip == 0.01
+    gp = make_config("loss=gp")
+    assert list(gp.optimizer.d.betas) == [0.5, 0.9] and gp.loss.gp_weight == 10 and gp.sched.d_steps == 5
+    gan = make_config("loss=gan")
+    assert gan.optimizer.g.lr == 2e-4 and list(gan.optimizer.g.betas) == [0.5, 0.999] and gan.sched.d_steps == 1
+    # the command line still wins, and one network's optimizer can differ
+    mixed = make_config("loss=wgan", "optimizer=adam", "sched.d_steps=2", "optim@optimizer.d=sgd")
+    assert mixed.optimizer.g._target_ == "torch.optim.Adam" and mixed.optimizer.d._target_ == "torch.optim.SGD"
+    assert mixed.sched.d_steps == 2
+
+
+def test_loss_choice_sets_d_normalisation():
+    cfg = make_config(SMOKE, "loss=gp")
+    module = build_module(cfg, build_data(cfg))
+    assert isinstance(module.loss, WGANGP)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in module.discriminator.modules())
+    cfg = make_config(SMOKE, "loss=wgan")
+    module = build_module(cfg, build_data(cfg))
+    assert isinstance(module.loss, WGAN)
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in module.discriminator.modules())
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["loss=wgan", "loss.clip=abc"], "loss.clip: Value 'abc'"),
+        (["model.z_dim=1.5"], "model.z_dim"),
+        (["optimizer.d.lr=-1"], "optimizer.d.lr=-1"),
+        (["sched.d_every=0"], "sched.d_every=0"),
+        (["+sched.milestones=[{at: 5, g_every: 0}]"], "sched.milestones[0].g_every=0"),
+        (["model.image_size=48"], "model.image_size=48"),
+        (["+optimizer.d.nesterov=true"], "optimizer.d.nesterov: not a parameter of torch.optim.Adam"),
+        (["trainer.max_iters=0"], "trainer.max_iters"),
+    ],
+)
+def test_bad_values_fail_naming_the_key(overrides, message):
+    with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("(", r"\(")):
+        validate(make_config(*overrides))
+
+
+def test_unknown_key_wrong_type_and_unknown_option_fail_at_composition():
+    with pytest.raises(ConfigCompositionException) as err:
+        make_config("loss.clipp=0.1")
+    assert isinstance(err.value.__cause__, ConfigAttributeError) and "clipp" in str(err.value.__cause__)
+    with pytest.raises(ConfigCompositionException) as err:
+        make_config("sched.d_every=often")
+    assert isinstance(err.value.__cause__, ValidationError) and "sched.d_every" in str(err.value.__cause__)
+    with pytest.raises(ConfigCompositionException, match="loss/hingee"):
+        make_config("loss=hingee")
+
+
+def test_cli_prints_one_line_naming_the_key(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "run.py", "trainer=smoke", "sched.d_every=0", f"hydra.run.dir={tmp_path}"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode != 0
+    assert proc.stderr.strip().splitlines()[-1] == "config error: sched.d_every=0: must be >= 1 (1 = every iteration)"
