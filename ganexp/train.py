@@ -9,6 +9,7 @@ import json
 import logging
 import math
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +24,15 @@ from pytorch_lightning.loggers import TensorBoardLogger
 from ganexp.data.module import ImageData
 from ganexp.modules.base import GANModule
 from ganexp.schema import validate
-from ganexp.viz import SampleGrids
+from ganexp.viz import IterationBar, SampleGrids
 
 log = logging.getLogger(__name__)
+
+# Lightning's advice that does not apply here: ganexp steps optimizers itself and logs on its own x-axis.
+for message in (".*no pre-optimization state was saved.*", ".*smaller than the logging interval.*",
+                ".*does not have many workers.*", ".*LeafSpec.*"):
+    warnings.filterwarnings("ignore", message=message)
+logging.getLogger("pytorch_lightning.utilities.rank_zero").addFilter(lambda rec: "litlogger" not in rec.getMessage())
 
 
 def build_data(cfg: DictConfig) -> ImageData:
@@ -77,6 +84,8 @@ def build_trainer(cfg: DictConfig, run_dir: Path, logger: TensorBoardLogger) -> 
                         every_n_train_steps=t.ckpt_every * 2),
         SampleGrids(run_dir / "samples", cfg.log.images_every, cfg.log.grid, cfg.log.bank_seed),
     ]
+    if t.progress and t.max_iters > 0:
+        callbacks.append(IterationBar(t.max_iters))
     return pl.Trainer(
         accelerator=t.accelerator,
         devices=t.devices,

@@ -1,9 +1,10 @@
-"""Pictures: fixed-noise sample grids during training (PNG files and TensorBoard images)."""
+"""What the user watches: fixed-noise sample grids (PNG files and TensorBoard images) and the progress bar."""
 
 from pathlib import Path
 
 import pytorch_lightning as pl
 import torch
+from pytorch_lightning.callbacks import TQDMProgressBar
 from torch import Tensor
 from torchvision.utils import make_grid, save_image
 
@@ -61,3 +62,24 @@ class SampleGrids(pl.Callback):
     def on_train_end(self, trainer, module) -> None:
         if module.iteration % self.every != 0:
             self.save(trainer, module)
+
+
+class IterationBar(TQDMProgressBar):
+    """One bar over the whole run counted in ganexp iterations (Lightning's own bar restarts every epoch)."""
+
+    def __init__(self, max_iters: int, refresh_rate: int = 10):
+        super().__init__(refresh_rate=refresh_rate)
+        self.max_iters = max_iters
+
+    def on_train_epoch_start(self, trainer: pl.Trainer, *_) -> None:
+        bar = self.train_progress_bar
+        if bar.total != self.max_iters:
+            bar.reset(total=self.max_iters)
+        bar.set_description(f"epoch {trainer.current_epoch}")
+
+    def on_train_batch_end(self, trainer: pl.Trainer, module, outputs, batch, batch_idx: int) -> None:
+        bar = self.train_progress_bar
+        if module.iteration % self.refresh_rate == 0 or module.iteration >= self.max_iters:
+            bar.n = module.iteration
+            bar.set_postfix(self.get_metrics(trainer, module))
+            bar.refresh()
