@@ -60,9 +60,20 @@ class TrainerConf:
 @dataclass
 class LogConf:
     every: int = 50  # iterations between scalar writes
-    images_every: int = 500  # iterations between fixed-noise sample grids
+    images_every: int | None = None  # iterations between fixed-noise sample grids (None: a tenth of the run)
     bank_seed: int = 1234  # seed of the grids' noise and conditions, the same for every job of a sweep
     grid: int = 64  # images per grid
+
+
+@dataclass
+class EvalConf:
+    enabled: bool = True
+    every_n_steps: int = 1000  # iterations between evaluations (one more at the end)
+    n_samples: int = 1000  # generated images per evaluation, compared with as many held-out real images
+    floor: float = 0.9  # the evaluator's held-out accuracy below which ganexp refuses to use it
+    epochs: int = 2  # evaluator training (once per data set, then cached)
+    width: int = 32
+    seed: int = 4321  # noise of the evaluation samples: the same for every evaluation and every job
 
 
 @dataclass
@@ -81,8 +92,9 @@ class Config:
     sched: SchedConf = field(default_factory=SchedConf)
     trainer: TrainerConf = field(default_factory=TrainerConf)
     log: LogConf = field(default_factory=LogConf)
+    eval: EvalConf = field(default_factory=EvalConf)
     seed: int = 0
-    monitor: str = "loss/d"  # the metric a job returns to the sweeper (and that picks best.ckpt)
+    monitor: str = "fid_eval"  # picks best.ckpt; a job returns its best value to the sweeper
 
 
 def register() -> None:
@@ -181,6 +193,8 @@ def validate(cfg: DictConfig) -> None:
         for key in ("d_steps", "g_steps"):
             if s[key] is not None and s[key] < 0:
                 raise ConfigError(f"{where}.{key}={s[key]}: must be >= 0")
+    if cfg.eval.enabled and cfg.eval.n_samples < 2:
+        raise ConfigError(f"eval.n_samples={cfg.eval.n_samples}: needs at least 2 held-out images")
     size = cfg.model.get("image_size")
     if size is not None and size not in SIZES:
         raise ConfigError(f"model.image_size={size}: not supported; choose one of {SIZES}")

@@ -22,6 +22,7 @@ from pytorch_lightning.callbacks import ModelCheckpoint
 from pytorch_lightning.loggers import TensorBoardLogger
 
 from ganexp.data.module import ImageData
+from ganexp.eval.callback import Evaluation
 from ganexp.modules.base import GANModule
 from ganexp.schema import validate
 from ganexp.viz import IterationBar, SampleGrids
@@ -65,6 +66,14 @@ def schedule_settings(cfg: DictConfig) -> dict[str, Any]:
     return {k: v for k, v in sched.items() if k not in ("lr_g", "lr_d")}
 
 
+def build_evaluation(cfg: DictConfig, datamodule: ImageData, run_dir: Path) -> Evaluation | None:
+    e = cfg.eval
+    if not e.enabled:
+        return None
+    return Evaluation(datamodule, run_dir, every=e.every_n_steps, monitor=cfg.monitor, seed=e.seed, floor=e.floor,
+                      epochs=e.epochs, width=e.width)
+
+
 def run_paths() -> tuple[Path, Path, str]:
     """(run folder, TensorBoard root, run name). In a multirun all jobs share `<sweep>/tb`, named by overrides."""
     if not HydraConfig.initialized():
@@ -76,13 +85,21 @@ def run_paths() -> tuple[Path, Path, str]:
     return run_dir, run_dir / "tb", ""
 
 
-def build_trainer(cfg: DictConfig, run_dir: Path, logger: TensorBoardLogger) -> pl.Trainer:
+def images_every(cfg: DictConfig) -> int:
+    """`log.images_every`, or (when null) a tenth of the run, so progress shows as 10 pictures."""
+    if cfg.log.images_every:
+        return cfg.log.images_every
+    return max(1, cfg.trainer.max_iters // 10) if cfg.trainer.max_iters > 0 else 500
+
+
+def build_trainer(cfg: DictConfig, run_dir: Path, logger: TensorBoardLogger, evaluation: Evaluation | None,
+                  attributes: list) -> pl.Trainer:
     t = cfg.trainer
-    callbacks = [
+    callbacks = [*([evaluation] if evaluation else []),
         # every_n_train_steps counts Lightning's optimizer steps (D and G together), hence the conversion.
         ModelCheckpoint(dirpath=run_dir / "checkpoints", save_last=True, save_top_k=0,
                         every_n_train_steps=t.ckpt_every * 2),
-        SampleGrids(run_dir / "samples", cfg.log.images_every, cfg.log.grid, cfg.log.bank_seed),
+        SampleGrids(run_dir / "samples", images_every(cfg), cfg.log.grid, cfg.log.bank_seed, attributes),
     ]
     if t.progress and t.max_iters > 0:
         callbacks.append(IterationBar(t.max_iters))
@@ -103,7 +120,7 @@ def build_trainer(cfg: DictConfig, run_dir: Path, logger: TensorBoardLogger) -> 
 
 
 def main(cfg: DictConfig) -> float:
-    """Train one job; returns the value of `cfg.monitor` (NaN when the run did not produce it)."""
+    """Train one job; returns the best value of `cfg.monitor` over its evaluations (NaN if it has none)."""
     validate(cfg)
     if cfg.trainer.num_threads:
         torch.set_num_threads(cfg.trainer.num_threads)
@@ -115,13 +132,17 @@ def main(cfg: DictConfig) -> float:
     datamodule = build_data(cfg)
     module = build_module(cfg, datamodule)
     logger = TensorBoardLogger(save_dir=tb_root, name=name, version="", default_hp_metric=False)
-    trainer = build_trainer(cfg, run_dir, logger)
+    evaluation = build_evaluation(cfg, datamodule, run_dir)
+    trainer = build_trainer(cfg, run_dir, logger, evaluation, datamodule.load().attributes)
 
     start = time.perf_counter()
     trainer.fit(module, datamodule=datamodule)
     wall = time.perf_counter() - start
 
     final = module.scalars()
+    if evaluation is not None and evaluation.history:
+        final.update({k: v for k, v in evaluation.history[-1].items() if k != "iteration"})
+    best = evaluation.best if evaluation is not None else None
     metrics = {
         "status": "completed",
         "iterations": module.iteration,
@@ -130,12 +151,14 @@ def main(cfg: DictConfig) -> float:
         "wall_time_s": round(wall, 2),
         "images_per_s": round(module.iteration * datamodule.batch_size / max(wall, 1e-9), 1),
         "final": final,
+        "best": best,
+        "evals": evaluation.history if evaluation is not None else [],
     }
     (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
     logger.log_hyperparams(hparams(cfg), metrics={f"final/{k}": v for k, v in final.items()})
     logger.finalize("success")
     log.info("done: %d iterations in %.1fs -> %s", module.iteration, wall, run_dir)
-    return float(final.get(cfg.monitor, math.nan))
+    return float(best["value"]) if best else float(final.get(cfg.monitor, math.nan))
 
 
 def hparams(cfg: DictConfig) -> dict[str, Any]:

@@ -34,7 +34,7 @@ def test_smoke_run_of_each_loss_writes_events_images_and_metrics(loss, tmp_path,
     steps = [e.step for e in tb.Scalars("loss/d")]
     assert steps == list(range(cfg.log.every, cfg.trainer.max_iters + 1, cfg.log.every))  # x-axis = iterations
     assert [e.step for e in tb.Images("samples")] == [4, 8]
-    assert sorted(p.name for p in (tmp_path / "samples").glob("*.png")) == ["iter_000004.png", "iter_000008.png"]
+    assert sorted(p.name for p in (tmp_path / "samples").glob("iter_*.png")) == ["iter_000004.png", "iter_000008.png"]
     assert (tmp_path / "checkpoints" / "last.ckpt").exists()
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     d_steps = cfg.sched.d_steps

@@ -20,7 +20,7 @@ from torch import Tensor
 from torch.utils.data import BatchSampler, DataLoader, RandomSampler
 
 log = logging.getLogger(__name__)
-CACHE_VERSION = 1  # bump when a generator's output changes for the same settings
+CACHE_VERSION = 2  # bump when a generator's output changes for the same settings
 
 
 @dataclass

@@ -1,0 +1,121 @@
+"""Measure a run while it trains: every `eval.every_n_steps` iterations and at the end.
+
+Generated images are compared with a fixed held-out real set of the same size; the noise (and, for conditional
+models, the requested labels: those of the held-out images) are the same at every evaluation and in every job.
+"""
+
+import logging
+import math
+import time
+from pathlib import Path
+
+import pytorch_lightning as pl
+import torch
+from torch import Tensor
+
+from ganexp.data.module import ImageData, to_float
+from ganexp.eval.evaluator import Evaluator, load_or_train
+from ganexp.eval.metrics import attribute_accuracy, collapse_scores, feature_distances, multilabel_topk_accuracy
+
+log = logging.getLogger(__name__)
+HIGHER_IS_BETTER = ("acc/", "collapse/")
+
+
+def load_evaluator(datamodule: ImageData, floor: float, device: str | torch.device = "cpu",
+                   **train_kwargs) -> Evaluator:
+    """The evaluator of this data set, trained on its training part (cached under the data cache)."""
+    data = datamodule.load()
+    images, labels = datamodule.train_images
+    key = f"{datamodule.source.key()}|holdout={datamodule.holdout}"
+    return load_or_train(datamodule.cache_dir, key, images, labels, data.groups, data.multilabel, floor=floor,
+                         device=device, **train_kwargs)
+
+
+def better(metric: str, new: float, old: float | None) -> bool:
+    if old is None or math.isnan(old):
+        return not math.isnan(new)
+    return new > old if metric.startswith(HIGHER_IS_BETTER) else new < old
+
+
+class Evaluation(pl.Callback):
+    def __init__(self, datamodule: ImageData, run_dir: Path, every: int, monitor: str, seed: int = 4321,
+                 floor: float = 0.9, batch_size: int = 250, **train_kwargs):
+        self.datamodule, self.every, self.monitor, self.seed = datamodule, every, monitor, seed
+        self.floor, self.batch_size, self.train_kwargs = floor, batch_size, train_kwargs
+        self.best_path = Path(run_dir) / "checkpoints" / "best.ckpt"
+        self.evaluator: Evaluator | None = None
+        self.history: list[dict[str, float]] = []
+        self.best: dict[str, float] | None = None
+        self.last_iteration = -1
+
+    def on_fit_start(self, trainer: pl.Trainer, module) -> None:
+        self.evaluator = load_evaluator(self.datamodule, self.floor, module.device, **self.train_kwargs)
+        if trainer.logger is not None:
+            trainer.logger.log_metrics({"eval/evaluator_accuracy": self.evaluator.accuracy_heldout}, step=0)
+        real, real_labels = self.datamodule.heldout_images
+        if len(real) < 2:
+            raise ValueError("eval needs held-out real images: set eval.n_samples >= 2")
+        self.real, self.real_labels = to_float(real).to(module.device), real_labels.to(module.device)
+        self.real_classes = self.classes(self.evaluator.predict(self.real))
+
+    def classes(self, logits: list[Tensor]) -> Tensor:
+        """What the evaluator sees: the joint class (one index per group), or the set of present labels."""
+        if self.evaluator.multilabel:
+            return (logits[0] > 0).long()
+        return torch.stack([lg.argmax(1) for lg in logits], 1)
+
+    @torch.no_grad()
+    def generate(self, module) -> Tensor:
+        gen = torch.Generator().manual_seed(self.seed)
+        z = torch.randn(len(self.real), module.z_dim, generator=gen).to(module.device)
+        labels = self.real_labels if module.conditional else None
+        was_training = module.training
+        module.eval()
+        fakes = [module.generate(zc, None if labels is None else labels[i * self.batch_size:][:len(zc)])
+                 for i, zc in enumerate(z.split(self.batch_size))]
+        module.train(was_training)
+        return torch.cat(fakes).clamp(-1, 1)
+
+    @torch.no_grad()
+    def evaluate(self, module) -> dict[str, float]:
+        start = time.perf_counter()
+        fake = self.generate(module)
+        logits = self.evaluator.predict(fake)
+        distances = feature_distances(self.evaluator, self.real, fake, self.batch_size)
+        metrics = {"fid_eval": distances["fid"], "kid_eval": distances["kid"]}
+        # coverage counts the classes the evaluator sees among the held-out reals, not every possible combination
+        collapse = collapse_scores(self.evaluator.features(fake), self.evaluator.features(self.real),
+                                   self.classes(logits), len(torch.unique(self.real_classes, dim=0)))
+        metrics.update({f"collapse/{k}": v for k, v in collapse.items()})
+        if module.conditional:
+            if self.evaluator.multilabel:
+                metrics["acc/cond"] = multilabel_topk_accuracy(logits[0], self.real_labels)
+            else:
+                names = [name for name, _ in self.datamodule.load().attributes]
+                acc = attribute_accuracy(logits, self.real_labels, names)
+                metrics["acc/cond"] = acc.pop("overall")
+                metrics.update({f"acc/cond/{k}": v for k, v in acc.items()})
+        metrics["eval/seconds"] = time.perf_counter() - start
+        return metrics
+
+    def run(self, trainer: pl.Trainer, module) -> None:
+        if module.iteration == self.last_iteration:
+            return
+        self.last_iteration = module.iteration
+        metrics = self.evaluate(module)
+        if trainer.logger is not None:
+            trainer.logger.log_metrics(metrics, step=module.iteration)
+        self.history.append({"iteration": module.iteration, **metrics})
+        value = metrics.get(self.monitor)
+        if value is not None and better(self.monitor, value, self.best and self.best["value"]):
+            self.best = {"metric": self.monitor, "value": value, "iteration": module.iteration}
+            trainer.save_checkpoint(self.best_path)
+        log.info("eval at %d: %s (%.1fs)", module.iteration,
+                 ", ".join(f"{k}={v:.4g}" for k, v in metrics.items() if k != "eval/seconds"), metrics["eval/seconds"])
+
+    def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx) -> None:
+        if module.iteration % self.every == 0:
+            self.run(trainer, module)
+
+    def on_train_end(self, trainer, module) -> None:
+        self.run(trainer, module)

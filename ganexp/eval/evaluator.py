@@ -1,0 +1,186 @@
+"""The evaluator: a small CNN classifier trained on a data set's real images, cached by data and settings.
+
+One softmax head per attribute group (or one sigmoid head over all labels for multi-label data) sits on a shared
+trunk whose penultimate features also serve FID/KID and the collapse score. `load_or_train` refuses an evaluator
+below `floor` held-out accuracy: a weak judge makes every run look alike.
+"""
+
+import hashlib
+import inspect
+import json
+import logging
+import os
+import tempfile
+import time
+from itertools import pairwise
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ganexp.data.module import to_float
+from ganexp.eval.metrics import attribute_accuracy, multilabel_topk_accuracy
+
+log = logging.getLogger(__name__)
+ARCH_VERSION = 1  # part of the cache key: bump when Evaluator or training changes what a cached file means
+
+
+class Evaluator(nn.Module):
+    """Conv-BN-ReLU blocks, each halving the image, then global average pooling: the same weights take 32, 64 or
+    128 px. For multi-label data pass `groups=[number of labels]`."""
+
+    def __init__(self, groups: list[int], multilabel: bool = False, width: int = 32, feature_dim: int = 128):
+        super().__init__()
+        if multilabel and len(groups) != 1:
+            raise ValueError(f"multi-label evaluator takes groups=[n_labels], got {groups}")
+        self.groups, self.multilabel, self.feature_dim = list(groups), multilabel, feature_dim
+        self.accuracy_heldout: float | None = None  # set by train_evaluator / load_or_train
+
+        def block(c_in: int, c_out: int) -> list[nn.Module]:
+            return [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True),
+                    nn.MaxPool2d(2)]
+
+        channels = [3, width, 2 * width, 4 * width, 4 * width]
+        self.trunk = nn.Sequential(
+            *(layer for c_in, c_out in pairwise(channels) for layer in block(c_in, c_out)),
+            nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(channels[-1], feature_dim), nn.ReLU(inplace=True),
+        )
+        self.heads = nn.ModuleList(nn.Linear(feature_dim, n) for n in self.groups)
+
+    def features(self, x: Tensor) -> Tensor:
+        """Penultimate features (N, feature_dim) of [-1, 1] images: the space of FID/KID and the collapse score."""
+        return self.trunk(x)
+
+    def forward(self, x: Tensor) -> list[Tensor]:
+        h = self.trunk(x)
+        return [head(h) for head in self.heads]
+
+    @torch.no_grad()
+    def predict(self, x: Tensor, batch_size: int = 512) -> list[Tensor]:
+        """Logits of many images, in batches; call in eval mode (BatchNorm running statistics)."""
+        outs = [self(chunk) for chunk in x.split(batch_size)]
+        return [torch.cat(parts) for parts in zip(*outs, strict=True)]
+
+    def loss(self, x: Tensor, labels: Tensor) -> Tensor:
+        logits = self(x)
+        if self.multilabel:
+            return F.binary_cross_entropy_with_logits(logits[0], labels.float())
+        return sum(F.cross_entropy(lg, labels[:, a]) for a, lg in enumerate(logits))
+
+
+def accuracy(model: Evaluator, images: Tensor, labels: Tensor) -> float:
+    """Overall attribute accuracy, or the top-k rule for multi-label data, of [-1, 1] images."""
+    logits = model.predict(images)
+    if model.multilabel:
+        return multilabel_topk_accuracy(logits[0], labels)
+    return attribute_accuracy(logits, labels)["overall"]
+
+
+def shift(images: Tensor, max_shift: int, gen: torch.Generator) -> Tensor:
+    """Translate each image by up to `max_shift` pixels, repeating the border. Nearest-pixel sampling keeps every
+    colour exact, because colours are labels here (no flips either: they could change a positional attribute)."""
+    n, _, size, _ = images.shape
+    offsets = torch.randint(-max_shift, max_shift + 1, (n, 2), generator=gen).float() * (2 / size)
+    theta = torch.zeros(n, 2, 3)
+    theta[:, 0, 0] = theta[:, 1, 1] = 1
+    theta[:, :, 2] = offsets
+    grid = F.affine_grid(theta, list(images.shape), align_corners=False)
+    return F.grid_sample(images, grid, mode="nearest", padding_mode="border", align_corners=False)
+
+
+def train_evaluator(images_u8: Tensor, labels: Tensor, groups: list[int], multilabel: bool, *, epochs: int = 5,
+                    batch_size: int = 64, lr: float = 2e-3, seed: int = 0, holdout_fraction: float = 0.1,
+                    width: int = 32, feature_dim: int = 128, device: str | torch.device = "cpu",
+                    ) -> tuple[Evaluator, float]:
+    """Train on uint8 images (N, 3, S, S) with long (N, A) attribute labels or float (N, L) multi-hot labels.
+
+    Returns the model in eval mode and its accuracy on a held-out `holdout_fraction` of the images. Everything
+    random comes from `seed` (the global torch RNG is left as it was); images move to `device` a batch at a time.
+    """
+    gen = torch.Generator().manual_seed(seed)
+    order = torch.randperm(len(images_u8), generator=gen)
+    n_val = max(1, int(len(images_u8) * holdout_fraction))
+    val, train = order[:n_val], order[n_val:]
+    with torch.random.fork_rng(devices=[]):  # weight init draws from the global RNG
+        torch.manual_seed(seed)
+        model = Evaluator(groups, multilabel, width, feature_dim).to(device)
+    steps_per_epoch = max(1, len(train) // batch_size)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, lr, total_steps=epochs * steps_per_epoch)
+    max_shift = images_u8.shape[-1] // 16
+    val_images, val_labels = to_float(images_u8[val].to(device)), labels[val].to(device)
+    acc = 0.0
+    for epoch in range(epochs):
+        start = time.perf_counter()
+        model.train()
+        total = torch.zeros((), device=device)
+        perm = train[torch.randperm(len(train), generator=gen)]
+        for batch in perm[: steps_per_epoch * batch_size].split(batch_size):  # equal batches: BatchNorm likes them
+            x = shift(to_float(images_u8[batch]), max_shift, gen)  # on the CPU: the shifts come from `gen`
+            loss = model.loss(x.to(device), labels[batch].to(device))
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            total += loss.detach()
+        model.eval()
+        acc = accuracy(model, val_images, val_labels)
+        log.info("evaluator epoch %d/%d: loss %.4f, held-out accuracy %.4f (%.1fs)", epoch + 1, epochs,
+                 total.item() / steps_per_epoch, acc, time.perf_counter() - start)
+    model.accuracy_heldout = acc
+    return model.eval(), acc
+
+
+TRAIN_DEFAULTS = {name: p.default for name, p in inspect.signature(train_evaluator).parameters.items()
+                  if p.kind is p.KEYWORD_ONLY and name != "device"}  # where it trains is not what it is
+
+
+def train_settings(**train_kwargs) -> dict:
+    """`train_evaluator`'s keyword settings with defaults filled in, so that the cache key sees a default passed
+    explicitly as the same setting, and a default changed in the code as a new one."""
+    unknown = set(train_kwargs) - set(TRAIN_DEFAULTS)
+    if unknown:
+        raise TypeError(f"unknown evaluator training settings: {sorted(unknown)}")
+    return {**TRAIN_DEFAULTS, **train_kwargs}
+
+
+def load_or_train(cache_dir: str | Path, data_key: str, images_u8: Tensor, labels: Tensor, groups: list[int],
+                  multilabel: bool, *, floor: float = 0.9, device: str | torch.device = "cpu",
+                  **train_kwargs) -> Evaluator:
+    """The evaluator for this data and these settings, from `cache_dir/evaluator-<hash>.pt` or trained (and cached)
+    on first use. `data_key` describes the data (the caller's config string); the hash also covers the training
+    settings (not `device`), groups and image shape. Raises RuntimeError if the held-out accuracy is below `floor`.
+    The model comes back on `device`, in eval mode, with `accuracy_heldout` set."""
+    settings = train_settings(**train_kwargs)
+    key = json.dumps({"version": ARCH_VERSION, "data": data_key, "groups": list(groups), "multilabel": multilabel,
+                      "shape": list(images_u8.shape), **settings}, sort_keys=True)
+    path = Path(cache_dir).expanduser() / f"evaluator-{hashlib.sha256(key.encode()).hexdigest()[:16]}.pt"
+    if path.exists():
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+        model = Evaluator(groups, multilabel, settings["width"], settings["feature_dim"])
+        model.load_state_dict(saved["state_dict"])
+        model.to(device).eval()
+        acc = saved["accuracy"]
+        log.info("evaluator: loaded %s, held-out accuracy %.4f", path, acc)
+    else:
+        model, acc = train_evaluator(images_u8, labels, groups, multilabel, device=device, **settings)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Cached even when below the floor: the same settings would only fail again after the same training.
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                torch.save({"state_dict": model.state_dict(), "accuracy": acc, "key": key}, f)
+            os.replace(tmp, path)  # atomic: parallel jobs never read a half-written file
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        log.info("evaluator: held-out accuracy %.4f, saved to %s", acc, path)
+    model.accuracy_heldout = acc
+    if acc < floor:
+        raise RuntimeError(
+            f"evaluator held-out accuracy {acc:.4f} is below the floor {floor} (eval.floor): "
+            f"its metrics would mislead. Train it longer (epochs={settings['epochs']}, eval.epochs), give it more "
+            f"images, or lower the floor knowingly. Cached evaluator: {path}"
+        )
+    return model

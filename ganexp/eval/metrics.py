@@ -1,0 +1,112 @@
+"""Metrics of generated images as pure functions: tensors in, floats out.
+
+`feature_distances` gives FID and KID in the feature space of ganexp's own evaluator (a small classifier trained on
+the data set), not Inception FID: no Inception weights can be downloaded here, and a judge trained on the data set
+is what the reports use. Such numbers compare runs on the same data set and the same evaluator only; they are not
+comparable with published FIDs or across data sets.
+"""
+
+import warnings
+
+import torch
+from torch import Tensor, nn
+from torchmetrics.image.fid import FrechetInceptionDistance
+from torchmetrics.image.kid import KernelInceptionDistance
+
+
+def attribute_accuracy(logits: list[Tensor], labels: Tensor, names: list[str] | None = None) -> dict[str, float]:
+    """Per attribute group: how often the argmax equals the label column; `overall` is the mean over all
+    (image, group) pairs. `labels` is long (N, A), one column per entry of `logits`."""
+    names = names or [f"attr{a}" for a in range(len(logits))]
+    if not len(names) == len(logits) == labels.shape[1]:
+        raise ValueError(f"{len(logits)} logit groups, {labels.shape[1]} label columns, {len(names)} names")
+    hits = torch.stack([lg.argmax(1) == labels[:, a] for a, lg in enumerate(logits)], 1).float()
+    result = {name: hits[:, a].mean().item() for a, name in enumerate(names)}
+    result["overall"] = hits.mean().item()
+    return result
+
+
+def multilabel_topk_accuracy(logits: Tensor, multi_hot: Tensor) -> float:
+    """The iCLEVR evaluator's rule: an image with k requested labels scores how many of its k highest logits are
+    requested ones; accuracy = total hits / total k."""
+    k = multi_hot.sum(1).long()
+    order = logits.argsort(dim=1, descending=True, stable=True)
+    in_top_k = torch.arange(logits.shape[1], device=logits.device)[None] < k[:, None]
+    hits = (multi_hot.gather(1, order) > 0) & in_top_k
+    return (hits.sum() / k.sum().clamp(min=1)).item()
+
+
+class _Features(nn.Module):
+    """What torchmetrics wants of a custom extractor: forward(images) -> (N, d), and `num_features`, without
+    which it probes the net with a random 3x299x299 image at construction (in whatever mode the net is in)."""
+
+    def __init__(self, net: nn.Module, num_features: int):
+        super().__init__()
+        self.net, self.num_features = net, num_features
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.net.features(x)
+
+
+@torch.no_grad()
+def feature_distances(feature_net: nn.Module, real: Tensor, fake: Tensor, batch_size: int = 256,
+                      kid_subsets: int = 50, kid_subset_size: int = 1000, seed: int = 0) -> dict[str, float]:
+    """FID and KID (mean and std over random subsets) between float [-1, 1] image sets, measured on
+    `feature_net.features(x) -> (N, F)`: ganexp-evaluator FID/KID, not Inception FID (see the module docstring).
+
+    The KID subset size is capped at the smaller set, so a few hundred images work; KID's subset draws come from
+    `seed`, so repeated calls agree and the caller's random state is left alone.
+    """
+    if min(len(real), len(fake)) < 2:
+        raise ValueError(f"FID/KID need at least 2 images per set, got {len(real)} real and {len(fake)} fake")
+    was_training = feature_net.training
+    feature_net.eval()  # BatchNorm in train mode would make features depend on the batch they come in
+    try:
+        extractor = _Features(feature_net, feature_net.features(real[:2]).shape[1])
+        # For a custom module torchmetrics passes images through untouched: `normalize` only picks the dtype of a
+        # probe image, and no probe runs because `num_features` is set; [-1, 1] floats reach the net as they are.
+        fid = FrechetInceptionDistance(feature=extractor, normalize=True).to(real.device)
+        subset_size = min(kid_subset_size, len(real), len(fake))
+        with warnings.catch_warnings():  # KID warns that it keeps every feature: a few MB at most here
+            warnings.filterwarnings("ignore", message=".*will save all extracted features.*")
+            kid = KernelInceptionDistance(feature=extractor, subsets=kid_subsets, subset_size=subset_size,
+                                          normalize=True).to(real.device)
+        for images, is_real in ((real, True), (fake, False)):
+            for chunk in images.split(batch_size):
+                fid.update(chunk, real=is_real)
+                kid.update(chunk, real=is_real)
+        with torch.random.fork_rng(devices=[]):  # KID draws its subsets with torch.randperm on the global CPU RNG
+            torch.manual_seed(seed)
+            kid_mean, kid_std = kid.compute()
+        return {"fid": fid.compute().item(), "kid": kid_mean.item(), "kid_std": kid_std.item()}
+    finally:
+        feature_net.train(was_training)
+
+
+def mean_pairwise_distance(features: Tensor) -> float:
+    """Mean L2 distance over all pairs of rows (float64: the sum of ~N^2/2 terms)."""
+    return torch.pdist(features.double()).mean().item()
+
+
+def collapse_scores(fake_feats: Tensor, real_feats: Tensor, fake_classes: Tensor | None = None,
+                    n_classes: int | None = None) -> dict[str, float]:
+    """Mode-collapse indicators of a generated sample, from evaluator features (N, F) of fakes and reals.
+
+    - `diversity_ratio`: mean pairwise feature distance among fakes / the same among reals. About 1 is healthy;
+      towards 0, G repeats itself (full or partial collapse); well above 1, fakes are scattered more than data
+      (noise, artefacts).
+    - `class_coverage` (with `fake_classes` and `n_classes`): distinct classes the evaluator predicts for the fakes
+      / `n_classes`. A row of `fake_classes` (N,) or (N, A) is one class, so pass (N, A) attribute predictions with
+      the number of attribute combinations to count joint classes. 1 means every class appears; it can only reach 1
+      when N >= n_classes, so compare runs at the same N.
+    """
+    real_spread = mean_pairwise_distance(real_feats)
+    if real_spread == 0:
+        raise ValueError("real features are all identical: diversity_ratio is undefined")
+    scores = {"diversity_ratio": mean_pairwise_distance(fake_feats) / real_spread}
+    if (fake_classes is None) != (n_classes is None):
+        raise ValueError("class_coverage needs both fake_classes and n_classes")
+    if fake_classes is not None:
+        distinct = torch.unique(fake_classes.reshape(len(fake_classes), -1), dim=0)
+        scores["class_coverage"] = len(distinct) / n_classes
+    return scores

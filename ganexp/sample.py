@@ -1,0 +1,116 @@
+"""Write images from a trained run: `python -m ganexp.sample RUN_DIR_OR_CKPT [--cond TEXT | --cond-file JSON]`.
+
+`--cond "blue hair red eyes"` names one value per attribute group ("<value> <group>"); for multi-label data,
+`--cond "red cube, blue sphere"`. `--cond-file` takes a JSON list of label lists (iCLEVR's test.json format):
+images are named by their index in that order, and the evaluator's accuracy on them is printed and saved.
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import torch
+from omegaconf import OmegaConf
+from torch import Tensor
+from torchvision.utils import save_image
+
+from ganexp.data.module import LabelledImages
+from ganexp.viz import generate, to_grid
+
+
+def parse_condition(labels: list[str] | str, data: LabelledImages) -> Tensor:
+    """Label names -> one label row: attribute indices (long) or multi-hot (float)."""
+    words = labels if isinstance(labels, list) else [p.strip() for p in labels.replace(",", " , ").split(",")]
+    text = " ".join(words).lower()
+    if data.multilabel:
+        names = data.attributes[0][1]
+        row = torch.zeros(len(names))
+        for name in (w.strip().lower() for w in words if w.strip()):
+            if name not in names:
+                raise ValueError(f"unknown label {name!r}; known: {', '.join(names)}")
+            row[names.index(name)] = 1
+        return row
+    row = []
+    for group, values in data.attributes:
+        found = [i for i, value in enumerate(values) if f"{value} {group}" in text]
+        if len(found) != 1:
+            choices = ", ".join(f"'{v} {group}'" for v in values)
+            raise ValueError(f"condition {text!r} must name exactly one {group} value, one of: {choices}")
+        row.append(found[0])
+    return torch.tensor(row)
+
+
+def load_run(path: Path):
+    """(module with trained weights, data module, config) from a run folder (best.ckpt, else last.ckpt) or a ckpt."""
+    from ganexp.train import build_data, build_module
+
+    if path.is_dir():
+        ckpts = [path / "checkpoints" / name for name in ("best.ckpt", "last.ckpt")]
+        ckpt = next((c for c in ckpts if c.exists()), None)
+        if ckpt is None:
+            raise FileNotFoundError(f"{path}: no checkpoints/best.ckpt or checkpoints/last.ckpt")
+        run_dir = path
+    else:
+        ckpt, run_dir = path, path.parent.parent
+    cfg = OmegaConf.load(run_dir / "config.yaml")
+    datamodule = build_data(cfg)
+    module = build_module(cfg, datamodule)
+    module.load_state_dict(torch.load(ckpt, map_location="cpu", weights_only=False)["state_dict"])
+    return module.eval(), datamodule, cfg
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m ganexp.sample", description=__doc__.splitlines()[0])
+    parser.add_argument("run", type=Path, help="a run folder or a .ckpt file")
+    parser.add_argument("--cond", help='e.g. "blue hair red eyes"')
+    parser.add_argument("--cond-file", type=Path, help="JSON list of label lists (iCLEVR test.json format)")
+    parser.add_argument("-n", type=int, default=16, help="images per condition (with --cond or none)")
+    parser.add_argument("--out", type=Path, default=Path("samples_out"))
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+
+    module, datamodule, cfg = load_run(args.run)
+    data = datamodule.load()
+    if (args.cond or args.cond_file) and not module.conditional:
+        sys.exit(f"{args.run}: model {cfg.model._target_} is unconditional; drop --cond/--cond-file")
+    try:
+        if args.cond_file:
+            rows = [parse_condition(labels, data) for labels in json.loads(args.cond_file.read_text())]
+        elif args.cond:
+            rows = [parse_condition(args.cond, data)] * args.n
+        else:
+            rows = None
+    except ValueError as err:
+        sys.exit(f"--cond: {err}")
+    n = len(rows) if rows is not None else args.n
+    labels = torch.stack(rows) if rows is not None else None
+    z = torch.randn(n, module.z_dim, generator=torch.Generator().manual_seed(args.seed))
+    images = generate(module, z, labels)
+    args.out.mkdir(parents=True, exist_ok=True)
+    for i, image in enumerate(images):
+        save_image(image * 0.5 + 0.5, args.out / f"{i:03d}.png")
+    per_row = max(1, int(n**0.5))
+    save_image(to_grid(images, per_row), args.out / "grid.png")
+    print(f"wrote {n} images and grid.png to {args.out}")
+    if args.cond_file:
+        report_accuracy(images, labels, datamodule, cfg, args.out)
+
+
+def report_accuracy(images: Tensor, labels: Tensor, datamodule, cfg, out: Path) -> None:
+    from ganexp.eval.callback import load_evaluator
+    from ganexp.eval.metrics import attribute_accuracy, multilabel_topk_accuracy
+
+    evaluator = load_evaluator(datamodule, cfg.eval.floor, epochs=cfg.eval.epochs, width=cfg.eval.width)
+    logits = evaluator.predict(images)
+    if evaluator.multilabel:
+        result = {"accuracy": multilabel_topk_accuracy(logits[0], labels)}
+    else:
+        acc = attribute_accuracy(logits, labels, [name for name, _ in datamodule.load().attributes])
+        result = {"accuracy": acc.pop("overall"), **acc}
+    (out / "accuracy.json").write_text(json.dumps(result, indent=2))
+    print("evaluator accuracy: " + ", ".join(f"{k}={v:.3f}" for k, v in result.items()))
+
+
+if __name__ == "__main__":
+    main()

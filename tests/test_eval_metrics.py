@@ -1,0 +1,121 @@
+"""Evaluation metrics against hand-computed values and known feature spaces."""
+
+import pytest
+import torch
+from torch import nn
+from torch.testing import assert_close
+
+from ganexp.eval.metrics import attribute_accuracy, collapse_scores, feature_distances, multilabel_topk_accuracy
+
+
+def test_attribute_accuracy_by_hand():
+    # group 0 (3 classes): argmax 2, 0, 1 vs labels 2, 1, 1 -> hits 1, 0, 1 -> 2/3
+    # group 1 (2 classes): argmax 1, 1, 0 vs labels 1, 1, 1 -> hits 1, 1, 0 -> 2/3;  overall: 4 of 6 pairs
+    g0 = torch.tensor([[0.1, 0.2, 0.9], [0.8, 0.1, 0.1], [0.0, 1.0, 0.5]])
+    g1 = torch.tensor([[0.0, 1.0], [0.2, 0.3], [0.9, 0.1]])
+    labels = torch.tensor([[2, 1], [1, 1], [1, 1]])
+    acc = attribute_accuracy([g0, g1], labels, ["hair", "eyes"])
+    assert acc.keys() == {"hair", "eyes", "overall"}
+    assert_close(torch.tensor([acc["hair"], acc["eyes"], acc["overall"]]), torch.tensor([2 / 3, 2 / 3, 4 / 6]))
+    labels[1, 0] = 0  # image 1's group 0 is now right: group 0 3/3, overall 5/6; default names
+    acc = attribute_accuracy([g0, g1], labels)
+    assert_close(torch.tensor([acc["attr0"], acc["attr1"], acc["overall"]]), torch.tensor([1.0, 2 / 3, 5 / 6]))
+
+
+def test_overall_counts_pairs_not_groups():
+    # 2 images, 2 groups: group 0 all right, group 1 all wrong -> 2 of 4 pairs = 0.5 (the mean of 1.0 and 0.0 too)
+    right = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    labels = torch.tensor([[0, 1], [1, 0]])
+    acc = attribute_accuracy([right, right], labels)
+    assert (acc["attr0"], acc["attr1"], acc["overall"]) == (1.0, 0.0, 0.5)
+
+
+def test_multilabel_topk_rule_by_hand():
+    logits = torch.tensor([
+        [5.0, 1.0, 0.0, 0.0],  # k=1, requested {0}: top-1 = {0} -> 1 hit
+        [0.0, 4.0, 3.0, 5.0],  # k=2, requested {1, 2}: top-2 = {3, 1} -> 1 hit
+        [1.0, 2.0, 3.0, 0.5],  # k=3, requested {0, 1, 3}: top-3 = {2, 1, 0} -> 2 hits
+    ])
+    requested = torch.tensor([[1, 0, 0, 0], [0, 1, 1, 0], [1, 1, 0, 1]], dtype=torch.float32)
+    # (1 + 1 + 2) hits / (1 + 2 + 3) requested = 4/6, not the mean of per-image rates (1 + 1/2 + 2/3) / 3 = 0.722
+    assert_close(multilabel_topk_accuracy(logits, requested), 4 / 6)
+    assert multilabel_topk_accuracy(requested * 10, requested) == 1.0  # logits ranking the requested first
+    # ranking them last: rows 1 and 2 miss all, but row 3 asks for 3 of 4, so 2 of any top 3 are requested -> 2/6
+    assert_close(multilabel_topk_accuracy(-requested, requested), 2 / 6)
+
+
+class ChannelStats(nn.Module):
+    """A known feature space: per-channel mean and standard deviation of the image (6 features)."""
+
+    def features(self, x):
+        return torch.cat([x.mean((2, 3)), x.std((2, 3))], 1)
+
+
+def noise_images(n: int, seed: int) -> torch.Tensor:
+    gen = torch.Generator().manual_seed(seed)
+    return torch.rand(n, 3, 8, 8, generator=gen) * 1.6 - 0.8  # room to shift without clamping
+
+
+def test_fid_kid_are_zero_for_the_same_set_and_grow_with_shift():
+    real = noise_images(200, 0)
+    same = feature_distances(ChannelStats(), real, real.clone())
+    assert_close(same["fid"], 0.0, atol=1e-4, rtol=0)
+    assert_close(same["kid"], 0.0, atol=1e-4, rtol=0)
+    # A shift by c moves every mean feature by c and leaves the stds alone: FID ~ 3 c^2 (0.03 and 0.12 here).
+    small = feature_distances(ChannelStats(), real, real + 0.1)
+    large = feature_distances(ChannelStats(), real, real + 0.2)
+    assert_close(small["fid"], 3 * 0.1**2, atol=2e-3, rtol=0)
+    assert_close(large["fid"], 3 * 0.2**2, atol=2e-3, rtol=0)
+    assert 1e-4 < small["kid"] < large["kid"]
+    assert set(same) == {"fid", "kid", "kid_std"}
+
+
+def test_fid_kid_of_two_samples_of_one_distribution_are_small():
+    real, other = noise_images(200, 0), noise_images(200, 1)
+    between = feature_distances(ChannelStats(), real, other)
+    shifted = feature_distances(ChannelStats(), real, other + 0.1)
+    assert between["fid"] < shifted["fid"] / 10 and between["kid"] < shifted["kid"] / 10
+
+
+def test_kid_works_for_small_sets_and_is_repeatable():
+    real, fake = noise_images(30, 0), noise_images(20, 1) + 0.2  # fewer images than the default subset size
+    first = feature_distances(ChannelStats(), real, fake, batch_size=7)
+    again = feature_distances(ChannelStats(), real, fake, batch_size=64)
+    assert_close(torch.tensor(list(first.values())), torch.tensor(list(again.values())))  # same subsets each call
+    assert first["kid"] > 0 and first["kid_std"] > 0
+    with pytest.raises(ValueError, match="at least 2"):
+        feature_distances(ChannelStats(), real, fake[:1])
+
+
+def test_feature_net_is_measured_in_eval_mode_and_left_as_it_was():
+    net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.Flatten())
+    net.features = net.forward
+    running_mean = net[1].running_mean.clone()
+    net.train()
+    feature_distances(net, noise_images(10, 0), noise_images(10, 1))
+    assert net.training and torch.equal(net[1].running_mean, running_mean)  # no BatchNorm statistics updated
+
+
+def test_collapse_separates_a_repeating_generator_from_real_data():
+    gen = torch.Generator().manual_seed(0)
+    real = torch.randn(300, 16, generator=gen)
+    another_real_sample = torch.randn(300, 16, generator=gen)
+    classes = torch.randint(10, (300,), generator=gen)
+    healthy = collapse_scores(another_real_sample, real, classes, n_classes=10)
+    assert_close(healthy["diversity_ratio"], 1.0, atol=0.05, rtol=0)
+    assert healthy["class_coverage"] == 1.0  # 300 draws of 10 classes: all appear
+
+    one_image = real[:1].repeat(300, 1)  # a generator that outputs one image over and over
+    collapsed = collapse_scores(one_image, real, torch.full((300,), 3), n_classes=10)
+    assert collapsed["diversity_ratio"] == 0.0 and collapsed["class_coverage"] == 0.1
+
+
+def test_collapse_counts_joint_attribute_classes():
+    feats = torch.eye(4)
+    # rows (0, 0), (0, 1), (0, 0), (1, 1): 3 distinct combinations of 2 x 2 = 4
+    attributes = torch.tensor([[0, 0], [0, 1], [0, 0], [1, 1]])
+    scores = collapse_scores(feats, feats, attributes, n_classes=4)
+    assert scores == {"diversity_ratio": 1.0, "class_coverage": 0.75}
+    assert collapse_scores(feats, feats).keys() == {"diversity_ratio"}
+    with pytest.raises(ValueError, match="both"):
+        collapse_scores(feats, feats, attributes)
