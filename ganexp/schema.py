@@ -45,8 +45,8 @@ class SchedConf:
 
 @dataclass
 class TrainerConf:
-    max_iters: int = 3000  # run length in iterations (batches); 0 means run max_epochs
-    max_epochs: int = -1
+    max_iters: int = 3000  # run length in iterations (batches); 0 means max_epochs passes over the data
+    max_epochs: int = 0
     accelerator: str = "auto"
     devices: Any = 1
     precision: str = "32-true"
@@ -77,6 +77,13 @@ class EvalConf:
 
 
 @dataclass
+class GuardConf:
+    max_loss: float = 1.0e5  # |loss| above this for `patience` consecutive checks ends the run as diverged
+    patience: int = 3
+    every: int = 1  # iterations between checks (each check is one host sync; non-finite losses always end it)
+
+
+@dataclass
 class OptimizerPair:
     g: Any = MISSING
     d: Any = MISSING
@@ -93,7 +100,9 @@ class Config:
     trainer: TrainerConf = field(default_factory=TrainerConf)
     log: LogConf = field(default_factory=LogConf)
     eval: EvalConf = field(default_factory=EvalConf)
+    guard: GuardConf = field(default_factory=GuardConf)
     seed: int = 0
+    resume: bool = False  # continue this command's unfinished jobs from last.ckpt; skip its completed ones
     monitor: str = "fid_eval"  # picks best.ckpt; a job returns its best value to the sweeper
 
 
@@ -198,5 +207,8 @@ def validate(cfg: DictConfig) -> None:
     size = cfg.model.get("image_size")
     if size is not None and size not in SIZES:
         raise ConfigError(f"model.image_size={size}: not supported; choose one of {SIZES}")
+    for key in ("trainer.ckpt_every", "eval.every_n_steps", "log.every", "guard.every", "guard.patience"):
+        if OmegaConf.select(cfg, key) < 1:
+            raise ConfigError(f"{key}={OmegaConf.select(cfg, key)}: must be >= 1")
     if cfg.trainer.max_iters <= 0 and cfg.trainer.max_epochs <= 0:
         raise ConfigError("trainer.max_iters and trainer.max_epochs are both unset: the run would never end")

@@ -5,10 +5,10 @@ Run folder: `config.yaml`, `checkpoints/last.ckpt`, `samples/iter_*.png`, `metri
 (under the sweep's shared `tb/<overrides>/` in a multirun, so all jobs overlay in one TensorBoard).
 """
 
-import json
 import logging
 import math
 import time
+import traceback
 import warnings
 from pathlib import Path
 from typing import Any
@@ -18,12 +18,12 @@ import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
-from pytorch_lightning.callbacks import ModelCheckpoint
 from pytorch_lightning.loggers import TensorBoardLogger
 
 from ganexp.data.module import ImageData
 from ganexp.eval.callback import Evaluation
-from ganexp.modules.base import GANModule
+from ganexp.modules.base import Diverged, GANModule
+from ganexp.runs import Checkpointer, read_status, set_aside, write_json, write_status
 from ganexp.schema import validate
 from ganexp.viz import IterationBar, SampleGrids
 
@@ -40,7 +40,7 @@ def build_data(cfg: DictConfig) -> ImageData:
     return instantiate(cfg.data)
 
 
-def build_module(cfg: DictConfig, datamodule: ImageData) -> GANModule:
+def build_module(cfg: DictConfig, datamodule: ImageData, max_iters: int = 0) -> GANModule:
     """The LightningModule of `cfg.model`, wired to the loss, optimizers, schedule and the data's labels."""
     data = datamodule.load()
     return instantiate(
@@ -55,8 +55,11 @@ def build_module(cfg: DictConfig, datamodule: ImageData) -> GANModule:
         groups=data.groups,
         multilabel=data.multilabel,
         conditions=data.conditions(),
-        max_iters=cfg.trainer.max_iters,
+        max_iters=max_iters,
         log_every=cfg.log.every,
+        guard_max_loss=cfg.guard.max_loss,
+        guard_patience=cfg.guard.patience,
+        guard_every=cfg.guard.every,
     )
 
 
@@ -85,32 +88,26 @@ def run_paths() -> tuple[Path, Path, str]:
     return run_dir, run_dir / "tb", ""
 
 
-def images_every(cfg: DictConfig) -> int:
+def images_every(cfg: DictConfig, max_iters: int) -> int:
     """`log.images_every`, or (when null) a tenth of the run, so progress shows as 10 pictures."""
-    if cfg.log.images_every:
-        return cfg.log.images_every
-    return max(1, cfg.trainer.max_iters // 10) if cfg.trainer.max_iters > 0 else 500
+    return cfg.log.images_every or max(1, max_iters // 10)
 
 
-def build_trainer(cfg: DictConfig, run_dir: Path, logger: TensorBoardLogger, evaluation: Evaluation | None,
-                  attributes: list) -> pl.Trainer:
+def build_trainer(cfg: DictConfig, run_dir: Path, logger: TensorBoardLogger, callbacks: list[pl.Callback],
+                  max_iters: int) -> pl.Trainer:
     t = cfg.trainer
-    callbacks = [*([evaluation] if evaluation else []),
-        # every_n_train_steps counts Lightning's optimizer steps (D and G together), hence the conversion.
-        ModelCheckpoint(dirpath=run_dir / "checkpoints", save_last=True, save_top_k=0,
-                        every_n_train_steps=t.ckpt_every * 2),
-        SampleGrids(run_dir / "samples", images_every(cfg), cfg.log.grid, cfg.log.bank_seed, attributes),
-    ]
-    if t.progress and t.max_iters > 0:
-        callbacks.append(IterationBar(t.max_iters))
+    callbacks = [*callbacks, Checkpointer(run_dir, t.ckpt_every)]
+    if t.progress:
+        callbacks.append(IterationBar(max_iters))
     return pl.Trainer(
         accelerator=t.accelerator,
         devices=t.devices,
         precision=t.precision,
-        max_epochs=t.max_epochs if t.max_iters <= 0 else -1,
+        max_epochs=-1,  # the sampler is endless; the module stops at max_iters
         logger=logger,
         callbacks=callbacks,
         enable_progress_bar=t.progress,
+        enable_checkpointing=False,  # ganexp's Checkpointer: atomic, by iteration, RNG included
         enable_model_summary=False,
         deterministic=t.deterministic,
         benchmark=t.benchmark,
@@ -120,31 +117,65 @@ def build_trainer(cfg: DictConfig, run_dir: Path, logger: TensorBoardLogger, eva
 
 
 def main(cfg: DictConfig) -> float:
-    """Train one job; returns the best value of `cfg.monitor` over its evaluations (NaN if it has none)."""
-    validate(cfg)
+    """Train one job; returns the best value of `cfg.monitor` over its evaluations (NaN if it has none).
+
+    Writes `status.json` throughout. A diverged run ends normally (status `diverged`); any other error is recorded
+    as `failed` with its text and raised again.
+    """
+    run_dir, tb_root, name = run_paths()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    previous = read_status(run_dir)
+    if cfg.resume and previous.get("status") == "completed":
+        log.info("already completed, skipped (resume=true): %s", run_dir)
+        return float(previous.get("metric", math.nan))
+    last = run_dir / "checkpoints" / "last.ckpt"
+    resume_from = last if cfg.resume and last.exists() else None
+    if resume_from is None:
+        set_aside(run_dir, tb_root / name)
+    write_status(run_dir, "starting")
+    try:
+        validate(cfg)
+        (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
+        return fit(cfg, run_dir, TensorBoardLogger(save_dir=tb_root, name=name, version="", default_hp_metric=False),
+                   resume_from)
+    except Exception as err:
+        write_status(run_dir, "failed", error="".join(traceback.format_exception_only(err)).strip(),
+                     traceback=traceback.format_exc())
+        raise
+
+
+def fit(cfg: DictConfig, run_dir: Path, logger: TensorBoardLogger, resume_from: Path | None) -> float:
     if cfg.trainer.num_threads:
         torch.set_num_threads(cfg.trainer.num_threads)
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
-    run_dir, tb_root, name = run_paths()
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
-
     datamodule = build_data(cfg)
-    module = build_module(cfg, datamodule)
-    logger = TensorBoardLogger(save_dir=tb_root, name=name, version="", default_hp_metric=False)
+    max_iters = cfg.trainer.max_iters or cfg.trainer.max_epochs * datamodule.batches_per_epoch
+    module = build_module(cfg, datamodule, max_iters)
     evaluation = build_evaluation(cfg, datamodule, run_dir)
-    trainer = build_trainer(cfg, run_dir, logger, evaluation, datamodule.load().attributes)
+    grids = SampleGrids(run_dir / "samples", images_every(cfg, max_iters), cfg.log.grid, cfg.log.bank_seed,
+                        datamodule.load().attributes)
+    trainer = build_trainer(cfg, run_dir, logger, [c for c in (evaluation, grids) if c], max_iters)
+    if resume_from:
+        log.info("resuming from %s", resume_from)
 
     start = time.perf_counter()
-    trainer.fit(module, datamodule=datamodule)
+    diverged = None
+    try:
+        trainer.fit(module, datamodule=datamodule, ckpt_path=resume_from)
+    except Diverged as err:
+        diverged = {"iteration": err.iteration, "loss": err.name, "value": err.value}
+        logger.experiment.add_text("status", f"diverged: {err} (last good checkpoint kept)", err.iteration)
+        log.error("diverged: %s; the last good checkpoint is kept", err)
     wall = time.perf_counter() - start
 
     final = module.scalars()
     if evaluation is not None and evaluation.history:
         final.update({k: v for k, v in evaluation.history[-1].items() if k != "iteration"})
     best = evaluation.best if evaluation is not None else None
+    metric = float(best["value"]) if best else float(final.get(cfg.monitor, math.nan))
+    status = "diverged" if diverged else "completed"
     metrics = {
-        "status": "completed",
+        "status": status,
         "iterations": module.iteration,
         "d_updates": module.d_updates,
         "g_updates": module.g_updates,
@@ -152,13 +183,15 @@ def main(cfg: DictConfig) -> float:
         "images_per_s": round(module.iteration * datamodule.batch_size / max(wall, 1e-9), 1),
         "final": final,
         "best": best,
+        "diverged": diverged,
         "evals": evaluation.history if evaluation is not None else [],
     }
-    (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    write_json(run_dir / "metrics.json", metrics)
+    write_status(run_dir, status, iteration=module.iteration, metric=metric, diverged=diverged)
     logger.log_hyperparams(hparams(cfg), metrics={f"final/{k}": v for k, v in final.items()})
-    logger.finalize("success")
-    log.info("done: %d iterations in %.1fs -> %s", module.iteration, wall, run_dir)
-    return float(best["value"]) if best else float(final.get(cfg.monitor, math.nan))
+    logger.finalize(status)
+    log.info("%s: %d iterations in %.1fs -> %s", status, module.iteration, wall, run_dir)
+    return metric
 
 
 def hparams(cfg: DictConfig) -> dict[str, Any]:

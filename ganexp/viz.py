@@ -98,6 +98,12 @@ class SampleGrids(pl.Callback):
         if module.iteration % self.every == 0:
             self.save(trainer, module, f"iter_{module.iteration:06d}", self.draw(module), module.iteration)
 
+    def state_dict(self) -> dict:  # the progress rows drawn so far survive a resume
+        return {"progress": self.progress}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.progress = state["progress"]
+
     def on_train_end(self, trainer, module) -> None:
         if module.iteration % self.every != 0:
             self.save(trainer, module, f"iter_{module.iteration:06d}", self.draw(module), module.iteration)

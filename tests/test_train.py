@@ -85,6 +85,7 @@ def test_card_sweep_makes_six_jobs_in_one_tensorboard(tmp_path):
     assert len(jobs) == 6
     assert all((job / "metrics.json").exists() and (job / "checkpoints" / "last.ckpt").exists() for job in jobs)
     runs = sorted(p.name for p in (tmp_path / "tb").iterdir())
-    assert runs == sorted(f"loss={loss},sched.d_every={d}" for loss in ("gp", "lsgan", "wgan") for d in (1, 5))
+    expected = [f"loss={loss},sched.d_every={d},trainer=smoke" for loss in ("gp", "lsgan", "wgan") for d in (1, 5)]
+    assert runs == sorted(expected)
     for run in runs:
         assert "loss/d" in events(tmp_path / "tb" / run).Tags()["scalars"]

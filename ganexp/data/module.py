@@ -10,6 +10,7 @@ import logging
 import os
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -17,7 +18,7 @@ from typing import Protocol
 import pytorch_lightning as pl
 import torch
 from torch import Tensor
-from torch.utils.data import BatchSampler, DataLoader, RandomSampler
+from torch.utils.data import DataLoader
 
 log = logging.getLogger(__name__)
 CACHE_VERSION = 2  # bump when a generator's output changes for the same settings
@@ -65,6 +66,32 @@ def load_cached(source: Source, cache_dir: str | Path) -> LabelledImages:
         torch.save(vars(data), tmp)
     os.replace(tmp.name, path)
     return data
+
+
+class IterationBatches(torch.utils.data.Sampler):
+    """Index batches as a pure function of the iteration: batch i is slice i % B of epoch i // B's permutation.
+
+    It starts at `start()` (the module's iteration, restored from a checkpoint) and never ends, so a resumed run
+    sees exactly the batches an uninterrupted one would; the run length is ganexp's `max_iters`.
+    """
+
+    def __init__(self, n: int, batch_size: int, seed: int, start: Callable[[], int] = lambda: 0):
+        self.n, self.batch_size, self.seed, self.start = n, batch_size, seed, start
+        self.per_epoch = n // batch_size
+
+    def order(self, epoch: int) -> Tensor:
+        return torch.randperm(self.n, generator=torch.Generator().manual_seed(self.seed * 100_003 + epoch))
+
+    def __iter__(self) -> Iterator[list[int]]:
+        iteration = self.start()
+        epoch, order = None, None
+        while True:
+            if iteration // self.per_epoch != epoch:
+                epoch = iteration // self.per_epoch
+                order = self.order(epoch)
+            i = iteration % self.per_epoch
+            yield order[i * self.batch_size:(i + 1) * self.batch_size].tolist()
+            iteration += 1
 
 
 class _Batches(torch.utils.data.Dataset):
@@ -124,9 +151,14 @@ class ImageData(pl.LightningDataModule):
         images, labels = self.train_images
         if self.on_device and self.trainer is not None:
             images, labels = images.to(self.trainer.strategy.root_device), labels.to(self.trainer.strategy.root_device)
-        order = RandomSampler(range(len(images)), generator=torch.Generator().manual_seed(self.seed))
-        sampler = BatchSampler(order, self.batch_size, drop_last=True)
+        module = self.trainer.lightning_module if self.trainer is not None else None
+        sampler = IterationBatches(len(images), self.batch_size, self.seed,
+                                   start=lambda: getattr(module, "iteration", 0))
         return DataLoader(_Batches(images, labels), sampler=sampler, batch_size=None)
+
+    @property
+    def batches_per_epoch(self) -> int:
+        return (len(self.load()) - self.holdout) // self.batch_size
 
     def on_after_batch_transfer(self, batch: tuple[Tensor, Tensor], dataloader_idx: int) -> tuple[Tensor, Tensor]:
         images, labels = batch

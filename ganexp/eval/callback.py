@@ -27,8 +27,11 @@ def load_evaluator(datamodule: ImageData, floor: float, device: str | torch.devi
     data = datamodule.load()
     images, labels = datamodule.train_images
     key = f"{datamodule.source.key()}|holdout={datamodule.holdout}"
-    return load_or_train(datamodule.cache_dir, key, images, labels, data.groups, data.multilabel, floor=floor,
-                         device=device, **train_kwargs)
+    # Building (or training) it must not move the global RNG: a run's results may not depend on whether the
+    # evaluator came from the cache.
+    with torch.random.fork_rng(devices=[]):
+        return load_or_train(datamodule.cache_dir, key, images, labels, data.groups, data.multilabel, floor=floor,
+                             device=device, **train_kwargs)
 
 
 def better(metric: str, new: float, old: float | None) -> bool:
@@ -116,6 +119,13 @@ class Evaluation(pl.Callback):
     def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx) -> None:
         if module.iteration % self.every == 0:
             self.run(trainer, module)
+
+    # Saved in checkpoints, so a resumed run keeps its evaluation history and best value.
+    def state_dict(self) -> dict:
+        return {"history": self.history, "best": self.best, "last_iteration": self.last_iteration}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.history, self.best, self.last_iteration = state["history"], state["best"], state["last_iteration"]
 
     def on_train_end(self, trainer, module) -> None:
         self.run(trainer, module)

@@ -9,6 +9,7 @@ Counters: `iteration` (batches seen), `d_updates`, `g_updates`. Lightning's `glo
 step (D and G together), so ganexp's schedule, milestones, run length and TensorBoard x-axis use `iteration`.
 """
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -18,7 +19,16 @@ from torch import Tensor, nn
 
 from ganexp.losses import AdversarialLoss
 from ganexp.nets.dcgan import Discriminator, Generator
+from ganexp.runs import rng_states, set_rng_states
 from ganexp.schedule import updates_at
+
+
+class Diverged(RuntimeError):
+    """A loss went non-finite, or stayed above `guard.max_loss` for `guard.patience` checks."""
+
+    def __init__(self, iteration: int, name: str, value: float):
+        super().__init__(f"{name}={value:.6g} at iteration {iteration}")
+        self.iteration, self.name, self.value = iteration, name, value
 
 
 class GANModule(pl.LightningModule):
@@ -45,6 +55,9 @@ class GANModule(pl.LightningModule):
         d_cond: str = "expand",
         max_iters: int = 0,
         log_every: int = 50,
+        guard_max_loss: float = math.inf,
+        guard_patience: int = 1,
+        guard_every: int = 1,
     ):
         super().__init__()
         self.automatic_optimization = False
@@ -53,6 +66,9 @@ class GANModule(pl.LightningModule):
         self.scheduler_g, self.scheduler_d = scheduler_g, scheduler_d
         self.groups, self.multilabel = list(groups or []), multilabel
         self.z_dim, self.max_iters, self.log_every = z_dim, max_iters, log_every
+        self.guard_max_loss, self.guard_patience, self.guard_every = guard_max_loss, guard_patience, guard_every
+        self._over_max = 0
+        self._rng_to_restore: dict | None = None
         # Each network owns its condition encoder, so a learned one trains with that network's optimizer.
         self.cond_g = cond(groups=self.groups, multilabel=multilabel) if self.conditional else None
         self.cond_d = cond(groups=self.groups, multilabel=multilabel) if self.conditional else None
@@ -104,6 +120,7 @@ class GANModule(pl.LightningModule):
                     d_fake = self.generate(self.noise(len(real)), fake_labels)
             with self.toggled_optimizer(opt_d):
                 d_loss = self.d_loss(real, labels, d_fake, fake_labels)
+                self.check("loss/d", d_loss)
                 opt_d.zero_grad(set_to_none=True)
                 self.manual_backward(d_loss)
                 opt_d.step()
@@ -115,6 +132,7 @@ class GANModule(pl.LightningModule):
                 fake = self.generate(self.noise(len(real)), fake_labels)
             with self.toggled_optimizer(opt_g):
                 g_loss = self.g_loss(fake, fake_labels)
+                self.check("loss/g", g_loss)
                 opt_g.zero_grad(set_to_none=True)
                 self.manual_backward(g_loss)
                 opt_g.step()
@@ -144,6 +162,17 @@ class GANModule(pl.LightningModule):
         loss = self.loss.g_loss(self.critic(fake, fake_labels)) + self.g_extra(fake, fake_labels)
         self.track(**{"loss/g": loss})
         return loss
+
+    def check(self, name: str, loss: Tensor) -> None:
+        """Stop before a bad optimizer step: raises Diverged (one host sync per check, every `guard_every`)."""
+        if self.iteration % self.guard_every:
+            return
+        value = float(loss.detach())
+        if not math.isfinite(value):
+            raise Diverged(self.iteration, name, value)
+        self._over_max = self._over_max + 1 if abs(value) > self.guard_max_loss else 0
+        if self._over_max >= self.guard_patience:
+            raise Diverged(self.iteration, name, value)
 
     # ---- hooks for variants --------------------------------------------------------------------------------------
     def fake_labels(self, labels: Tensor) -> Tensor:
@@ -189,12 +218,21 @@ class GANModule(pl.LightningModule):
             self.logger.log_metrics(self.scalars(), step=self.iteration)
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
+        # Lightning keeps neither these counters nor the RNG states; an exact resume needs both.
         checkpoint["ganexp_counters"] = {"iteration": self.iteration, "d_updates": self.d_updates,
-                                         "g_updates": self.g_updates}
+                                         "g_updates": self.g_updates, "_over_max": self._over_max}
+        checkpoint["ganexp_rng"] = rng_states()
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         for name, value in checkpoint.get("ganexp_counters", {}).items():
             setattr(self, name, value)
+        self._rng_to_restore = checkpoint.get("ganexp_rng")
+
+    def on_train_start(self) -> None:
+        # Restored here, after everything that runs between loading and training has drawn its random numbers.
+        if self._rng_to_restore is not None:
+            set_rng_states(self._rng_to_restore)
+            self._rng_to_restore = None
 
 
 def _out_dim(encoder: nn.Module | None) -> int:

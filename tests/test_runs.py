@@ -1,0 +1,156 @@
+"""Runs that fail well: divergence, failing jobs in a sweep, exact resume after a kill, Ctrl-C, determinism."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import torch
+from conftest import ROOT, make_config
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from ganexp.losses import WGANGP
+from ganexp.train import main as train
+
+SMOKE = ["trainer=smoke", "eval.enabled=false"]
+
+
+def run_cli(*args, timeout=300):
+    return subprocess.run([sys.executable, "run.py", *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+
+
+def status(run_dir):
+    return json.loads((run_dir / "status.json").read_text())
+
+
+def weights(run_dir):
+    return torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=False)["state_dict"]
+
+
+def test_nan_loss_ends_the_run_as_diverged_before_a_bad_step(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    # checkpoints every 4 iterations; 5 critic steps per iteration; the penalty turns NaN in iteration 5
+    cfg = make_config(*SMOKE, "loss=gp", "trainer.max_iters=8")
+    original, calls = WGANGP.penalty, {"n": 0}
+
+    def poisoned(self, critic, real, fake):
+        calls["n"] += 1
+        value = original(self, critic, real, fake)
+        return value * float("nan") if calls["n"] > 5 * 5 else value
+
+    monkeypatch.setattr(WGANGP, "penalty", poisoned)
+    result = train(cfg)
+    assert result != result  # NaN: no metric from a diverged run
+    s = status(tmp_path)
+    assert s["status"] == "diverged" and s["diverged"]["iteration"] == 5 and s["diverged"]["loss"] == "loss/d"
+    assert s["diverged"]["value"] != s["diverged"]["value"]
+    ckpt = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=False)
+    assert ckpt["ganexp_counters"]["iteration"] == 4  # the last good checkpoint, not a NaN state
+    assert all(torch.isfinite(v).all() for v in ckpt["state_dict"].values() if v.is_floating_point())
+    tb = EventAccumulator(str(tmp_path / "tb"))
+    tb.Reload()
+    assert "status/text_summary" in tb.Tags()["tensors"]
+
+
+def test_loss_above_max_for_patience_checks_diverges(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    # BCE losses are ~1.4 (D) and ~0.7 (G): with max_loss 1.0, D exceeds it on every check and G resets the count
+    # unless patience is 1; so patience 1 stops at the first D check, patience 2 never stops.
+    train(make_config(*SMOKE, "guard.max_loss=1.0", "guard.patience=1"))
+    assert status(tmp_path)["status"] == "diverged" and status(tmp_path)["diverged"]["iteration"] == 0
+    os.chdir(tmp_path.parent)
+    other = tmp_path.parent / "patience2"
+    other.mkdir()
+    os.chdir(other)
+    train(make_config(*SMOKE, "guard.max_loss=1.0", "guard.patience=2"))
+    assert status(other)["status"] == "completed"
+
+
+def test_sweep_survives_a_failing_and_a_diverging_job(tmp_path):
+    proc = run_cli("-m", *SMOKE, "data.batch_size=16,100000", "loss.real_label=1.0,nan",
+                   f"hydra.sweep.dir={tmp_path}")
+    assert proc.returncode != 0  # a job failed, so the sweep says so
+    statuses = {p.name: status(p) for p in tmp_path.iterdir() if (p / "status.json").exists()}
+    assert sorted(s["status"] for s in statuses.values()) == ["completed", "diverged", "failed", "failed"]
+    failed = [s for s in statuses.values() if s["status"] == "failed"]
+    assert all("fewer than one batch of data.batch_size=100000" in s["error"] for s in failed)
+    assert "did not complete" in proc.stderr and "diverged" in proc.stdout
+
+    ok = run_cli("-m", *SMOKE, "loss.real_label=1.0,nan", f"hydra.sweep.dir={tmp_path / 'ok'}")
+    assert ok.returncode == 0, ok.stderr[-2000:]  # diverged is an outcome, not a failure
+
+
+def wait_for(path, timeout=120):
+    deadline = time.time() + timeout
+    while not path.exists():
+        assert time.time() < deadline, f"{path} never appeared"
+        time.sleep(0.02)
+
+
+def test_resume_after_kill_matches_an_uninterrupted_run(tmp_path):
+    args = [*SMOKE, "trainer.max_iters=300", "trainer.ckpt_every=20", "log.images_every=100", "seed=3"]
+    full = run_cli(*args, f"hydra.run.dir={tmp_path / 'full'}")
+    assert full.returncode == 0, full.stderr[-2000:]
+
+    job = tmp_path / "killed"
+    proc = subprocess.Popen([sys.executable, "run.py", *args, f"hydra.run.dir={job}"], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for(job / "checkpoints" / "last.ckpt")
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    killed_at = torch.load(job / "checkpoints" / "last.ckpt", weights_only=False)["ganexp_counters"]["iteration"]
+    assert 20 <= killed_at < 300 and status(job)["status"] == "running"
+
+    resumed = run_cli(*args, "resume=true", f"hydra.run.dir={job}")
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert "resuming from" in resumed.stdout + resumed.stderr
+    assert status(job)["status"] == "completed"
+    a, b = weights(tmp_path / "full"), weights(job)
+    assert a.keys() == b.keys()
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], msg=key)
+    full_metrics = json.loads((tmp_path / "full" / "metrics.json").read_text())
+    resumed_metrics = json.loads((job / "metrics.json").read_text())
+    assert (resumed_metrics["d_updates"], resumed_metrics["g_updates"]) == (full_metrics["d_updates"], 300)
+
+    # the same command again with resume=true skips the completed job
+    mtime = (job / "metrics.json").stat().st_mtime
+    again = run_cli(*args, "resume=true", f"hydra.run.dir={job}")
+    assert again.returncode == 0 and "already completed" in again.stdout + again.stderr
+    assert (job / "metrics.json").stat().st_mtime == mtime
+    # and without resume it starts over, keeping the earlier results aside
+    fresh = run_cli(*args, "trainer.max_iters=8", f"hydra.run.dir={job}")
+    assert fresh.returncode == 0
+    assert len(list((job / "previous").glob("*/metrics.json"))) == 1
+
+
+def test_ctrl_c_saves_a_checkpoint_and_marks_interrupted(tmp_path):
+    job = tmp_path / "job"
+    proc = subprocess.Popen([sys.executable, "run.py", *SMOKE, "trainer.max_iters=100000", "trainer.ckpt_every=50",
+                             f"hydra.run.dir={job}"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for(job / "checkpoints" / "last.ckpt")
+    proc.send_signal(signal.SIGINT)
+    proc.wait(timeout=60)
+    s = status(job)
+    assert s["status"] == "interrupted" and s["iteration"] >= 50
+    ckpt = torch.load(job / "checkpoints" / "last.ckpt", weights_only=False)
+    assert ckpt["ganexp_counters"]["iteration"] == s["iteration"]
+
+
+def test_same_seed_same_results(tmp_path, monkeypatch):
+    results = []
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        monkeypatch.chdir(tmp_path / name)
+        train(make_config("trainer=smoke", "model=cgan", "trainer.max_iters=12", "seed=7"))
+        metrics = json.loads((tmp_path / name / "metrics.json").read_text())
+        results.append((metrics["final"], metrics["evals"], weights(tmp_path / name)))
+    (final_a, evals_a, w_a), (final_b, evals_b, w_b) = results
+    drop = {"eval/seconds"}
+    assert {k: v for k, v in final_a.items() if k not in drop} == {k: v for k, v in final_b.items() if k not in drop}
+    assert [{k: v for k, v in e.items() if k not in drop} for e in evals_a] == \
+        [{k: v for k, v in e.items() if k not in drop} for e in evals_b]
+    for key in w_a:
+        assert torch.equal(w_a[key], w_b[key]), key
