@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 import torch
 from conftest import ROOT, make_config
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
@@ -154,3 +155,28 @@ def test_same_seed_same_results(tmp_path, monkeypatch):
         [{k: v for k, v in e.items() if k not in drop} for e in evals_b]
     for key in w_a:
         assert torch.equal(w_a[key], w_b[key]), key
+
+
+def test_condition_options_on_an_unconditional_model_fail_at_start(tmp_path):
+    proc = run_cli("trainer=smoke", "model=dcgan", "model.d_cond=projection", f"hydra.run.dir={tmp_path}")
+    assert proc.returncode != 0 and "model.d_cond" in proc.stderr
+
+
+def test_corrupted_data_cache_is_named_and_rebuilt(tmp_path, caplog):
+    from ganexp.data.module import load_cached
+    from ganexp.data.sources import Faces
+
+    source = Faces(n=40, image_size=32, seed=1)
+    first = load_cached(source, tmp_path)
+    (cache_file,) = tmp_path.glob("faces-*.pt")
+    cache_file.write_bytes(cache_file.read_bytes()[:100])  # truncated, as after a crash mid-copy
+    again = load_cached(source, tmp_path)
+    assert str(cache_file) in caplog.text and "unreadable" in caplog.text
+    assert torch.equal(first.images, again.images)
+
+
+def test_empty_data_set_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match="fewer than one batch"):
+        train(make_config(*SMOKE, "data.source.n=0"))
+    assert status(tmp_path)["status"] == "failed" and "fewer than one batch" in status(tmp_path)["error"]

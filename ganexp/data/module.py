@@ -55,9 +55,12 @@ def load_cached(source: Source, cache_dir: str | Path) -> LabelledImages:
     path = Path(cache_dir).expanduser() / f"{type(source).__name__.lower()}-{digest}.pt"
     if path.exists():
         start = time.perf_counter()
-        data = LabelledImages(**torch.load(path, weights_only=False))
-        log.info("data: loaded %d images from %s in %.2fs", len(data), path, time.perf_counter() - start)
-        return data
+        try:
+            data = LabelledImages(**torch.load(path, weights_only=False))
+            log.info("data: loaded %d images from %s in %.2fs", len(data), path, time.perf_counter() - start)
+            return data
+        except Exception as err:  # a truncated or foreign file: the cache is derived data, so build it again
+            log.warning("data: cache file %s is unreadable (%s); building it again", path, err)
     start = time.perf_counter()
     data = source.build()
     log.info("data: built %d images (%s) in %.1fs -> %s", len(data), key, time.perf_counter() - start, path)
