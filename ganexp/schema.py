@@ -45,7 +45,7 @@ class SchedConf:
 
 @dataclass
 class TrainerConf:
-    max_iters: int = 3000  # run length in iterations (batches); 0 means max_epochs passes over the data
+    max_iters: int = 6000  # run length in iterations (batches); 0 means max_epochs passes over the data
     max_epochs: int = 0
     accelerator: str = "auto"
     devices: Any = 1

@@ -34,6 +34,7 @@ for message in (".*no pre-optimization state was saved.*", ".*smaller than the l
                 ".*does not have many workers.*", ".*LeafSpec.*"):
     warnings.filterwarnings("ignore", message=message)
 logging.getLogger("pytorch_lightning.utilities.rank_zero").addFilter(lambda rec: "litlogger" not in rec.getMessage())
+logging.getLogger("pytorch_lightning.trainer.connectors.checkpoint_connector").setLevel(logging.WARNING)
 
 
 def build_data(cfg: DictConfig) -> ImageData:
