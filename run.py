@@ -12,9 +12,21 @@ from omegaconf import DictConfig, OmegaConf
 from ganexp.schema import ConfigError, register
 
 register()
-# Folder name of a command: its overrides made safe for a path ("default" when there are none).
-OmegaConf.register_new_resolver("ganexp_name", lambda s: re.sub(r"[^\w=,.+-]", "_", s)[:200] or "default",
-                                replace=True)
+
+
+def folder_name(text: str) -> str:
+    """Overrides made safe for a path ("default" when there are none)."""
+    return re.sub(r"[^\w=,.+-]", "_", text)[:200] or "default"
+
+
+def command_name() -> str:
+    """The sweep's folder: its command-line overrides. (hydra.sweep.dir is resolved again inside every job, where
+    hydra.job.override_dirname holds that job's overrides only, so the sweep cannot be named from it.)"""
+    return folder_name(",".join(a for a in sys.argv[1:] if not a.startswith(("-", "hydra.", "resume="))))
+
+
+OmegaConf.register_new_resolver("ganexp_name", folder_name, replace=True)
+OmegaConf.register_new_resolver("ganexp_command", command_name, replace=True)
 log = logging.getLogger("ganexp")
 
 

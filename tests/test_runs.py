@@ -180,3 +180,19 @@ def test_empty_data_set_is_a_clear_error(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="fewer than one batch"):
         train(make_config(*SMOKE, "data.source.n=0"))
     assert status(tmp_path)["status"] == "failed" and "fewer than one batch" in status(tmp_path)["error"]
+
+
+def test_sweep_folder_is_named_by_its_command_and_relaunch_skips_completed_jobs(tmp_path):
+    def sweep(*extra):
+        return subprocess.run([sys.executable, str(ROOT / "run.py"), "-m", "loss=wgan,lsgan", *SMOKE, *extra],
+                              cwd=tmp_path, capture_output=True, text=True, timeout=300)
+
+    first = sweep()
+    assert first.returncode == 0, first.stderr[-2000:]
+    folder = tmp_path / "outputs" / "multirun" / "loss=wgan,lsgan,trainer=smoke,eval.enabled=false"
+    assert sorted(p.name for p in folder.iterdir() if p.name.isdigit()) == ["0", "1"]
+    assert sorted(p.name for p in (folder / "tb").iterdir()) == ["eval.enabled=False,loss=lsgan,trainer=smoke",
+                                                                 "eval.enabled=False,loss=wgan,trainer=smoke"]
+    assert ": 2 jobs" in first.stdout and first.stdout.count("  completed   ") == 2
+    again = sweep("resume=true")
+    assert again.returncode == 0 and (again.stdout + again.stderr).count("already completed, skipped") == 2
