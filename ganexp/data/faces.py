@@ -191,6 +191,7 @@ def main() -> None:
     parser.add_argument("--out", default="faces.png")
     parser.add_argument("--size", type=int, default=64)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--extras", action="store_true", help="random face colour and glasses (data=faces has neither)")
     args = parser.parse_args()
     import numpy as np
     from PIL import Image, ImageDraw
@@ -200,13 +201,15 @@ def main() -> None:
     labels = sample_labels(len(HAIR_COLOURS) * cols, args.seed)
     labels[:, 0] = torch.arange(len(HAIR_COLOURS)).repeat_interleave(cols)
     labels[:, 1] = torch.arange(cols).repeat(len(HAIR_COLOURS))
+    if not args.extras:
+        labels[:, 2:] = 0
     grid = make_grid(render_faces(labels, args.size, args.seed).float() / 255, nrow=cols, padding=1)
     names = Image.new("RGB", (48, grid.shape[1]), "white")
     for row, name in enumerate(HAIR_COLOURS):
         ImageDraw.Draw(names).text((2, row * (args.size + 1) + args.size // 2 - 4), name, fill="black")
     names_tensor = torch.from_numpy(np.asarray(names).copy()).permute(2, 0, 1).float() / 255
     save_image(torch.cat([names_tensor, grid], 2), args.out)
-    print(f"rows: hair colours; columns: {', '.join(EYE_COLOURS)} eyes; face colour, glasses random -> {args.out}")
+    print(f"rows: hair colours; columns: {', '.join(EYE_COLOURS)} eyes -> {args.out}")
 
 if __name__ == "__main__":
     main()
