@@ -119,11 +119,11 @@ class IterationBar(TQDMProgressBar):
         super().__init__(refresh_rate=refresh_rate)
         self.max_iters = max_iters
 
-    def on_train_epoch_start(self, trainer: pl.Trainer, *_) -> None:
+    def on_train_epoch_start(self, trainer: pl.Trainer, module) -> None:
         bar = self.train_progress_bar
-        if bar.total != self.max_iters:
-            bar.reset(total=self.max_iters)
-        bar.set_description(f"epoch {trainer.current_epoch}")
+        bar.reset(total=self.max_iters)
+        bar.n = module.iteration  # a resumed run starts part-way
+        bar.set_description("iterations")
 
     def on_train_batch_end(self, trainer: pl.Trainer, module, outputs, batch, batch_idx: int) -> None:
         bar = self.train_progress_bar
