@@ -109,7 +109,8 @@ class Checkpointer(pl.Callback):
 
 
 class SweepStatus(Callback):
-    """At the end of a multirun: one line per job with its status, and a non-zero exit if any job failed."""
+    """At the end of a multirun: one line per job with its status, the sweep report (`ganexp.report`), and a
+    non-zero exit if any job failed."""
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         sweep = Path(config.hydra.sweep.dir)
@@ -124,6 +125,13 @@ class SweepStatus(Callback):
         print(f"\nsweep {sweep}: {len(rows)} jobs")
         for num, status, name, error in rows:
             print(f"  {num:>3}  {status:<11} {name}" + (f"  ({error.splitlines()[0][:120]})" if error else ""))
+        try:
+            from ganexp.report import write_report
+
+            write_report(sweep, config.get("monitor", "fid_eval"))
+            print(f"report: {sweep / 'report.md'}")
+        except Exception:  # the report must never hide the jobs' own outcome
+            log.exception("writing the sweep report failed")
         failed = [r for r in rows if r[1] not in ("completed", "diverged")]
         if failed:
             raise SystemExit(f"{len(failed)} of {len(rows)} jobs did not complete")

@@ -1,0 +1,187 @@
+"""The sweep as one comparison: `python -m ganexp.report SWEEP_DIR [--metric fid_eval]`.
+
+Writes into the sweep folder `report.md` and `report.csv` (one row per job: overrides, status, iterations, wall
+time, images/s, final metrics; sorted by the metric), `curves.png` (each metric over iterations, one line per job)
+and `samples.png` (each job's latest grid, labelled by its overrides). Jobs that differ only by `seed` are grouped
+in report.md as mean ± std. It reads what jobs wrote (status.json, metrics.json, TensorBoard events), so it works on
+a sweep that is still running or partly failed; it also runs by itself at the end of every multirun.
+"""
+
+import argparse
+import csv
+import json
+import logging
+import math
+import statistics
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from omegaconf import OmegaConf
+
+from ganexp.runs import read_status
+
+COLUMNS = ("fid_eval", "kid_eval", "acc/cond", "collapse/diversity_ratio", "collapse/class_coverage", "loss/d",
+           "loss/g")
+CURVES = ("fid_eval", "acc/cond", "loss/d", "loss/g")
+HIGHER_IS_BETTER = ("acc/", "collapse/")
+
+
+@dataclass
+class Job:
+    path: Path
+    overrides: list[str]
+    status: str
+    iterations: int | None = None
+    wall_time_s: float | None = None
+    images_per_s: float | None = None
+    final: dict[str, float] = field(default_factory=dict)
+    curves: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return ",".join(self.overrides) or "default"
+
+    @property
+    def setting(self) -> str:
+        """The overrides without the seed: jobs with the same setting are repeats."""
+        return ",".join(o for o in self.overrides if not o.startswith("seed=")) or "default"
+
+
+def read_events(log_dir: Path) -> dict[str, list[tuple[int, float]]]:
+    if not log_dir.is_dir():
+        return {}
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    logging.getLogger("tensorboard").setLevel(logging.WARNING)  # its directory watcher narrates every file
+    acc = EventAccumulator(str(log_dir), size_guidance={"scalars": 0})
+    acc.Reload()
+    return {tag: [(e.step, e.value) for e in acc.Scalars(tag)] for tag in acc.Tags()["scalars"]}
+
+
+def collect(sweep: Path) -> list[Job]:
+    jobs = []
+    for path in sorted((p for p in sweep.iterdir() if (p / ".hydra").is_dir()), key=lambda p: (len(p.name), p.name)):
+        overrides = [o for o in OmegaConf.load(path / ".hydra" / "overrides.yaml") if not o.startswith("resume=")]
+        tb_name = OmegaConf.load(path / ".hydra" / "hydra.yaml").hydra.job.override_dirname or "default"
+        job = Job(path, overrides, read_status(path).get("status", "no status"))
+        job.curves = read_events(sweep / "tb" / tb_name)
+        job.final = {tag: points[-1][1] for tag, points in job.curves.items() if points}
+        metrics_file = path / "metrics.json"
+        if metrics_file.exists():
+            metrics = json.loads(metrics_file.read_text())
+            job.iterations, job.wall_time_s = metrics["iterations"], metrics["wall_time_s"]
+            job.images_per_s = metrics["images_per_s"]
+            job.final.update(metrics["final"])
+        elif job.curves:
+            job.iterations = max(step for points in job.curves.values() for step, _ in points)
+        jobs.append(job)
+    return jobs
+
+
+def sort_key(metric: str):
+    sign = -1 if metric.startswith(HIGHER_IS_BETTER) else 1
+
+    def key(job: Job) -> float:
+        value = job.final.get(metric, math.nan)
+        return math.inf if math.isnan(value) else sign * value
+
+    return key
+
+
+def fmt(values: list[float]) -> str:
+    values = [v for v in values if v is not None and not math.isnan(v)]
+    if not values:
+        return "–"
+    if len(values) == 1:
+        return f"{values[0]:.4g}"
+    return f"{statistics.mean(values):.4g} ± {statistics.stdev(values):.2g}"
+
+
+def write_tables(jobs: list[Job], sweep: Path, metric: str) -> None:
+    columns = [c for c in COLUMNS if any(c in j.final for j in jobs)]
+    with open(sweep / "report.csv", "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["job", "overrides", "status", "iterations", "wall_time_s", "images_per_s", *columns])
+        for j in jobs:
+            writer.writerow([j.path.name, j.name, j.status, j.iterations, j.wall_time_s, j.images_per_s,
+                             *(j.final.get(c, "") for c in columns)])
+    groups: dict[str, list[Job]] = {}
+    for j in jobs:
+        groups.setdefault(j.setting, []).append(j)
+    lines = [f"# Sweep report: {sweep}", "",
+             f"{len(jobs)} jobs, sorted by `{metric}` ({'higher' if metric.startswith(HIGHER_IS_BETTER) else 'lower'}"
+             " is better); repeats that differ only by `seed` are shown as mean ± std.", "",
+             "| setting | seeds | status | iterations | wall s | images/s | " + " | ".join(columns) + " |",
+             "|---" * (6 + len(columns)) + "|"]
+    ordered = sorted(groups.values(), key=lambda g: sort_key(metric)(_mean_job(g, metric)))
+    for group in ordered:
+        statuses = ", ".join(sorted({j.status for j in group}))
+        cells = [group[0].setting, str(len(group)), statuses, fmt([j.iterations for j in group]),
+                 fmt([j.wall_time_s for j in group]), fmt([j.images_per_s for j in group]),
+                 *(fmt([j.final.get(c, math.nan) for j in group]) for c in columns)]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", "![curves](curves.png)", "", "![samples](samples.png)", ""]
+    (sweep / "report.md").write_text("\n".join(lines))
+
+
+def _mean_job(group: list[Job], metric: str) -> Job:
+    values = [j.final[metric] for j in group if metric in j.final and not math.isnan(j.final[metric])]
+    return Job(group[0].path, group[0].overrides, "", final={metric: statistics.mean(values)} if values else {})
+
+
+def write_pictures(jobs: list[Job], sweep: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    tags = [t for t in CURVES if any(t in j.curves for j in jobs)]
+    if tags:
+        fig, axes = plt.subplots(1, len(tags), figsize=(4.5 * len(tags), 3.6), squeeze=False)
+        for ax, tag in zip(axes[0], tags, strict=True):
+            for j in jobs:
+                if tag in j.curves:
+                    steps, values = zip(*j.curves[tag], strict=True)
+                    ax.plot(steps, values, label=j.name, marker="." if len(steps) < 20 else None)
+            ax.set_title(tag)
+            ax.set_xlabel("iteration")
+        axes[0][0].legend(fontsize=7)
+        fig.tight_layout()
+        fig.savefig(sweep / "curves.png", dpi=110)
+        plt.close(fig)
+    grids = [(j, sorted((j.path / "samples").glob("iter_*.png"))) for j in jobs]
+    grids = [(j, files[-1]) for j, files in grids if files]
+    if grids:
+        cols = min(4, len(grids))
+        rows = -(-len(grids) // cols)
+        fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 3.5 * rows), squeeze=False)
+        for ax in axes.flat:
+            ax.axis("off")
+        for ax, (j, file) in zip(axes.flat, grids, strict=False):
+            ax.imshow(plt.imread(file))
+            ax.set_title(f"{j.name}\n{j.status}, {file.stem}", fontsize=7)
+        fig.tight_layout()
+        fig.savefig(sweep / "samples.png", dpi=110)
+        plt.close(fig)
+
+
+def write_report(sweep: str | Path, metric: str = "fid_eval") -> list[Job]:
+    sweep = Path(sweep)
+    jobs = collect(sweep)
+    jobs.sort(key=sort_key(metric))
+    write_tables(jobs, sweep, metric)
+    write_pictures(jobs, sweep)
+    return jobs
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m ganexp.report", description=__doc__.splitlines()[0])
+    parser.add_argument("sweep", type=Path)
+    parser.add_argument("--metric", default="fid_eval")
+    args = parser.parse_args(argv)
+    jobs = write_report(args.sweep, args.metric)
+    print(f"{len(jobs)} jobs -> {args.sweep / 'report.md'}, report.csv, curves.png, samples.png")
+
+
+if __name__ == "__main__":
+    main()

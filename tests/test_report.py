@@ -1,0 +1,35 @@
+"""The sweep report: one row per setting (seeds grouped), sorted by the metric, written at the end of a multirun."""
+
+import csv
+import subprocess
+import sys
+
+from conftest import ROOT
+
+from ganexp.report import write_report
+
+
+def test_report_of_a_seed_sweep_with_a_failing_setting(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "run.py", "-m", "loss=gan,lsgan", "seed=1,2", "data.batch_size=16,100000", "trainer=smoke",
+         f"hydra.sweep.dir={tmp_path}"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode != 0  # the batch_size=100000 jobs fail
+    for name in ("report.md", "report.csv", "curves.png", "samples.png"):
+        assert (tmp_path / name).exists(), name
+
+    rows = list(csv.DictReader(open(tmp_path / "report.csv")))
+    assert len(rows) == 8
+    completed = [r for r in rows if r["status"] == "completed"]
+    assert len(completed) == 4 and all(r["iterations"] == "8" for r in completed)
+    fids = [float(r["fid_eval"]) for r in completed]
+    assert fids == sorted(fids) and rows[:4] == completed  # best first, failed jobs last
+
+    table = [line for line in (tmp_path / "report.md").read_text().splitlines() if line.startswith("| ")][1:]
+    assert len(table) == 4  # 2 losses x 2 batch sizes, the two seeds of each grouped
+    assert all(" | 2 | " in line for line in table)
+    assert sum("failed" in line for line in table) == 2
+    assert all("±" in line for line in table if "completed" in line)
+
+    # the report reads what jobs wrote, so it can be rebuilt (or built while a sweep runs) from the command line
+    (tmp_path / "report.md").unlink()
+    assert len(write_report(tmp_path, "loss/d")) == 8 and (tmp_path / "report.md").exists()
