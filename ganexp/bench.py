@@ -21,7 +21,7 @@ import torch
 from hydra import compose, initialize_config_dir
 from torch.utils.flop_counter import FlopCounterMode
 
-from ganexp.data.module import ImageData, LabelledImages
+from ganexp.data.module import ImageData, LabelledImages, to_float
 from ganexp.schema import register
 from ganexp.train import build_module
 
@@ -129,7 +129,7 @@ def run_case(name: str, overrides: list[str], iters: int, warmup: int, repeats: 
         ours.append(time_ganexp(cfg, datamodule, iters, warmup))
         module = build_module(cfg, datamodule)
         device = torch.device("cuda" if torch.cuda.is_available() and cfg.trainer.accelerator != "cpu" else "cpu")
-        real = datamodule.train_images[0][: cfg.data.batch_size].to(device).float().div(127.5).sub(1)
+        real = to_float(datamodule.train_images[0][: cfg.data.batch_size].to(device))
         seconds, flops = time_plain(module, cfg, real, iters, warmup)
         plain.append(seconds)
     batch = cfg.data.batch_size

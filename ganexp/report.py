@@ -18,12 +18,12 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
+from ganexp.eval.callback import HIGHER_IS_BETTER
 from ganexp.runs import read_status
 
 COLUMNS = ("fid_eval", "kid_eval", "acc/cond", "collapse/diversity_ratio", "collapse/class_coverage", "loss/d",
            "loss/g")
 CURVES = ("fid_eval", "acc/cond", "loss/d", "loss/g")
-HIGHER_IS_BETTER = ("acc/", "collapse/")
 
 
 @dataclass

@@ -99,15 +99,12 @@ def main(argv: list[str] | None = None) -> None:
 
 def report_accuracy(images: Tensor, labels: Tensor, datamodule, cfg, out: Path) -> None:
     from ganexp.eval.callback import load_evaluator
-    from ganexp.eval.metrics import attribute_accuracy, multilabel_topk_accuracy
+    from ganexp.eval.metrics import condition_accuracy
 
     evaluator = load_evaluator(datamodule, cfg.eval.floor, epochs=cfg.eval.epochs, width=cfg.eval.width)
-    logits = evaluator.predict(images)
-    if evaluator.multilabel:
-        result = {"accuracy": multilabel_topk_accuracy(logits[0], labels)}
-    else:
-        acc = attribute_accuracy(logits, labels, [name for name, _ in datamodule.load().attributes])
-        result = {"accuracy": acc.pop("overall"), **acc}
+    names = [name for name, _ in datamodule.load().attributes]
+    acc = condition_accuracy(evaluator.predict(images), labels, evaluator.multilabel, names)
+    result = {"accuracy": acc.pop("overall"), **acc}
     (out / "accuracy.json").write_text(json.dumps(result, indent=2))
     print("evaluator accuracy: " + ", ".join(f"{k}={v:.3f}" for k, v in result.items()))
 

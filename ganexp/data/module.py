@@ -85,7 +85,7 @@ class IterationBatches(torch.utils.data.Sampler):
     def order(self, epoch: int) -> Tensor:
         return torch.randperm(self.n, generator=torch.Generator().manual_seed(self.seed * 100_003 + epoch))
 
-    def __iter__(self) -> Iterator[list[int]]:
+    def __iter__(self) -> Iterator[Tensor]:
         iteration = self.start()
         epoch, order = None, None
         while True:
@@ -93,12 +93,12 @@ class IterationBatches(torch.utils.data.Sampler):
                 epoch = iteration // self.per_epoch
                 order = self.order(epoch)
             i = iteration % self.per_epoch
-            yield order[i * self.batch_size:(i + 1) * self.batch_size].tolist()
+            yield order[i * self.batch_size:(i + 1) * self.batch_size]
             iteration += 1
 
 
 class _Batches(torch.utils.data.Dataset):
-    """Indexed by a list of indices: one gather per batch instead of a Python-level collate of single items."""
+    """Indexed by a tensor of indices: one gather per batch instead of a Python-level collate of single items."""
 
     def __init__(self, images: Tensor, labels: Tensor):
         self.images, self.labels = images, labels
@@ -106,8 +106,8 @@ class _Batches(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.images)
 
-    def __getitem__(self, index: list[int]) -> tuple[Tensor, Tensor]:
-        index = torch.as_tensor(index, device=self.images.device)
+    def __getitem__(self, index: Tensor) -> tuple[Tensor, Tensor]:
+        index = index.to(self.images.device)
         return self.images[index], self.labels[index]
 
 
@@ -171,6 +171,3 @@ class ImageData(pl.LightningDataModule):
 def to_float(images_u8: Tensor) -> Tensor:
     return images_u8.float().div_(127.5).sub_(1.0)
 
-
-def to_uint8(images: Tensor) -> Tensor:
-    return images.add(1.0).mul_(127.5).round_().clamp_(0, 255).to(torch.uint8)

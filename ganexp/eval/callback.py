@@ -15,7 +15,7 @@ from torch import Tensor
 
 from ganexp.data.module import ImageData, to_float
 from ganexp.eval.evaluator import Evaluator, load_or_train
-from ganexp.eval.metrics import attribute_accuracy, collapse_scores, feature_distances, multilabel_topk_accuracy
+from ganexp.eval.metrics import collapse_scores, condition_accuracy, feature_distances
 
 log = logging.getLogger(__name__)
 HIGHER_IS_BETTER = ("acc/", "collapse/")
@@ -91,13 +91,10 @@ class Evaluation(pl.Callback):
                                    self.classes(logits), len(torch.unique(self.real_classes, dim=0)))
         metrics.update({f"collapse/{k}": v for k, v in collapse.items()})
         if module.conditional:
-            if self.evaluator.multilabel:
-                metrics["acc/cond"] = multilabel_topk_accuracy(logits[0], self.real_labels)
-            else:
-                names = [name for name, _ in self.datamodule.load().attributes]
-                acc = attribute_accuracy(logits, self.real_labels, names)
-                metrics["acc/cond"] = acc.pop("overall")
-                metrics.update({f"acc/cond/{k}": v for k, v in acc.items()})
+            names = [name for name, _ in self.datamodule.load().attributes]
+            acc = condition_accuracy(logits, self.real_labels, self.evaluator.multilabel, names)
+            metrics["acc/cond"] = acc.pop("overall")
+            metrics.update({f"acc/cond/{k}": v for k, v in acc.items()})
         metrics["eval/seconds"] = time.perf_counter() - start
         return metrics
 

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ganexp.data.module import to_float
-from ganexp.eval.metrics import attribute_accuracy, multilabel_topk_accuracy
+from ganexp.eval.metrics import condition_accuracy
 
 log = logging.getLogger(__name__)
 ARCH_VERSION = 1  # part of the cache key: bump when Evaluator or training changes what a cached file means
@@ -71,10 +71,7 @@ class Evaluator(nn.Module):
 
 def accuracy(model: Evaluator, images: Tensor, labels: Tensor) -> float:
     """Overall attribute accuracy, or the top-k rule for multi-label data, of [-1, 1] images."""
-    logits = model.predict(images)
-    if model.multilabel:
-        return multilabel_topk_accuracy(logits[0], labels)
-    return attribute_accuracy(logits, labels)["overall"]
+    return condition_accuracy(model.predict(images), labels, model.multilabel)["overall"]
 
 
 def shift(images: Tensor, max_shift: int, gen: torch.Generator) -> Tensor:

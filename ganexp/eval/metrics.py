@@ -36,6 +36,15 @@ def multilabel_topk_accuracy(logits: Tensor, multi_hot: Tensor) -> float:
     return (hits.sum() / k.sum().clamp(min=1)).item()
 
 
+
+def condition_accuracy(logits: list[Tensor], labels: Tensor, multilabel: bool,
+                       names: list[str] | None = None) -> dict[str, float]:
+    """How often the evaluator sees the requested condition: `overall`, plus one entry per attribute group
+    (attribute data), or the iCLEVR top-k rule alone (multi-label data)."""
+    if multilabel:
+        return {"overall": multilabel_topk_accuracy(logits[0], labels)}
+    return attribute_accuracy(logits, labels, names)
+
 class _Features(nn.Module):
     """What torchmetrics wants of a custom extractor: forward(images) -> (N, d), and `num_features`, without
     which it probes the net with a random 3x299x299 image at construction (in whatever mode the net is in)."""
