@@ -116,3 +116,24 @@ def gradient_penalty(critic: Callable[[Tensor], Tensor], real: Tensor, fake: Ten
     scores = critic(mixed)
     (grad,) = torch.autograd.grad(scores.sum(), mixed, create_graph=True)
     return ((grad.flatten(1).norm(2, dim=1) - 1) ** 2).mean()
+
+
+def classification_loss(logits: list[Tensor], labels: Tensor, multilabel: bool = False) -> Tensor:
+    """AC-GAN's auxiliary term: the mean over attribute groups of each group's cross-entropy (long labels (N, A)),
+    or for multi-label data one binary cross-entropy over all labels (float multi-hot (N, L), `logits` = [one])."""
+    if multilabel:
+        return F.binary_cross_entropy_with_logits(logits[0], labels.float())
+    return torch.stack([F.cross_entropy(lg, labels[:, a]) for a, lg in enumerate(logits)]).mean()
+
+
+def info_loss(cat_logits: list[Tensor], cat: Tensor, cont_pred: Tensor, cont: Tensor,
+              continuous_weight: float = 1.0) -> Tensor:
+    """InfoGAN's mutual-information bound, negated: cross-entropy per categorical code (summed) plus
+    `continuous_weight` x the squared error of the continuous codes summed over codes, averaged over the batch
+    (the Gaussian log-likelihood with unit variance, up to a constant)."""
+    loss = cont_pred.new_zeros(())
+    for j, lg in enumerate(cat_logits):
+        loss = loss + F.cross_entropy(lg, cat[:, j])
+    if cont.shape[1]:
+        loss = loss + continuous_weight * 0.5 * ((cont_pred - cont) ** 2).sum(1).mean()
+    return loss

@@ -65,6 +65,11 @@ def condition_pictures(module, attributes: list[tuple[str, list[str]]], seed: in
             labels[:, group] = torch.arange(len(values)).repeat(rows)
             z = torch.randn(rows, module.z_dim, generator=gen).repeat_interleave(len(values), 0)
             pictures[f"cond_{name}"] = to_grid(generate(module, z, labels), len(values))
+    was_training = module.training
+    module.eval()
+    with torch.no_grad():
+        pictures.update(module.pictures(seed))
+    module.train(was_training)
     return pictures
 
 

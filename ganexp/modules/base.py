@@ -32,7 +32,8 @@ class Diverged(RuntimeError):
 
 
 class GANModule(pl.LightningModule):
-    conditional = False  # whether the model consumes labels
+    conditional = False  # whether G draws what the labels ask for (and so is scored on it)
+    d_conditional = True  # whether the condition is also an input of D (AC-GAN's D predicts it instead)
 
     def __init__(
         self,
@@ -71,7 +72,8 @@ class GANModule(pl.LightningModule):
         self._rng_to_restore: dict | None = None
         # Each network owns its condition encoder, so a learned one trains with that network's optimizer.
         self.cond_g = cond(groups=self.groups, multilabel=multilabel) if self.conditional else None
-        self.cond_d = cond(groups=self.groups, multilabel=multilabel) if self.conditional else None
+        self.cond_d = cond(groups=self.groups, multilabel=multilabel) if self.conditional and self.d_conditional \
+            else None
         self.generator = self.build_generator(z_dim, image_size, channels, g_width)
         self.discriminator = self.build_discriminator(
             image_size, channels, d_width, loss.d_norm if d_norm == "auto" else d_norm, d_cond
@@ -92,14 +94,27 @@ class GANModule(pl.LightningModule):
         return self.generator(z, self.cond_g(labels) if self.cond_g is not None else None)
 
     def critic(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
-        return self.discriminator(x, self.cond_d(labels) if self.cond_d is not None else None)
+        return self.judge(x, labels)[0]
+
+    def judge(self, x: Tensor, labels: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """(scores (N,), D's 4x4 features): extra heads (AC-GAN, InfoGAN) share the features of the same pass."""
+        cond = self.cond_d(labels) if self.cond_d is not None else None
+        h = self.discriminator.features(x, cond)
+        return self.discriminator.score(h, cond), h
 
     # ---- the loop ------------------------------------------------------------------------------------------------
     def configure_optimizers(self):
-        opt_g = self.optimizer_g(params=list(self.generator.parameters()) + _params(self.cond_g))
-        opt_d = self.optimizer_d(params=list(self.discriminator.parameters()) + _params(self.cond_d))
+        opt_g = self.optimizer_g(params=self.g_parameters())
+        opt_d = self.optimizer_d(params=self.d_parameters())
         schedulers = [make(opt) for make, opt in ((self.scheduler_g, opt_g), (self.scheduler_d, opt_d)) if make]
         return [opt_g, opt_d], schedulers
+
+    def g_parameters(self) -> list:
+        """What G's optimizer trains: parameters, or param groups (dicts) with settings of their own."""
+        return list(self.generator.parameters()) + _params(self.cond_g)
+
+    def d_parameters(self) -> list:
+        return list(self.discriminator.parameters()) + _params(self.cond_d)
 
     def noise(self, n: int) -> Tensor:
         return torch.randn(n, self.z_dim, device=self.device)
@@ -111,15 +126,17 @@ class GANModule(pl.LightningModule):
         fake_labels = self.fake_labels(labels)
         # One G forward feeds D's first step (detached) and G's first step (with graph), when G trains this batch.
         with torch.set_grad_enabled(todo.g > 0):
-            fake = self.generate(self.noise(len(real)), fake_labels)
+            z = self.noise(len(real))
+            fake = self.generate(z, fake_labels)
 
         for step in range(todo.d):
-            d_fake = fake.detach()
+            d_fake, d_z = fake.detach(), z
             if step > 0:  # further critic steps see fresh fakes; `fake` keeps its graph for G's step
                 with torch.no_grad():
-                    d_fake = self.generate(self.noise(len(real)), fake_labels)
+                    d_z = self.noise(len(real))
+                    d_fake = self.generate(d_z, fake_labels)
             with self.toggled_optimizer(opt_d):
-                d_loss = self.d_loss(real, labels, d_fake, fake_labels)
+                d_loss = self.d_loss(real, labels, d_fake, fake_labels, d_z)
                 self.check("loss/d", d_loss)
                 opt_d.zero_grad(set_to_none=True)
                 self.manual_backward(d_loss)
@@ -129,9 +146,10 @@ class GANModule(pl.LightningModule):
 
         for step in range(todo.g):
             if step > 0:
-                fake = self.generate(self.noise(len(real)), fake_labels)
+                z = self.noise(len(real))
+                fake = self.generate(z, fake_labels)
             with self.toggled_optimizer(opt_g):
-                g_loss = self.g_loss(fake, fake_labels)
+                g_loss = self.g_loss(fake, fake_labels, z)
                 self.check("loss/g", g_loss)
                 opt_g.zero_grad(set_to_none=True)
                 self.manual_backward(g_loss)
@@ -144,10 +162,11 @@ class GANModule(pl.LightningModule):
         self.iteration += 1
         self.on_iteration_end()
 
-    def d_loss(self, real: Tensor, labels: Tensor, fake: Tensor, fake_labels: Tensor) -> Tensor:
-        real_scores = self.critic(real, labels)
-        fake_scores = self.critic(fake, fake_labels)
-        loss = self.d_adversarial(real, labels, real_scores, fake_scores) + self.d_extra(real, labels, real_scores)
+    def d_loss(self, real: Tensor, labels: Tensor, fake: Tensor, fake_labels: Tensor, z: Tensor) -> Tensor:
+        real_scores, real_h = self.judge(real, labels)
+        fake_scores, fake_h = self.judge(fake, fake_labels)
+        loss = self.d_adversarial(real, labels, real_scores, fake_scores)
+        loss = loss + self.d_extra(real_h, labels, fake_h, fake_labels, z)
         penalty = self.loss.penalty(lambda x: self.critic(x, labels), real, fake)
         self.track(**{"loss/d_adv": loss, "d/real": real_scores.mean(), "d/fake": fake_scores.mean()})
         if self.loss.wasserstein:
@@ -158,8 +177,9 @@ class GANModule(pl.LightningModule):
         self.track(**{"loss/d": loss})
         return loss
 
-    def g_loss(self, fake: Tensor, fake_labels: Tensor) -> Tensor:
-        loss = self.loss.g_loss(self.critic(fake, fake_labels)) + self.g_extra(fake, fake_labels)
+    def g_loss(self, fake: Tensor, fake_labels: Tensor, z: Tensor) -> Tensor:
+        scores, h = self.judge(fake, fake_labels)
+        loss = self.loss.g_loss(scores) + self.g_extra(h, fake_labels, z)
         self.track(**{"loss/g": loss})
         return loss
 
@@ -183,12 +203,18 @@ class GANModule(pl.LightningModule):
         """D's adversarial term; the conditional GAN adds real images with wrong conditions as negatives."""
         return self.loss.d_loss(real_scores, fake_scores)
 
-    def d_extra(self, real: Tensor, labels: Tensor, real_scores: Tensor) -> Tensor | float:
-        """Extra terms of D's loss (e.g. matching-aware, auxiliary classifier)."""
+    def d_extra(self, real_h: Tensor, labels: Tensor, fake_h: Tensor, fake_labels: Tensor, z: Tensor
+                ) -> Tensor | float:
+        """Extra terms of D's loss from D's features of the real and fake batch (auxiliary classifier, Q head)."""
         return 0.0
 
-    def g_extra(self, fake: Tensor, fake_labels: Tensor) -> Tensor | float:
+    def g_extra(self, fake_h: Tensor, fake_labels: Tensor, z: Tensor) -> Tensor | float:
+        """Extra terms of G's loss from D's features of G's batch."""
         return 0.0
+
+    def pictures(self, seed: int) -> dict[str, Tensor]:
+        """Variant-specific grids (name -> [0, 1] image) saved at the end of training, e.g. code traversals."""
+        return {}
 
     # ---- bookkeeping ---------------------------------------------------------------------------------------------
     def track(self, **values: Tensor) -> None:

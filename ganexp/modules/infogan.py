@@ -1,0 +1,114 @@
+"""InfoGAN (Chen et al. 2016): latent codes that G must make recoverable, learned without labels.
+
+The latent of G is [noise, codes]. `model.codes` sets the categorical codes (a list of sizes, each uniform over its
+values) and the number of continuous codes (uniform in [-1, 1]). A Q head on D's 4x4 features predicts them, and
+both networks minimise `info_weight` x `info_loss` (Q through D's optimizer, with the LR `info_lr` if set).
+
+The latent that sample grids and evaluation draw, `z` of size `z_dim` = noise + one column per code, is Gaussian;
+each code column goes through the normal CDF to become the code (uniform), so every caller that draws
+`randn(n, module.z_dim)` samples codes from their prior without knowing about them.
+"""
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ganexp.losses import info_loss
+from ganexp.modules.base import GANModule
+from ganexp.nets.dcgan import Generator
+from ganexp.viz import to_grid
+
+
+class InfoGAN(GANModule):
+    conditional = False
+
+    def __init__(self, *args, codes: Mapping[str, Any] | None = None, info_weight: float = 1.0,
+                 continuous_weight: float = 1.0, info_lr: float | None = None, z_dim: int = 62, **kwargs):
+        codes = dict(codes or {})
+        unknown = set(codes) - {"categorical", "continuous"}
+        if unknown:
+            raise ValueError(f"model.codes: unknown keys {sorted(unknown)} (it takes categorical, continuous)")
+        self.categorical = [int(k) for k in codes.get("categorical", [10])]
+        self.continuous = int(codes.get("continuous", 2))
+        if any(k < 2 for k in self.categorical) or self.continuous < 0:
+            raise ValueError(f"model.codes={codes}: categorical sizes must be >= 2, continuous >= 0")
+        self.noise_dim = z_dim
+        super().__init__(*args, z_dim=z_dim, **kwargs)
+        self.z_dim = z_dim + len(self.categorical) + self.continuous  # the latent that callers draw
+        self.info_weight, self.continuous_weight, self.info_lr = info_weight, continuous_weight, info_lr
+        width = self.discriminator.features_dim * 16
+        self.q_head = nn.Sequential(nn.Flatten(), nn.Linear(width, 128), nn.LeakyReLU(0.2, True),
+                                    nn.Linear(128, sum(self.categorical) + self.continuous))
+
+    def build_generator(self, z_dim: int, image_size: int, channels: int, width: int) -> nn.Module:
+        return Generator(z_dim, image_size, width, channels, sum(self.categorical) + self.continuous)
+
+    def d_parameters(self) -> list:
+        q = {"params": list(self.q_head.parameters())}
+        if self.info_lr is not None:
+            q["lr"] = self.info_lr
+        return [{"params": super().d_parameters()}, q]
+
+    # ---- codes ---------------------------------------------------------------------------------------------------
+    def codes_of(self, z: Tensor) -> tuple[Tensor, Tensor]:
+        """(categorical long (N, C), continuous (N, K) in [-1, 1]) from the code columns of the latent."""
+        u = 0.5 * (1 + torch.erf(z[:, self.noise_dim:] / math.sqrt(2)))  # uniform in (0, 1)
+        sizes = torch.tensor(self.categorical, device=z.device)
+        cat = (u[:, :len(self.categorical)] * sizes).long().clamp(max=sizes - 1)
+        return cat, 2 * u[:, len(self.categorical):] - 1
+
+    def decode(self, noise: Tensor, cat: Tensor, cont: Tensor) -> Tensor:
+        onehots = [F.one_hot(cat[:, j], k).float() for j, k in enumerate(self.categorical)]
+        return self.generator(noise, torch.cat([*onehots, cont], 1))
+
+    def generate(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
+        return self.decode(z[:, :self.noise_dim], *self.codes_of(z))
+
+    def predict_codes(self, h: Tensor) -> tuple[list[Tensor], Tensor]:
+        out = self.q_head(h)
+        return list(out[:, :sum(self.categorical)].split(self.categorical, 1)), out[:, sum(self.categorical):]
+
+    def info(self, fake_h: Tensor, z: Tensor) -> Tensor:
+        cat, cont = self.codes_of(z)
+        cat_logits, cont_pred = self.predict_codes(fake_h)
+        loss = info_loss(cat_logits, cat, cont_pred, cont, self.continuous_weight)
+        self.track(**{"loss/info": loss})
+        if cat_logits:
+            self.track(**{"info/cat_acc": (cat_logits[0].argmax(1) == cat[:, 0]).float().mean()})
+        return self.info_weight * loss
+
+    def d_extra(self, real_h: Tensor, labels: Tensor, fake_h: Tensor, fake_labels: Tensor, z: Tensor) -> Tensor:
+        return self.info(fake_h, z)
+
+    def g_extra(self, fake_h: Tensor, fake_labels: Tensor, z: Tensor) -> Tensor:
+        return self.info(fake_h, z)
+
+    # ---- pictures ------------------------------------------------------------------------------------------------
+    def pictures(self, seed: int, columns: int = 8, steps: int = 9) -> dict[str, Tensor]:
+        """`code_cat<j>`: one row per value of categorical code j (columns: fixed noise, other codes fixed);
+        `code_cont<j>`: continuous code j swept from -2 to 2 along each row (rows: values of the first categorical
+        code, or 4 noises without one), everything else fixed."""
+        gen = torch.Generator().manual_seed(seed)
+        base = torch.randn(columns, self.z_dim, generator=gen).to(self.device)
+        noise, (cat, cont) = base[:, :self.noise_dim], self.codes_of(base)
+        pictures = {}
+        for j, k in enumerate(self.categorical):
+            c = cat.repeat(k, 1)
+            c[:, j] = torch.arange(k, device=self.device).repeat_interleave(columns)
+            pictures[f"code_cat{j}"] = to_grid(self.decode(noise.repeat(k, 1), c, cont.repeat(k, 1)), columns)
+        rows = self.categorical[0] if self.categorical else 4
+        for j in range(self.continuous):
+            row_noise = noise[:1].repeat(rows, 1) if self.categorical else noise[:rows]
+            row_cat = cat[:1].repeat(rows, 1)
+            if self.categorical:
+                row_cat[:, 0] = torch.arange(rows, device=self.device)
+            values = torch.linspace(-2, 2, steps, device=self.device)
+            c = cont[:1].repeat(rows * steps, 1)
+            c[:, j] = values.repeat(rows)
+            pictures[f"code_cont{j}"] = to_grid(
+                self.decode(row_noise.repeat_interleave(steps, 0), row_cat.repeat_interleave(steps, 0), c), steps)
+        return pictures
