@@ -135,7 +135,7 @@ def _parameters(target: Any) -> dict[str, inspect.Parameter] | None:
         except (TypeError, ValueError):
             return None
         params.update({n: p for n, p in sig.parameters.items() if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
-                       and n not in params})
+                       and n not in params and n != "self"})
         if not any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values()):
             return params
     return None

@@ -32,3 +32,8 @@ def make_config(*overrides: str) -> DictConfig:
 
 def group_options(group: str) -> list[str]:
     return sorted(p.stem for p in (CONF / group).glob("*.yaml"))
+
+
+def built_in_data() -> list[str]:
+    """The data options that need no user files (the others have `root: ???`; tests/test_file_runs.py runs them)."""
+    return [d for d in group_options("data") if "root: ???" not in (CONF / "data" / f"{d}.yaml").read_text()]

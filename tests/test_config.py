@@ -5,7 +5,7 @@ import sys
 
 import pytest
 import torch
-from conftest import ROOT, group_options, make_config
+from conftest import ROOT, built_in_data, group_options, make_config
 from hydra.errors import ConfigCompositionException
 from omegaconf.errors import ConfigAttributeError, ValidationError
 
@@ -20,7 +20,7 @@ NEEDS = {("cond", "onehot"): ["model=cgan"]}
 
 def all_options():
     for group in ("model", "loss", "optimizer", "optim", "cond", "data", "sched", "trainer"):
-        for option in group_options(group):
+        for option in built_in_data() if group == "data" else group_options(group):
             yield group, option
 
 

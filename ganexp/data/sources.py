@@ -1,30 +1,71 @@
 """Built-in data sets as *sources*: each builds a `LabelledImages` and names its settings in `key()` (the cache key).
 
-Renderers live beside this file (`faces.py`); a source says which labels to draw and how many images.
+Renderers live beside this file (`faces.py`, `shapes.py`); a source says which labels to draw and how many images.
+User-file loaders (`files.py`) are sources too.
 """
 
 from dataclasses import asdict, dataclass
 
-from ganexp.data.faces import EYE_COLOURS, HAIR_COLOURS, render_faces, sample_labels
+import torch
+import torch.nn.functional as F
+
+from ganexp.data.faces import EYE_COLOURS, FACE_COLOURS, GLASSES, HAIR_COLOURS, render_faces, sample_labels
 from ganexp.data.module import LabelledImages
 
 
 @dataclass
 class Faces:
-    """Procedural anime-style faces conditioned on (hair colour, eye colour): 12 x 10 conditions."""
+    """Procedural anime-style faces. Attributes: hair and eye colour, face colour and glasses (Cartoon-Set style);
+    each group uses its first k values, and a group with k = 1 is constant and not a label.
+    The default is the anime-faces stand-in, 12 hair x 10 eye colours; `data=cartoon` is 6 x 4 x 3 x 2."""
 
     n: int = 20000
     image_size: int = 32
     seed: int = 0
+    hair: int = 12
+    eyes: int = 10
+    face: int = 1
+    glasses: int = 1
 
     def key(self) -> str:
         return f"faces:{asdict(self)}"
 
     def build(self) -> LabelledImages:
-        labels = sample_labels(self.n, self.seed, face=1, glasses=1)
+        groups = [("hair", HAIR_COLOURS, self.hair), ("eyes", EYE_COLOURS, self.eyes),
+                  ("face", FACE_COLOURS, self.face), ("glasses", GLASSES, self.glasses)]
+        for name, values, k in groups:
+            if not 1 <= k <= len(values):
+                raise ValueError(f"data.source.{name}={k}: must be between 1 and {len(values)}")
+        labels = sample_labels(self.n, self.seed, self.hair, self.eyes, self.face, self.glasses)
         images = render_faces(labels, self.image_size, self.seed)
+        used = [a for a, (_, _, k) in enumerate(groups) if k > 1]
         return LabelledImages(
             images=images,
-            labels=labels[:, :2].contiguous(),
-            attributes=[("hair", list(HAIR_COLOURS)), ("eyes", list(EYE_COLOURS))],
+            labels=labels[:, used].contiguous(),
+            attributes=[(groups[a][0], list(groups[a][1][:groups[a][2]])) for a in used],
         )
+
+
+@dataclass
+class Digits:
+    """scikit-learn's bundled handwritten digits (1,797 real 8x8 grey images, 10 classes), upscaled bilinearly to
+    `image_size` and repeated to 3 channels, so every network and the evaluator take them unchanged."""
+
+    image_size: int = 32
+    n: int | None = None  # the first n after a fixed shuffle (None: all 1,797)
+
+    def key(self) -> str:
+        return f"digits:{asdict(self)}"
+
+    def build(self) -> LabelledImages:
+        from sklearn.datasets import load_digits
+
+        digits = load_digits()
+        x = torch.from_numpy(digits.images).float()[:, None] / 16.0  # values 0..16, ink is high
+        x = F.interpolate(x, size=self.image_size, mode="bilinear", align_corners=False)
+        images = (255 * (1 - x.clamp(0, 1))).round().to(torch.uint8).repeat(1, 3, 1, 1)  # dark ink on white
+        # sklearn orders the digits by writer; shuffle once (fixed) so the held-out tail is not one writer's.
+        order = torch.randperm(len(images), generator=torch.Generator().manual_seed(0))[:self.n]
+        labels = torch.from_numpy(digits.target).long()[:, None]
+        return LabelledImages(images=images[order], labels=labels[order],
+                              attributes=[("digit", [str(d) for d in range(10)])])
