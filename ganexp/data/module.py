@@ -122,8 +122,10 @@ class ImageData(pl.LightningDataModule):
         holdout: int = 0,
         on_device: bool = False,
         seed: int = 0,
+        root: str | None = None,  # the user's data folder, for the file loaders' `source.root: ${..root}`
     ):
         super().__init__()
+        self.root = root
         self.source, self.batch_size, self.cache_dir = source, batch_size, cache_dir
         self.holdout, self.on_device, self.seed = holdout, on_device, seed
         self.data: LabelledImages | None = None

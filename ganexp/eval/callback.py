@@ -19,6 +19,7 @@ from ganexp.eval.metrics import collapse_scores, condition_accuracy, feature_dis
 
 log = logging.getLogger(__name__)
 HIGHER_IS_BETTER = ("acc/", "collapse/")
+TEST_REPEATS = 4  # samples per label set of a test file (32 sets -> 128 images)
 
 
 def load_evaluator(datamodule: ImageData, floor: float, device: str | torch.device = "cpu",
@@ -60,6 +61,9 @@ class Evaluation(pl.Callback):
             raise ValueError("eval needs held-out real images: set eval.n_samples >= 2")
         self.real, self.real_labels = to_float(real).to(module.device), real_labels.to(module.device)
         self.real_classes = self.classes(self.evaluator.predict(self.real))
+        # Held-out condition files (iCLEVR's test.json / new_test.json): each label set asked for `TEST_REPEATS` times
+        sets = getattr(self.datamodule.source, "test_sets", lambda: {})() if module.conditional else {}
+        self.test_sets = {name: labels.repeat(TEST_REPEATS, 1).to(module.device) for name, labels in sets.items()}
 
     def classes(self, logits: list[Tensor]) -> Tensor:
         """What the evaluator sees: the joint class (one index per group), or the set of present labels."""
@@ -68,10 +72,14 @@ class Evaluation(pl.Callback):
         return torch.stack([lg.argmax(1) for lg in logits], 1)
 
     @torch.no_grad()
-    def generate(self, module) -> Tensor:
+    def generate(self, module, labels: Tensor | None = None, n: int | None = None) -> Tensor:
+        """Fixed-noise samples: `n` of them (default: as many as held-out reals) for `labels` (default: the
+        held-out reals' labels, for a conditional model)."""
+        if labels is None and module.conditional:
+            labels = self.real_labels
         gen = torch.Generator().manual_seed(self.seed)
-        z = torch.randn(len(self.real), module.z_dim, generator=gen).to(module.device)
-        labels = self.real_labels if module.conditional else None
+        z = torch.randn(n or (len(labels) if labels is not None else len(self.real)), module.z_dim,
+                        generator=gen).to(module.device)
         was_training = module.training
         module.eval()
         fakes = [module.generate(zc, None if labels is None else labels[i * self.batch_size:][:len(zc)])
@@ -95,6 +103,9 @@ class Evaluation(pl.Callback):
             acc = condition_accuracy(logits, self.real_labels, self.evaluator.multilabel, names)
             metrics["acc/cond"] = acc.pop("overall")
             metrics.update({f"acc/cond/{k}": v for k, v in acc.items()})
+        for name, labels in self.test_sets.items():
+            logits = self.evaluator.predict(self.generate(module, labels))
+            metrics[f"acc/{name}"] = condition_accuracy(logits, labels, self.evaluator.multilabel)["overall"]
         metrics["eval/seconds"] = time.perf_counter() - start
         return metrics
 
