@@ -69,3 +69,29 @@ class Digits:
         labels = torch.from_numpy(digits.target).long()[:, None]
         return LabelledImages(images=images[order], labels=labels[order],
                               attributes=[("digit", [str(d) for d in range(10)])])
+
+
+@dataclass
+class Shapes:
+    """Procedural iCLEVR-like scenes: 1-3 shaded objects from 3 shapes x 8 colours, multi-hot over the 24 labels.
+    `test_sets()` are the shipped test.json / new_test.json-style label files, scored as acc/test, acc/new_test."""
+
+    n: int = 20000
+    image_size: int = 32
+    seed: int = 0
+
+    def key(self) -> str:
+        return f"shapes:{asdict(self)}"
+
+    def build(self) -> LabelledImages:
+        from ganexp.data import shapes
+
+        label_sets = shapes.sample_label_sets(self.n, self.seed)
+        return LabelledImages(images=shapes.render_shapes(label_sets, self.image_size, self.seed),
+                              labels=shapes.multi_hot(label_sets), attributes=[("objects", list(shapes.OBJECTS))],
+                              multilabel=True)
+
+    def test_sets(self) -> dict[str, torch.Tensor]:
+        from ganexp.data import shapes
+
+        return shapes.test_sets()
