@@ -152,3 +152,18 @@ def test_every_variant_on_every_built_in_data_set(model, data, tmp_path, monkeyp
 def test_infogan_is_unconditional_module():
     _, _, module = build("model=infogan")
     assert isinstance(module, InfoGAN) and not module.conditional and module.cond_g is None
+
+
+@pytest.mark.parametrize("model", ["acgan", "infogan"])
+def test_variants_combine_with_mixed_optimizers_soft_labels_and_lr_drops(model, tmp_path, monkeypatch):
+    """The acgan_cartoon recipe: G Adam, D SGD, soft real labels, D's LR divided by 10 at iteration 4."""
+    monkeypatch.chdir(tmp_path)
+    cfg = make_config("trainer=smoke", f"model={model}", "data=cartoon", "optim@optimizer.d=sgd",
+                      "loss.real_label=0.9",
+                      "+sched.lr_d={_target_: torch.optim.lr_scheduler.MultiStepLR, milestones: [4], gamma: 0.1}")
+    _, opt_d = build_module(cfg, build_data(cfg)).configure_optimizers()[0][:2]
+    assert type(opt_d).__name__ == "SGD"
+    train(cfg)
+    final = json.loads((tmp_path / "metrics.json").read_text())["final"]
+    assert_close(final["lr/d"], cfg.optimizer.d.lr * 0.1)
+    assert_close(final["lr/g"], cfg.optimizer.g.lr)
