@@ -21,8 +21,9 @@ from omegaconf import OmegaConf
 from ganexp.eval.callback import HIGHER_IS_BETTER
 from ganexp.runs import read_status
 
-COLUMNS = ("fid_eval", "kid_eval", "acc/cond", "collapse/diversity_ratio", "collapse/class_coverage", "loss/d",
-           "loss/g")
+COLUMNS = ("fid_eval", "kid_eval", "acc/cond", "acc/test", "acc/new_test", "steps_to_acc",
+           "collapse/diversity_ratio", "collapse/class_coverage", "toy/modes", "toy/high_quality", "epoch_seconds",
+           "loss/d", "loss/g")
 CURVES = ("fid_eval", "acc/cond", "loss/d", "loss/g")
 
 
@@ -72,6 +73,7 @@ def collect(sweep: Path) -> list[Job]:
             job.iterations, job.wall_time_s = metrics["iterations"], metrics["wall_time_s"]
             job.images_per_s = metrics["images_per_s"]
             job.final.update(metrics["final"])
+            job.final.update({k: metrics[k] for k in ("epoch_seconds", "steps_to_acc") if metrics.get(k) is not None})
         elif job.curves:
             job.iterations = max(step for points in job.curves.values() for step, _ in points)
         jobs.append(job)

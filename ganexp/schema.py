@@ -39,6 +39,8 @@ class SchedConf:
     d_steps: int = 1  # consecutive D updates when it is D's turn
     g_steps: int = 1
     milestones: list[Milestone] = field(default_factory=list)
+    uncond_epochs: float = 0.0  # conditional GANs: epochs without the wrong-condition term before it switches on
+    pixel_pretrain_steps: int = 0  # G steps on a pixel loss to the real batch before adversarial training
     lr_g: Any = None  # a torch.optim.lr_scheduler partial, stepped once per iteration
     lr_d: Any = None
 
@@ -74,6 +76,7 @@ class EvalConf:
     epochs: int = 2  # evaluator training (once per data set, then cached)
     width: int = 32
     seed: int = 4321  # noise of the evaluation samples: the same for every evaluation and every job
+    threshold: float = 0.8  # acc/cond level whose first crossing is logged as acc/steps_to_threshold
 
 
 @dataclass
@@ -202,6 +205,9 @@ def validate(cfg: DictConfig) -> None:
         for key in ("d_steps", "g_steps"):
             if s[key] is not None and s[key] < 0:
                 raise ConfigError(f"{where}.{key}={s[key]}: must be >= 0")
+    for key in ("uncond_epochs", "pixel_pretrain_steps"):
+        if cfg.sched[key] < 0:
+            raise ConfigError(f"sched.{key}={cfg.sched[key]}: must be >= 0")
     if cfg.eval.enabled and cfg.eval.n_samples < 2:
         raise ConfigError(f"eval.n_samples={cfg.eval.n_samples}: needs at least 2 held-out images")
     size = cfg.model.get("image_size")

@@ -56,7 +56,9 @@ def build_module(cfg: DictConfig, datamodule: ImageData, max_iters: int = 0) -> 
         groups=data.groups,
         multilabel=data.multilabel,
         conditions=data.conditions(),
+        attributes=data.attributes,
         max_iters=max_iters,
+        iters_per_epoch=datamodule.batches_per_epoch,
         log_every=cfg.log.every,
         guard_max_loss=cfg.guard.max_loss,
         guard_patience=cfg.guard.patience,
@@ -75,7 +77,7 @@ def build_evaluation(cfg: DictConfig, datamodule: ImageData, run_dir: Path) -> E
     if not e.enabled:
         return None
     return Evaluation(datamodule, run_dir, every=e.every_n_steps, monitor=cfg.monitor, seed=e.seed, floor=e.floor,
-                      epochs=e.epochs, width=e.width)
+                      threshold=e.threshold, epochs=e.epochs, width=e.width)
 
 
 def run_paths() -> tuple[Path, Path, str]:
@@ -182,10 +184,13 @@ def fit(cfg: DictConfig, run_dir: Path, logger: TensorBoardLogger, resume_from: 
         "g_updates": module.g_updates,
         "wall_time_s": round(wall, 2),
         "images_per_s": round(module.iteration * datamodule.batch_size / max(wall, 1e-9), 1),
+        "epoch_seconds": round(wall * datamodule.batches_per_epoch / max(module.iteration, 1), 2),
         "final": final,
         "best": best,
         "diverged": diverged,
         "evals": evaluation.history if evaluation is not None else [],
+        # first evaluated iteration at which acc/cond reached eval.threshold (null: never, or unconditional)
+        "steps_to_acc": evaluation.steps_to_acc if evaluation is not None else None,
     }
     write_json(run_dir / "metrics.json", metrics)
     write_status(run_dir, status, iteration=module.iteration, metric=metric, diverged=diverged)

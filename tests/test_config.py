@@ -15,7 +15,7 @@ from ganexp.train import build_data, build_module
 
 SMOKE = "trainer=smoke"
 # options that are only valid with another choice; each entry lists the extra overrides they need
-NEEDS = {("cond", "onehot"): ["model=cgan"]}
+NEEDS = {("cond", c): ["model=cgan"] for c in ("onehot", "embed", "text")}
 
 
 def all_options():

@@ -43,8 +43,9 @@ def better(metric: str, new: float, old: float | None) -> bool:
 
 class Evaluation(pl.Callback):
     def __init__(self, datamodule: ImageData, run_dir: Path, every: int, monitor: str, seed: int = 4321,
-                 floor: float = 0.9, batch_size: int = 250, **train_kwargs):
+                 floor: float = 0.9, batch_size: int = 250, threshold: float = 0.8, **train_kwargs):
         self.datamodule, self.every, self.monitor, self.seed = datamodule, every, monitor, seed
+        self.threshold, self.steps_to_acc = threshold, None  # first evaluated iteration with acc/cond >= threshold
         self.floor, self.batch_size, self.train_kwargs = floor, batch_size, train_kwargs
         self.best_path = Path(run_dir) / "checkpoints" / "best.ckpt"
         self.evaluator: Evaluator | None = None
@@ -114,6 +115,9 @@ class Evaluation(pl.Callback):
             return
         self.last_iteration = module.iteration
         metrics = self.evaluate(module)
+        if self.steps_to_acc is None and metrics.get("acc/cond", -1.0) >= self.threshold:
+            self.steps_to_acc = module.iteration  # "how fast the conditions are learned", as one number
+            metrics["steps_to_acc"] = float(module.iteration)
         if trainer.logger is not None:
             trainer.logger.log_metrics(metrics, step=module.iteration)
         self.history.append({"iteration": module.iteration, **metrics})
@@ -130,10 +134,12 @@ class Evaluation(pl.Callback):
 
     # Saved in checkpoints, so a resumed run keeps its evaluation history and best value.
     def state_dict(self) -> dict:
-        return {"history": self.history, "best": self.best, "last_iteration": self.last_iteration}
+        return {"history": self.history, "best": self.best, "last_iteration": self.last_iteration,
+                "steps_to_acc": self.steps_to_acc}
 
     def load_state_dict(self, state: dict) -> None:
         self.history, self.best, self.last_iteration = state["history"], state["best"], state["last_iteration"]
+        self.steps_to_acc = state.get("steps_to_acc")
 
     def on_train_end(self, trainer, module) -> None:
         self.run(trainer, module)

@@ -10,7 +10,9 @@ step (D and G together), so ganexp's schedule, milestones, run length and Tensor
 """
 
 import math
+import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import pytorch_lightning as pl
@@ -46,6 +48,7 @@ class GANModule(pl.LightningModule):
         groups: list[int] | None = None,
         multilabel: bool = False,
         conditions: Tensor | None = None,
+        attributes: list[tuple[str, list[str]]] | None = None,
         cond: Callable[..., nn.Module] | None = None,
         z_dim: int = 100,
         image_size: int = 32,
@@ -55,6 +58,7 @@ class GANModule(pl.LightningModule):
         d_norm: str = "auto",
         d_cond: str = "expand",
         max_iters: int = 0,
+        iters_per_epoch: int = 0,
         log_every: int = 50,
         guard_max_loss: float = math.inf,
         guard_patience: int = 1,
@@ -67,19 +71,25 @@ class GANModule(pl.LightningModule):
         self.scheduler_g, self.scheduler_d = scheduler_g, scheduler_d
         self.groups, self.multilabel = list(groups or []), multilabel
         self.z_dim, self.max_iters, self.log_every = z_dim, max_iters, log_every
+        self.iters_per_epoch = iters_per_epoch
         self.guard_max_loss, self.guard_patience, self.guard_every = guard_max_loss, guard_patience, guard_every
         self._over_max = 0
         self._rng_to_restore: dict | None = None
         # Each network owns its condition encoder, so a learned one trains with that network's optimizer.
-        self.cond_g = cond(groups=self.groups, multilabel=multilabel) if self.conditional else None
-        self.cond_d = cond(groups=self.groups, multilabel=multilabel) if self.conditional and self.d_conditional \
-            else None
+        conditions = conditions if conditions is not None else torch.empty(0)
+        if self.conditional:
+            make_cond = partial(cond, groups=self.groups, multilabel=multilabel, attributes=attributes,
+                                conditions=conditions)
+            self.cond_g = make_cond()
+            self.cond_d = make_cond() if self.d_conditional else None
+        else:
+            self.cond_g = self.cond_d = None
         self.generator = self.build_generator(z_dim, image_size, channels, g_width)
         self.discriminator = self.build_discriminator(
             image_size, channels, d_width, loss.d_norm if d_norm == "auto" else d_norm, d_cond
         )
         # The distinct conditions present in the data (sample grids and wrong-condition sampling draw from them).
-        self.register_buffer("conditions", conditions if conditions is not None else torch.empty(0), persistent=False)
+        self.register_buffer("conditions", conditions, persistent=False)
         self.iteration = self.d_updates = self.g_updates = 0
         self._last: dict[str, Tensor] = {}
 
@@ -122,6 +132,10 @@ class GANModule(pl.LightningModule):
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
         real, labels = batch
         opt_g, opt_d = self.optimizers()
+        if self.iteration < self.sched.get("pixel_pretrain_steps", 0):
+            self.pixel_step(real, labels, opt_g)
+            self.end_iteration()
+            return
         todo = updates_at(self.iteration, self.sched)
         fake_labels = self.fake_labels(labels)
         # One G forward feeds D's first step (detached) and G's first step (with graph), when G trains this batch.
@@ -156,6 +170,21 @@ class GANModule(pl.LightningModule):
                 opt_g.step()
             self.g_updates += 1
 
+        self.end_iteration()
+
+    def pixel_step(self, real: Tensor, labels: Tensor, opt_g: torch.optim.Optimizer) -> None:
+        """G pre-training (`sched.pixel_pretrain_steps`): the mean squared error between G's images and the real
+        batch they stand for (same labels, arbitrary noise); D does not train."""
+        with self.toggled_optimizer(opt_g):
+            loss = ((self.generate(self.noise(len(real)), self.fake_labels(labels)) - real) ** 2).mean()
+            self.check("loss/pixel", loss)
+            opt_g.zero_grad(set_to_none=True)
+            self.manual_backward(loss)
+            opt_g.step()
+        self.track(**{"loss/pixel": loss})
+        self.g_updates += 1
+
+    def end_iteration(self) -> None:
         schedulers = self.lr_schedulers() or []
         for scheduler in schedulers if isinstance(schedulers, list) else [schedulers]:
             scheduler.step()
@@ -237,6 +266,21 @@ class GANModule(pl.LightningModule):
             "lr/g": opt_g.param_groups[0]["lr"], "lr/d": opt_d.param_groups[0]["lr"],
             "count/d_updates": self.d_updates, "count/g_updates": self.g_updates,
         })
+        values.update(self.speed())
+        return values
+
+    def speed(self) -> dict[str, float]:
+        """Images/s and seconds per epoch since the previous call (wall clock, evaluation time included)."""
+        now = time.perf_counter()
+        last = getattr(self, "_clock", None)
+        self._clock = (now, self.iteration)
+        if last is None or self.iteration == last[1]:
+            return {}
+        per_iter = (now - last[0]) / (self.iteration - last[1])
+        batch = self.trainer.datamodule.batch_size if self._trainer is not None and self.trainer.datamodule else 0
+        values = {"speed/images_per_s": batch / per_iter if batch else 0.0}
+        if self.iters_per_epoch:
+            values["speed/epoch_seconds"] = per_iter * self.iters_per_epoch
         return values
 
     def write_scalars(self) -> None:
@@ -255,6 +299,7 @@ class GANModule(pl.LightningModule):
         self._rng_to_restore = checkpoint.get("ganexp_rng")
 
     def on_train_start(self) -> None:
+        self._clock = (time.perf_counter(), self.iteration)
         # Restored here, after everything that runs between loading and training has drawn its random numbers.
         if self._rng_to_restore is not None:
             set_rng_states(self._rng_to_restore)

@@ -1,6 +1,7 @@
 """Conditional DCGAN: the condition joins z in G and enters D as `d_cond` says (expand, concat, projection).
 
-Matching-aware D (Reed et al. 2016, GAN-CLS): real images paired with a wrong condition are extra negatives.
+Matching-aware D (Reed et al. 2016, GAN-CLS): real images paired with a wrong condition are extra negatives, drawn
+uniformly from the data's other conditions (`wrong_sampling=uniform`) or by shifting the batch (`shift`).
 D's adversarial term becomes (L(real, fake) + w * L(real, wrong)) / (1 + w), which at w = 1 is GAN-CLS's
 real + (fake + wrong) / 2 for any loss whose D term splits into a real part and a fake part.
 """
@@ -10,21 +11,35 @@ from torch import Tensor
 
 from ganexp.modules.base import GANModule
 
+WRONG_SAMPLING = ("uniform", "shift")
+
 
 class CGAN(GANModule):
     conditional = True
 
-    def __init__(self, *args, wrong_weight: float = 0.0, **kwargs):
+    def __init__(self, *args, wrong_weight: float = 0.0, wrong_sampling: str = "uniform", **kwargs):
         super().__init__(*args, **kwargs)
-        self.wrong_weight = wrong_weight
+        if wrong_sampling not in WRONG_SAMPLING:
+            raise ValueError(f"model.wrong_sampling={wrong_sampling!r} is not one of {WRONG_SAMPLING}")
+        self.wrong_weight, self.wrong_sampling = wrong_weight, wrong_sampling
+        # sched.uncond_epochs: the wrong-condition term waits this many iterations
+        self.uncond_iters = round(self.sched.get("uncond_epochs", 0) * self.iters_per_epoch)
 
     def d_adversarial(self, real: Tensor, labels: Tensor, real_scores: Tensor, fake_scores: Tensor) -> Tensor:
         loss = self.loss.d_loss(real_scores, fake_scores)
-        if self.wrong_weight == 0:
+        if self.wrong_weight == 0 or self.iteration < self.uncond_iters:
             return loss
-        wrong_scores = self.critic(real, self.wrong_labels(labels))
+        wrong = self.wrong_labels(labels) if self.wrong_sampling == "uniform" else self.shifted_labels(labels)
+        wrong_scores = self.critic(real, wrong)
         self.track(**{"d/wrong": wrong_scores.mean()})
         return (loss + self.wrong_weight * self.loss.d_loss(real_scores, wrong_scores)) / (1 + self.wrong_weight)
+
+    @staticmethod
+    def shifted_labels(labels: Tensor) -> Tensor:
+        """The batch's own labels rolled by a random offset (1..N-1): image i meets image i+k's condition, which may
+        equal its own (as in the report that did this)."""
+        offset = int(torch.randint(1, max(len(labels), 2), ()))
+        return labels.roll(offset, 0)
 
     def wrong_labels(self, labels: Tensor) -> Tensor:
         """For each sample, a condition from the data other than its own, uniformly."""
