@@ -78,7 +78,8 @@ def test_embed_is_the_sum_of_one_learned_row_per_attribute():
 
 
 def test_sentences_from_labels():
-    assert text.sentences(torch.tensor([[0, 1], [2, 0]]), FACES, False) == ["blue hair aqua eyes", "green hair red eyes"]
+    faces = text.sentences(torch.tensor([[0, 1], [2, 0]]), FACES, False)
+    assert faces == ["blue hair aqua eyes", "green hair red eyes"]
     assert text.sentences(multi_hot()[:2], OBJECTS, True) == ["red cube, blue sphere", "gray cylinder"]
     keys = text.label_keys(torch.tensor([[a, b] for a in range(3) for b in range(2)]), [3, 2], False)
     assert keys.tolist() == list(range(6))  # mixed radix: distinct rows, distinct keys
