@@ -21,7 +21,9 @@ from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.loggers import TensorBoardLogger
 
 from ganexp.data.module import ImageData
+from ganexp.data.toy import PointData
 from ganexp.eval.callback import Evaluation
+from ganexp.eval.toy import ToyEvaluation, ToyPlots
 from ganexp.modules.base import Diverged, GANModule
 from ganexp.runs import Checkpointer, read_status, set_aside, write_json, write_status
 from ganexp.schema import validate
@@ -78,6 +80,18 @@ def build_evaluation(cfg: DictConfig, datamodule: ImageData, run_dir: Path) -> E
         return None
     return Evaluation(datamodule, run_dir, every=e.every_n_steps, monitor=cfg.monitor, seed=e.seed, floor=e.floor,
                       threshold=e.threshold, epochs=e.epochs, width=e.width)
+
+
+def build_watchers(cfg: DictConfig, datamodule: ImageData, run_dir: Path, max_iters: int
+                   ) -> tuple[Evaluation | None, pl.Callback]:
+    """(evaluation, pictures) callbacks: image metrics and sample grids, or for 2-D points modes and scatter plots."""
+    every = images_every(cfg, max_iters)
+    if isinstance(datamodule, PointData):
+        evaluation = ToyEvaluation(datamodule, run_dir, cfg.eval.every_n_steps, cfg.monitor, cfg.eval.seed)
+        return evaluation if cfg.eval.enabled else None, ToyPlots(run_dir / "samples", every, datamodule.source.kind,
+                                                                  cfg.log.bank_seed)
+    grids = SampleGrids(run_dir / "samples", every, cfg.log.grid, cfg.log.bank_seed, datamodule.load().attributes)
+    return build_evaluation(cfg, datamodule, run_dir), grids
 
 
 def run_paths() -> tuple[Path, Path, str]:
@@ -154,10 +168,8 @@ def fit(cfg: DictConfig, run_dir: Path, logger: TensorBoardLogger, resume_from: 
     datamodule = build_data(cfg)
     max_iters = cfg.trainer.max_iters or cfg.trainer.max_epochs * datamodule.batches_per_epoch
     module = build_module(cfg, datamodule, max_iters)
-    evaluation = build_evaluation(cfg, datamodule, run_dir)
-    grids = SampleGrids(run_dir / "samples", images_every(cfg, max_iters), cfg.log.grid, cfg.log.bank_seed,
-                        datamodule.load().attributes)
-    trainer = build_trainer(cfg, run_dir, logger, [c for c in (evaluation, grids) if c], max_iters)
+    evaluation, pictures = build_watchers(cfg, datamodule, run_dir, max_iters)
+    trainer = build_trainer(cfg, run_dir, logger, [c for c in (evaluation, pictures) if c], max_iters)
     if resume_from:
         log.info("resuming from %s", resume_from)
 

@@ -35,5 +35,11 @@ def group_options(group: str) -> list[str]:
 
 
 def built_in_data() -> list[str]:
-    """The data options that need no user files (the others have `root: ???`; tests/test_file_runs.py runs them)."""
-    return [d for d in group_options("data") if "root: ???" not in (CONF / "data" / f"{d}.yaml").read_text()]
+    """The image data options that need no user files (the others have `root: ???`; tests/test_file_runs.py runs
+    them). The 2-D toy mixtures (toy_*) go with model=toy only (tests/test_toy.py)."""
+    return [d for d in group_options("data") if "root: ???" not in (CONF / "data" / f"{d}.yaml").read_text()
+            and not d.startswith("toy_")]
+
+
+def image_models() -> list[str]:
+    return [m for m in group_options("model") if m != "toy"]

@@ -16,6 +16,7 @@ from ganexp.train import build_data, build_module
 SMOKE = "trainer=smoke"
 # options that are only valid with another choice; each entry lists the extra overrides they need
 NEEDS = {("cond", c): ["model=cgan"] for c in ("onehot", "embed", "text")}
+NEEDS |= {("model", "toy"): ["data=toy_ring"], ("data", "toy_ring"): ["model=toy"], ("data", "toy_grid"): ["model=toy"]}
 
 
 def all_options():
@@ -36,7 +37,8 @@ def test_every_option_composes_and_builds(group, option):
     images, labels = next(iter(datamodule.train_dataloader()))
     z = module.noise(4)
     fake = module.generate(z, labels[:4].clone() if module.conditional else None)
-    assert fake.shape == (4, 3, cfg.model.image_size, cfg.model.image_size)
+    points = cfg.model._target_.endswith("ToyGAN")
+    assert fake.shape == ((4, 2) if points else (4, 3, cfg.model.image_size, cfg.model.image_size))
     assert module.critic(fake, labels[:4] if module.conditional else None).shape == (4,)
 
 

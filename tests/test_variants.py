@@ -6,7 +6,7 @@ import math
 
 import pytest
 import torch
-from conftest import built_in_data, group_options, make_config
+from conftest import built_in_data, image_models, make_config
 from torch.testing import assert_close
 
 from ganexp.losses import classification_loss, info_loss
@@ -137,7 +137,7 @@ def test_infogan_writes_traversal_grids(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("data", built_in_data())
-@pytest.mark.parametrize("model", group_options("model"))
+@pytest.mark.parametrize("model", image_models())
 def test_every_variant_on_every_built_in_data_set(model, data, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     metric = train(make_config("trainer=smoke", f"model={model}", f"data={data}"))

@@ -18,7 +18,7 @@ from ganexp.eval.evaluator import Evaluator, load_or_train
 from ganexp.eval.metrics import collapse_scores, condition_accuracy, feature_distances
 
 log = logging.getLogger(__name__)
-HIGHER_IS_BETTER = ("acc/", "collapse/")
+HIGHER_IS_BETTER = ("acc/", "collapse/", "toy/modes", "toy/high_quality")
 TEST_REPEATS = 4  # samples per label set of a test file (32 sets -> 128 images)
 
 
