@@ -167,3 +167,13 @@ def test_variants_combine_with_mixed_optimizers_soft_labels_and_lr_drops(model, 
     final = json.loads((tmp_path / "metrics.json").read_text())["final"]
     assert_close(final["lr/d"], cfg.optimizer.d.lr * 0.1)
     assert_close(final["lr/g"], cfg.optimizer.g.lr)
+
+
+def test_minibatch_stddev_channel_sees_a_collapsed_batch():
+    from ganexp.nets.dcgan import minibatch_stddev
+
+    h = torch.arange(2 * 3 * 2 * 2, dtype=torch.float32).reshape(2, 3, 2, 2)  # the two samples differ by 12
+    out = minibatch_stddev(h)
+    assert out.shape == (2, 4, 2, 2) and torch.equal(out[:, :3], h)
+    assert_close(out[:, 3], torch.full((2, 2, 2), 6.0))  # population std of {x, x + 12} is 6 everywhere
+    assert_close(minibatch_stddev(h[:1].repeat(5, 1, 1, 1))[:, 3], torch.zeros(5, 2, 2))  # collapsed: 0

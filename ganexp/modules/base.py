@@ -57,6 +57,7 @@ class GANModule(pl.LightningModule):
         d_width: int = 64,
         d_norm: str = "auto",
         d_cond: str = "expand",
+        d_mbstd: bool = False,
         max_iters: int = 0,
         iters_per_epoch: int = 0,
         log_every: int = 50,
@@ -70,6 +71,7 @@ class GANModule(pl.LightningModule):
         self.optimizer_g, self.optimizer_d = optimizer_g, optimizer_d
         self.scheduler_g, self.scheduler_d = scheduler_g, scheduler_d
         self.groups, self.multilabel = list(groups or []), multilabel
+        self.d_mbstd = d_mbstd
         self.z_dim, self.max_iters, self.log_every = z_dim, max_iters, log_every
         self.iters_per_epoch = iters_per_epoch
         self.guard_max_loss, self.guard_patience, self.guard_every = guard_max_loss, guard_patience, guard_every
@@ -98,7 +100,7 @@ class GANModule(pl.LightningModule):
         return Generator(z_dim, image_size, width, channels, _out_dim(self.cond_g))
 
     def build_discriminator(self, image_size: int, channels: int, width: int, norm: str, d_cond: str) -> nn.Module:
-        return Discriminator(image_size, width, channels, norm, _out_dim(self.cond_d), d_cond)
+        return Discriminator(image_size, width, channels, norm, _out_dim(self.cond_d), d_cond, self.d_mbstd)
 
     def generate(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
         return self.generator(z, self.cond_g(labels) if self.cond_g is not None else None)

@@ -11,7 +11,7 @@ from torch import Tensor
 
 from ganexp.modules.base import GANModule
 
-WRONG_SAMPLING = ("uniform", "shift")
+WRONG_SAMPLING = ("uniform", "shift", "none")
 
 
 class CGAN(GANModule):
@@ -27,7 +27,7 @@ class CGAN(GANModule):
 
     def d_adversarial(self, real: Tensor, labels: Tensor, real_scores: Tensor, fake_scores: Tensor) -> Tensor:
         loss = self.loss.d_loss(real_scores, fake_scores)
-        if self.wrong_weight == 0 or self.iteration < self.uncond_iters:
+        if self.wrong_weight == 0 or self.wrong_sampling == "none" or self.iteration < self.uncond_iters:
             return loss
         wrong = self.wrong_labels(labels) if self.wrong_sampling == "uniform" else self.shifted_labels(labels)
         wrong_scores = self.critic(real, wrong)

@@ -3,7 +3,7 @@
 Both take an optional condition vector (already encoded, see `ganexp.nets.cond`). G joins it to z. D takes it in one
 of three ways (`d_cond`): `expand` tiles it as extra input channels, `concat` joins it to the 4x4 conv features
 before the last layer (as in text-to-image GAN-CLS), `projection` adds <embed(c), pooled features> to the score
-(Miyato & Koyama 2018).
+(Miyato & Koyama 2018). `mbstd` gives D's last layer the batch's feature spread (a mode-collapse remedy).
 """
 
 import math
@@ -65,6 +65,7 @@ class Discriminator(nn.Module):
         norm: str = "batch",
         cond_dim: int = 0,
         d_cond: str = "expand",
+        mbstd: bool = False,
     ):
         super().__init__()
         if norm not in D_NORMS:
@@ -85,7 +86,8 @@ class Discriminator(nn.Module):
             self.joint = nn.Sequential(sn(nn.Conv2d(c + cond_dim, c, 1)), nn.LeakyReLU(0.2, True))
         if cond_dim and d_cond == "projection":
             self.embed = sn(nn.Linear(cond_dim, c, bias=False))
-        self.out = sn(nn.Conv2d(c, 1, 4, 1, 0))
+        self.mbstd = mbstd
+        self.out = sn(nn.Conv2d(c + int(mbstd), 1, 4, 1, 0))
         self.apply(dcgan_init)
 
     def features(self, x: Tensor, cond: Tensor | None = None) -> Tensor:
@@ -98,13 +100,20 @@ class Discriminator(nn.Module):
         return h
 
     def score(self, h: Tensor, cond: Tensor | None = None) -> Tensor:
-        s = self.out(h).flatten()
+        s = self.out(minibatch_stddev(h) if self.mbstd else h).flatten()
         if cond is not None and self.d_cond == "projection":
             s = s + (self.embed(cond) * h.sum((2, 3))).sum(1)
         return s
 
     def forward(self, x: Tensor, cond: Tensor | None = None) -> Tensor:
         return self.score(self.features(x, cond), cond)
+
+
+def minibatch_stddev(h: Tensor) -> Tensor:
+    """Append one channel holding the batch's mean feature std (Karras et al. 2018): D sees how varied the batch
+    is, so a collapsed G (every sample alike) is easy to tell from data. A remedy for mode collapse."""
+    std = h.float().std(0, unbiased=False).mean().to(h.dtype)
+    return torch.cat([h, std.expand(h.shape[0], 1, *h.shape[2:])], 1)
 
 
 def dcgan_init(m: nn.Module) -> None:
