@@ -1,42 +1,38 @@
 """ganexp entry point: `python run.py [overrides]`, `python run.py -m <sweep>`. See README.md."""
 
-import logging
-import math
-import re
-import sys
+import time
 
-import hydra
-from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig, OmegaConf
+_STARTED = time.perf_counter()  # before the heavy imports: the start-up cost printed by each job includes them
 
-from ganexp.schema import ConfigError, register
+import logging  # noqa: E402
+import math  # noqa: E402
+import sys  # noqa: E402
+
+import hydra  # noqa: E402
+from hydra.core.hydra_config import HydraConfig  # noqa: E402
+from omegaconf import DictConfig  # noqa: E402
+
+from ganexp.schema import ConfigError, register  # noqa: E402
 
 register()
 
 
-def folder_name(text: str) -> str:
-    """Overrides made safe for a path ("default" when there are none)."""
-    return re.sub(r"[^\w=,.+-]", "_", text)[:200] or "default"
-
-
-def command_name() -> str:
-    """The sweep's folder: its command-line overrides. (hydra.sweep.dir is resolved again inside every job, where
-    hydra.job.override_dirname holds that job's overrides only, so the sweep cannot be named from it.)"""
-    return folder_name(",".join(a for a in sys.argv[1:] if not a.startswith(("-", "hydra.", "resume="))))
-
-
-OmegaConf.register_new_resolver("ganexp_name", folder_name, replace=True)
-OmegaConf.register_new_resolver("ganexp_command", command_name, replace=True)
 log = logging.getLogger("ganexp")
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="config")
-def main(cfg: DictConfig) -> float:
+def main(cfg: DictConfig) -> float | None:
+    """The job's metric for the sweeper, or None when it has none (failed, or never evaluated): Optuna then records
+    a failed trial and goes on (a NaN would stop the study)."""
+    global _STARTED
     from ganexp.train import main as train  # imported late: `--help`/`--cfg` stay fast
 
+    imports = time.perf_counter() - _STARTED
+    _STARTED = time.perf_counter()  # the next job of a sweep in this process imports nothing
     sweeping = HydraConfig.get().mode.name == "MULTIRUN"
     try:
-        return train(cfg)
+        metric = train(cfg, imports_s=imports)
+        return None if math.isnan(metric) else metric
     except ConfigError as err:  # one line naming the key, no traceback
         if not sweeping:
             sys.exit(f"config error: {err}")
@@ -47,7 +43,7 @@ def main(cfg: DictConfig) -> float:
         # The job's status.json says `failed` with the error; the other jobs go on and the sweep's exit status
         # reports the failure (ganexp.runs.SweepStatus).
         log.exception("job failed")
-    return math.nan
+    return None
 
 
 if __name__ == "__main__":

@@ -87,16 +87,19 @@ class Checkpointer(pl.Callback):
     def save(self, trainer: pl.Trainer) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".tmp")
-        trainer.save_checkpoint(tmp)
-        os.replace(tmp, self.path)
+        trainer.save_checkpoint(tmp)  # collective under DDP; only rank 0 writes
+        if trainer.is_global_zero:
+            os.replace(tmp, self.path)
 
     def on_train_start(self, trainer, module) -> None:
-        write_status(self.run_dir, "running", iteration=module.iteration)
+        if trainer.is_global_zero:
+            write_status(self.run_dir, "running", iteration=module.iteration)
 
     def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx) -> None:
         if module.iteration % self.every == 0:
             self.save(trainer)
-            write_status(self.run_dir, "running", iteration=module.iteration, checkpoint=module.iteration)
+            if trainer.is_global_zero:
+                write_status(self.run_dir, "running", iteration=module.iteration, checkpoint=module.iteration)
 
     def on_train_end(self, trainer, module) -> None:
         self.save(trainer)

@@ -8,6 +8,8 @@ loss needs a class and a YAML file, nothing more. `validate` adds the value chec
 
 import importlib
 import inspect
+import re
+import sys
 import typing
 from dataclasses import dataclass, field, make_dataclass
 from typing import Any
@@ -50,6 +52,7 @@ class TrainerConf:
     max_iters: int = 6000  # run length in iterations (batches); 0 means max_epochs passes over the data
     max_epochs: int = 0
     accelerator: str = "auto"
+    strategy: str = "auto"  # ddp for one run across several GPUs (trainer=ddp)
     devices: Any = 1
     precision: str = "32-true"
     ckpt_every: int = 1000  # iterations between last.ckpt refreshes
@@ -109,8 +112,31 @@ class Config:
     monitor: str = "fid_eval"  # picks best.ckpt; a job returns its best value to the sweeper
 
 
+def folder_name(text: str) -> str:
+    """Overrides made safe for a path ("default" when there are none)."""
+    return re.sub(r"[^\w=,.+-]", "_", text)[:200] or "default"
+
+
+def command_name() -> str:
+    """The sweep's folder: its command-line overrides. (hydra.sweep.dir is resolved again inside every job, where
+    hydra.job.override_dirname holds that job's overrides only, so the sweep cannot be named from it.)"""
+    skip = ("-", "hydra.", "hydra/", "resume=", "trainer.progress=")  # how it runs, not what: same folder
+    return folder_name(",".join(a for a in sys.argv[1:] if not a.startswith(skip)))
+
+
+def direction(monitor: str) -> str:
+    """Optuna's direction for a monitored metric: acc/..., collapse/... and the toy scores are higher-is-better."""
+    from ganexp.eval.callback import HIGHER_IS_BETTER
+
+    return "maximize" if monitor.startswith(HIGHER_IS_BETTER) else "minimize"
+
+
 def register() -> None:
+    """The schema and the resolvers that conf/ uses (run folders named by the command, Optuna's direction)."""
     ConfigStore.instance().store(name="base_config", node=Config)
+    OmegaConf.register_new_resolver("ganexp_name", folder_name, replace=True)
+    OmegaConf.register_new_resolver("ganexp_command", command_name, replace=True)
+    OmegaConf.register_new_resolver("ganexp_direction", direction, replace=True)
 
 
 _HYDRA_KEYS = {"_target_", "_partial_", "_convert_", "_recursive_", "_args_"}

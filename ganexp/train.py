@@ -7,6 +7,7 @@ Run folder: `config.yaml`, `checkpoints/last.ckpt`, `samples/iter_*.png`, `metri
 
 import logging
 import math
+import os
 import time
 import traceback
 import warnings
@@ -118,6 +119,8 @@ def build_trainer(cfg: DictConfig, run_dir: Path, logger: TensorBoardLogger, cal
         callbacks.append(IterationBar(max_iters))
     return pl.Trainer(
         accelerator=t.accelerator,
+        strategy=t.strategy,
+        use_distributed_sampler=False,  # ganexp's sampler is endless and resumable; under DDP each rank seeds its own
         devices=t.devices,
         precision=t.precision,
         max_epochs=-1,  # the sampler is endless; the module stops at max_iters
@@ -133,13 +136,17 @@ def build_trainer(cfg: DictConfig, run_dir: Path, logger: TensorBoardLogger, cal
     )
 
 
-def main(cfg: DictConfig) -> float:
+def main(cfg: DictConfig, imports_s: float = 0.0) -> float:
     """Train one job; returns the best value of `cfg.monitor` over its evaluations (NaN if it has none).
 
     Writes `status.json` throughout. A diverged run ends normally (status `diverged`); any other error is recorded
     as `failed` with its text and raised again.
     """
     run_dir, tb_root, name = run_paths()
+    if int(os.environ.get("LOCAL_RANK", 0)) or int(os.environ.get("NODE_RANK", 0)):
+        # A DDP worker that Lightning started by re-running the command: rank 0 owns the folder and its files.
+        return fit(cfg, run_dir, TensorBoardLogger(save_dir=tb_root, name=name, version="", default_hp_metric=False),
+                   run_dir / "checkpoints" / "last.ckpt" if cfg.resume else None)
     run_dir.mkdir(parents=True, exist_ok=True)
     previous = read_status(run_dir)
     if cfg.resume and previous.get("status") == "completed":
@@ -154,26 +161,33 @@ def main(cfg: DictConfig) -> float:
         validate(cfg)
         (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
         return fit(cfg, run_dir, TensorBoardLogger(save_dir=tb_root, name=name, version="", default_hp_metric=False),
-                   resume_from)
+                   resume_from, imports_s)
     except Exception as err:
         write_status(run_dir, "failed", error="".join(traceback.format_exception_only(err)).strip(),
                      traceback=traceback.format_exc())
         raise
 
 
-def fit(cfg: DictConfig, run_dir: Path, logger: TensorBoardLogger, resume_from: Path | None) -> float:
+def fit(cfg: DictConfig, run_dir: Path, logger: TensorBoardLogger, resume_from: Path | None,
+        imports_s: float = 0.0) -> float:
     if cfg.trainer.num_threads:
         torch.set_num_threads(cfg.trainer.num_threads)
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
+    clock = time.perf_counter()
     datamodule = build_data(cfg)
+    datamodule.load()
+    startup = {"imports_s": round(imports_s, 3), "data_s": round(time.perf_counter() - clock, 3)}
+    clock = time.perf_counter()
     max_iters = cfg.trainer.max_iters or cfg.trainer.max_epochs * datamodule.batches_per_epoch
     module = build_module(cfg, datamodule, max_iters)
     evaluation, pictures = build_watchers(cfg, datamodule, run_dir, max_iters)
     trainer = build_trainer(cfg, run_dir, logger, [c for c in (evaluation, pictures) if c], max_iters)
+    startup["build_s"] = round(time.perf_counter() - clock, 3)
+    log.info("start-up: imports %.2fs, data %.2fs, networks and trainer %.2fs", *startup.values())
     if resume_from:
         log.info("resuming from %s", resume_from)
 
-    start = time.perf_counter()
+    start, started_at = time.perf_counter(), time.time()
     diverged = None
     try:
         trainer.fit(module, datamodule=datamodule, ckpt_path=resume_from)
@@ -195,6 +209,9 @@ def fit(cfg: DictConfig, run_dir: Path, logger: TensorBoardLogger, resume_from: 
         "d_updates": module.d_updates,
         "g_updates": module.g_updates,
         "wall_time_s": round(wall, 2),
+        "started_at": round(started_at, 3),  # Unix times of the training loop (parallel jobs overlap)
+        "ended_at": round(started_at + wall, 3),
+        "startup": startup,
         "images_per_s": round(module.iteration * datamodule.batch_size / max(wall, 1e-9), 1),
         "epoch_seconds": round(wall * datamodule.batches_per_epoch / max(module.iteration, 1), 2),
         "final": final,
@@ -204,8 +221,9 @@ def fit(cfg: DictConfig, run_dir: Path, logger: TensorBoardLogger, resume_from: 
         # first evaluated iteration at which acc/cond reached eval.threshold (null: never, or unconditional)
         "steps_to_acc": evaluation.steps_to_acc if evaluation is not None else None,
     }
-    write_json(run_dir / "metrics.json", metrics)
-    write_status(run_dir, status, iteration=module.iteration, metric=metric, diverged=diverged)
+    if trainer.is_global_zero:
+        write_json(run_dir / "metrics.json", metrics)
+        write_status(run_dir, status, iteration=module.iteration, metric=metric, diverged=diverged)
     logger.log_hyperparams(hparams(cfg), metrics={f"final/{k}": v for k, v in final.items()})
     logger.finalize(status)
     log.info("%s: %d iterations in %.1fs -> %s", status, module.iteration, wall, run_dir)

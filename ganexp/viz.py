@@ -94,6 +94,8 @@ class SampleGrids(pl.Callback):
         return to_grid(images, self.per_row)
 
     def save(self, trainer: pl.Trainer, module, name: str, grid: Tensor, step: int) -> None:
+        if not trainer.is_global_zero:  # under DDP every rank draws (same weights), rank 0 writes
+            return
         self.out_dir.mkdir(parents=True, exist_ok=True)
         save_image(grid, self.out_dir / f"{name}.png")
         if trainer.logger is not None and hasattr(trainer.logger.experiment, "add_image"):

@@ -157,7 +157,8 @@ class ImageData(pl.LightningDataModule):
         if self.on_device and self.trainer is not None:
             images, labels = images.to(self.trainer.strategy.root_device), labels.to(self.trainer.strategy.root_device)
         module = self.trainer.lightning_module if self.trainer is not None else None
-        sampler = IterationBatches(len(images), self.batch_size, self.seed,
+        rank = self.trainer.global_rank if self.trainer is not None else 0
+        sampler = IterationBatches(len(images), self.batch_size, self.seed + 7919 * rank,
                                    start=lambda: getattr(module, "iteration", 0))
         return DataLoader(_Batches(images, labels), sampler=sampler, batch_size=None)
 

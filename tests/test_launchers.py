@@ -1,0 +1,89 @@
+"""Running sweeps other ways: jobs in parallel (joblib), through submitit (the SLURM launcher's local twin), one run
+over two processes with DDP, and an Optuna study in which a failed trial does not stop the study."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+from conftest import CONF, ROOT
+from hydra import compose, initialize_config_dir
+
+from ganexp.schema import register
+
+SMALL = ["trainer=smoke", "trainer.num_threads=1"]
+
+
+def run(tmp_path: Path, *args: str, timeout: int = 600) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(ROOT / "run.py"), *args], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=timeout)
+
+
+def metrics(job: Path) -> dict:
+    return json.loads((job / "metrics.json").read_text())
+
+
+def test_joblib_runs_two_jobs_at_once(tmp_path):
+    out = run(tmp_path, "-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "loss=gan,lsgan", *SMALL,
+              "trainer.max_iters=40", "eval.every_n_steps=40", f"hydra.sweep.dir={tmp_path / 'sweep'}")
+    assert out.returncode == 0, out.stderr[-3000:]
+    first, second = (metrics(tmp_path / "sweep" / str(i)) for i in (0, 1))
+    assert first["status"] == second["status"] == "completed"
+    # the two training loops overlapped in time: they ran side by side, not one after the other
+    assert first["started_at"] < second["ended_at"] and second["started_at"] < first["ended_at"]
+    assert "loss=gan" in (tmp_path / "sweep" / "report.md").read_text()
+
+
+def compose_hydra(*overrides: str):
+    register()
+    with initialize_config_dir(str(CONF), version_base="1.3"):
+        return compose(config_name="config", overrides=list(overrides), return_hydra_config=True)
+
+
+def test_slurm_launcher_and_ddp_trainer_compose():
+    cfg = compose_hydra("hydra/launcher=slurm", "trainer=ddp", "hydra.launcher.partition=gpu")
+    launcher = cfg.hydra.launcher
+    assert launcher._target_.endswith("SlurmLauncher") and launcher.gpus_per_node == 1
+    assert launcher.partition == "gpu" and launcher.max_num_timeout == 3
+    assert cfg.trainer.strategy.startswith("ddp") and cfg.trainer.devices == -1
+
+
+def test_submitit_local_executor_runs_a_smoke_job(tmp_path):
+    out = run(tmp_path, "-m", "hydra/launcher=local_procs", "loss=gan", *SMALL, f"hydra.sweep.dir={tmp_path / 's'}")
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert metrics(tmp_path / "s" / "0")["status"] == "completed"
+    assert list((tmp_path / "s" / ".submitit").iterdir())  # submitit's own job folder: it really went through it
+
+
+def test_ddp_over_two_cpu_processes(tmp_path):
+    """trainer=ddp's code path on CPU (gloo): two ranks, one folder written by rank 0."""
+    smoke = ["trainer.max_iters=8", "trainer.num_threads=1", "trainer.progress=false", "model.g_width=8",
+             "model.d_width=8", "data.source.n=288", "data.batch_size=16", "eval.n_samples=32", "eval.floor=0",
+             "eval.every_n_steps=4"]  # trainer=smoke's values (it is a trainer option itself)
+    out = run(tmp_path, "trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2", *smoke,
+              f"hydra.run.dir={tmp_path / 'run'}")
+    assert out.returncode == 0, out.stderr[-3000:]
+    result = metrics(tmp_path / "run")
+    assert result["status"] == "completed" and result["iterations"] == 8
+    assert (tmp_path / "run" / "checkpoints" / "last.ckpt").exists()
+    assert not (tmp_path / "run" / "previous").exists()  # rank 1 did not set rank 0's files aside
+
+
+def test_optuna_study_survives_a_failed_trial(tmp_path):
+    # A negative learning rate is a config error: with sampler seed 1 trial 1 draws it and fails; 0 and 2 complete.
+    out = run(tmp_path, "hparams_search=optuna", *SMALL, "hydra.sweeper.n_trials=3", "hydra.sweeper.sampler.seed=1",
+              "hydra.sweeper.params={optimizer.g.lr: 'choice(-1.0, 1e-4)'}", f"hydra.sweep.dir={tmp_path / 'study'}")
+    study = tmp_path / "study"
+    statuses = [json.loads((study / str(i) / "status.json").read_text())["status"] for i in range(3)]
+    assert statuses == ["completed", "failed", "completed"]
+    assert out.returncode != 0  # the sweep's exit status reports the failed trial...
+    results = yaml.safe_load((study / "optimization_results.yaml").read_text())  # ...after the study finished
+    assert results["best_params"]["optimizer.g.lr"] == 1e-4
+    assert results["best_value"] == min(metrics(study / str(i))["best"]["value"] for i in (0, 2))
+    assert (study / "report.md").exists()
+
+
+def test_optuna_direction_follows_the_monitor():
+    assert compose_hydra("hparams_search=optuna").hydra.sweeper.direction == "minimize"
+    assert compose_hydra("hparams_search=optuna", "monitor=acc/cond").hydra.sweeper.direction == "maximize"
