@@ -5,6 +5,7 @@ configs, and a plain loop in the shape of pytorch/examples' DCGAN (D on real, D 
 reusing the fake) over copies of the same networks, loss, optimizers, batch and device. The two run in alternation
 in this process, `repeats` times; it prints the median images/s of each, their ratio, and the achieved FLOP/s from
 a FLOP count of one plain iteration. Evaluation, sample grids and checkpoints are off: this times the step.
+The plain loop is always eager fp32: `python -m ganexp.bench trainer=gpu_fast` measures what gpu_fast buys.
 """
 
 import argparse
@@ -69,10 +70,12 @@ def _sync(device: torch.device) -> None:
 
 def time_ganexp(cfg, datamodule: ImageData, iters: int, warmup: int) -> float:
     module = build_module(cfg, datamodule, max_iters=warmup + iters)
+    module.speed_up(cfg.trainer.channels_last, cfg.trainer.compile)
     clock = _Clock(warmup)
-    trainer = pl.Trainer(accelerator=cfg.trainer.accelerator, devices=1, max_epochs=-1, logger=False,
-                         callbacks=[clock], enable_progress_bar=False, enable_checkpointing=False,
-                         enable_model_summary=False, num_sanity_val_steps=0)
+    t = cfg.trainer
+    trainer = pl.Trainer(accelerator=t.accelerator, devices=1, max_epochs=-1, logger=False, precision=t.precision,
+                         benchmark=t.benchmark, callbacks=[clock], enable_progress_bar=False,
+                         enable_checkpointing=False, enable_model_summary=False, num_sanity_val_steps=0)
     trainer.fit(module, datamodule=datamodule)
     return clock.seconds / iters
 

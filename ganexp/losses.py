@@ -17,6 +17,7 @@ class AdversarialLoss:
 
     d_norm: str = "batch"
     wasserstein: bool = False  # scores estimate a Wasserstein distance: log E[D(real)] - E[D(fake)]
+    double_backward: bool = False  # the penalty differentiates D's gradient (torch.compile cannot take D then)
 
     def d_loss(self, real: Tensor, fake: Tensor) -> Tensor:
         raise NotImplementedError
@@ -88,6 +89,7 @@ class WGANGP(WGAN):
     """
 
     d_norm = "layer"
+    double_backward = True
 
     def __init__(self, gp_weight: float = 10.0):
         self.gp_weight = gp_weight

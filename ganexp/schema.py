@@ -59,6 +59,8 @@ class TrainerConf:
     progress: bool = True
     deterministic: bool = False
     benchmark: bool = False  # cudnn.benchmark
+    channels_last: bool = False  # NHWC tensors for the conv nets (faster convolutions with bf16 on recent GPUs)
+    compile: bool = False  # torch.compile G and D's forward (D eager when the loss needs double backward)
     num_threads: int | None = None  # torch CPU threads (None: torch's default)
 
 

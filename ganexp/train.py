@@ -180,6 +180,7 @@ def fit(cfg: DictConfig, run_dir: Path, logger: TensorBoardLogger, resume_from: 
     clock = time.perf_counter()
     max_iters = cfg.trainer.max_iters or cfg.trainer.max_epochs * datamodule.batches_per_epoch
     module = build_module(cfg, datamodule, max_iters)
+    module.speed_up(cfg.trainer.channels_last, cfg.trainer.compile)
     evaluation, pictures = build_watchers(cfg, datamodule, run_dir, max_iters)
     trainer = build_trainer(cfg, run_dir, logger, [c for c in (evaluation, pictures) if c], max_iters)
     startup["build_s"] = round(time.perf_counter() - clock, 3)

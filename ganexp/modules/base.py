@@ -93,6 +93,7 @@ class GANModule(pl.LightningModule):
         # The distinct conditions present in the data (sample grids and wrong-condition sampling draw from them).
         self.register_buffer("conditions", conditions, persistent=False)
         self.iteration = self.d_updates = self.g_updates = 0
+        self.channels_last = False  # set by speed_up()
         self._last: dict[str, Tensor] = {}
 
     # ---- networks (variants may replace) -------------------------------------------------------------------------
@@ -114,6 +115,18 @@ class GANModule(pl.LightningModule):
         h = self.discriminator.features(x, cond)
         return self.discriminator.score(h, cond), h
 
+    def speed_up(self, channels_last: bool = False, compile: bool = False) -> None:
+        """trainer=gpu_fast: NHWC memory layout, and torch.compile of G and of D's forward (not D's when the loss
+        differentiates D's gradient: compiled graphs do not support double backward). Parameter names stay the same,
+        so checkpoints load either way."""
+        if channels_last:
+            self.channels_last = True
+            self.to(memory_format=torch.channels_last)
+        if compile:
+            self.generator.compile()
+            if not self.loss.double_backward:
+                self.discriminator.features = torch.compile(self.discriminator.features)
+
     # ---- the loop ------------------------------------------------------------------------------------------------
     def configure_optimizers(self):
         opt_g = self.optimizer_g(params=self.g_parameters())
@@ -133,6 +146,8 @@ class GANModule(pl.LightningModule):
 
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
         real, labels = batch
+        if self.channels_last:
+            real = real.contiguous(memory_format=torch.channels_last)
         opt_g, opt_d = self.optimizers()
         if self.iteration < self.sched.get("pixel_pretrain_steps", 0):
             self.pixel_step(real, labels, opt_g)
