@@ -27,8 +27,8 @@ def main(cfg: DictConfig) -> float | None:
     global _STARTED
     from ganexp.train import main as train  # imported late: `--help`/`--cfg` stay fast
 
-    imports = time.perf_counter() - _STARTED
-    _STARTED = time.perf_counter()  # the next job of a sweep in this process imports nothing
+    imports = time.perf_counter() - _STARTED if _STARTED else 0.0
+    _STARTED = 0.0  # the next job of a sweep in this process imports nothing
     sweeping = HydraConfig.get().mode.name == "MULTIRUN"
     try:
         metric = train(cfg, imports_s=imports)
