@@ -172,6 +172,7 @@ def test_time_per_epoch_images_per_second_and_steps_to_accuracy_are_logged(tmp_p
     train(make_config("trainer=smoke", "model=cgan", "eval.threshold=0.0"))  # crossed at the first evaluation
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["epoch_seconds"] > 0 and metrics["images_per_s"] > 0
+    assert set(metrics["startup"]) == {"imports_s", "data_s", "build_s"}  # start-up cost, printed and kept
     assert metrics["steps_to_acc"] == 4
     tb = events(tmp_path / "tb")
     assert {"speed/images_per_s", "speed/epoch_seconds", "steps_to_acc"} <= set(tb.Tags()["scalars"])

@@ -9,6 +9,7 @@ where that attribute is drawn. `python -m ganexp.data.faces --out faces.png` sav
 """
 
 import argparse
+from collections.abc import Callable
 
 import torch
 from torch import Tensor
@@ -46,7 +47,12 @@ def sample_labels(n: int, seed: int, hair: int = 12, eyes: int = 10, face: int =
 def render_faces(labels: Tensor, image_size: int, seed: int) -> Tensor:
     """uint8 (N, 3, S, S) faces for long labels (N, 4) = (hair, eye, face colour, glasses); deterministic."""
     labels = labels.long().cpu()
-    nuisance = _nuisance(len(labels), seed)
+    return render_chunks(labels, _nuisance(len(labels), seed), image_size, _draw)
+
+
+def render_chunks(labels: Tensor, nuisance: dict[str, Tensor], image_size: int,
+                  draw: Callable[[Tensor, dict[str, Tensor], int], Tensor]) -> Tensor:
+    """uint8 (N, 3, S, S) from `draw(labels, nuisance, size)` applied to chunks of images that fit in cache."""
     out = torch.empty(len(labels), 3, image_size, image_size, dtype=torch.uint8)
     step = max(1, _CHUNK_PIXELS // image_size**2)
     threads = torch.get_num_threads()
@@ -56,7 +62,7 @@ def render_faces(labels: Tensor, image_size: int, seed: int) -> Tensor:
     try:
         for start in range(0, len(labels), step):
             part = slice(start, start + step)
-            out[part] = _draw(labels[part], {k: v[part] for k, v in nuisance.items()}, image_size)
+            out[part] = draw(labels[part], {k: v[part] for k, v in nuisance.items()}, image_size)
     finally:
         torch.set_num_threads(threads)
     return out

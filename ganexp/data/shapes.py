@@ -17,6 +17,8 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
+from ganexp.data.faces import render_chunks
+
 SHAPES = ("cube", "sphere", "cylinder")
 COLOURS = ("gray", "red", "blue", "green", "brown", "purple", "cyan", "yellow")
 OBJECTS = tuple(f"{c} {s}" for s in SHAPES for c in COLOURS)  # label index = shape * 8 + colour
@@ -32,7 +34,6 @@ _NEAR, _FAR = 0.72, -0.15  # range of the y where an object touches the floor
 _RADIUS = 0.24  # mean object half-width in image units; about 4 px at 32 px
 _LIGHT = torch.tensor([-0.45, -0.55, 0.7]) / torch.tensor([-0.45, -0.55, 0.7]).norm()  # from the upper left, x right
 _DRAWS = 32  # uniforms per image; 27 used, new nuisances go at the end so existing data sets stay the same
-_CHUNK_PIXELS = 1 << 18  # images per chunk = this / pixels per image: keeps the working set in cache
 
 
 def sample_label_sets(n: int, seed: int, max_objects: int = 3) -> Tensor:
@@ -58,18 +59,7 @@ def render_shapes(label_sets: Tensor, image_size: int, seed: int) -> Tensor:
     label_sets = label_sets.long().cpu()
     if label_sets.shape[1] < SLOTS:
         label_sets = torch.cat([label_sets, label_sets.new_full((len(label_sets), SLOTS - label_sets.shape[1]), -1)], 1)
-    nuisance = _nuisance(len(label_sets), seed)
-    out = torch.empty(len(label_sets), 3, image_size, image_size, dtype=torch.uint8)
-    step = max(1, _CHUNK_PIXELS // image_size**2)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # many small elementwise ops: threads gain little and stall on a busy machine (faces.py)
-    try:
-        for start in range(0, len(label_sets), step):
-            part = slice(start, start + step)
-            out[part] = _draw(label_sets[part], {k: v[part] for k, v in nuisance.items()}, image_size)
-    finally:
-        torch.set_num_threads(threads)
-    return out
+    return render_chunks(label_sets, _nuisance(len(label_sets), seed), image_size, _draw)
 
 
 def _nuisance(n: int, seed: int) -> dict[str, Tensor]:
