@@ -37,15 +37,16 @@ class Job:
     images_per_s: float | None = None
     final: dict[str, float] = field(default_factory=dict)
     curves: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
+    common: frozenset[str] = frozenset()  # overrides every job of the sweep shares: left out of its label
 
     @property
     def name(self) -> str:
-        return ",".join(self.overrides) or "default"
+        return ",".join(o for o in self.overrides if o not in self.common) or "default"
 
     @property
     def setting(self) -> str:
         """The overrides without the seed: jobs with the same setting are repeats."""
-        return ",".join(o for o in self.overrides if not o.startswith("seed=")) or "default"
+        return ",".join(o for o in self.overrides if not o.startswith("seed=") and o not in self.common) or "default"
 
 
 def read_events(log_dir: Path) -> dict[str, list[tuple[int, float]]]:
@@ -62,7 +63,8 @@ def read_events(log_dir: Path) -> dict[str, list[tuple[int, float]]]:
 def collect(sweep: Path) -> list[Job]:
     jobs = []
     for path in sorted((p for p in sweep.iterdir() if (p / ".hydra").is_dir()), key=lambda p: (len(p.name), p.name)):
-        overrides = [o for o in OmegaConf.load(path / ".hydra" / "overrides.yaml") if not o.startswith("resume=")]
+        overrides = [o for o in OmegaConf.load(path / ".hydra" / "overrides.yaml")
+                     if not o.startswith(("resume=", "trainer.progress="))]
         tb_name = OmegaConf.load(path / ".hydra" / "hydra.yaml").hydra.job.override_dirname or "default"
         job = Job(path, overrides, read_status(path).get("status", "no status"))
         job.curves = read_events(sweep / "tb" / tb_name)
@@ -77,6 +79,10 @@ def collect(sweep: Path) -> list[Job]:
         elif job.curves:
             job.iterations = max(step for points in job.curves.values() for step, _ in points)
         jobs.append(job)
+    if len(jobs) > 1:
+        common = frozenset.intersection(*(frozenset(j.overrides) for j in jobs))
+        for job in jobs:
+            job.common = common
     return jobs
 
 
@@ -105,7 +111,7 @@ def write_tables(jobs: list[Job], sweep: Path, metric: str) -> None:
         writer = csv.writer(f)
         writer.writerow(["job", "overrides", "status", "iterations", "wall_time_s", "images_per_s", *columns])
         for j in jobs:
-            writer.writerow([j.path.name, j.name, j.status, j.iterations, j.wall_time_s, j.images_per_s,
+            writer.writerow([j.path.name, ",".join(j.overrides), j.status, j.iterations, j.wall_time_s, j.images_per_s,
                              *(j.final.get(c, "") for c in columns)])
     groups: dict[str, list[Job]] = {}
     for j in jobs:
@@ -113,6 +119,7 @@ def write_tables(jobs: list[Job], sweep: Path, metric: str) -> None:
     lines = [f"# Sweep report: {sweep}", "",
              f"{len(jobs)} jobs, sorted by `{metric}` ({'higher' if metric.startswith(HIGHER_IS_BETTER) else 'lower'}"
              " is better); repeats that differ only by `seed` are shown as mean ± std.", "",
+             *([f"Every job: `{','.join(sorted(jobs[0].common))}`", ""] if jobs and jobs[0].common else []),
              "| setting | seeds | status | iterations | wall s | images/s | " + " | ".join(columns) + " |",
              "|---" * (6 + len(columns)) + "|"]
     ordered = sorted(groups.values(), key=lambda g: sort_key(metric)(_mean_job(g, metric)))

@@ -24,7 +24,10 @@ def test_report_of_a_seed_sweep_with_a_failing_setting(tmp_path):
     fids = [float(r["fid_eval"]) for r in completed]
     assert fids == sorted(fids) and rows[:4] == completed  # best first, failed jobs last
 
-    table = [line for line in (tmp_path / "report.md").read_text().splitlines() if line.startswith("| ")][1:]
+    report = (tmp_path / "report.md").read_text()
+    assert "Every job: `trainer=smoke`" in report  # what all jobs share is said once, not in every label
+    table = [line for line in report.splitlines() if line.startswith("| ")][1:]
+    assert all(line.startswith("| loss=") for line in table[1:])
     assert len(table) == 4  # 2 losses x 2 batch sizes, the two seeds of each grouped
     assert all(" | 2 | " in line for line in table)
     assert sum("failed" in line for line in table) == 2
