@@ -156,7 +156,7 @@ def write_pictures(jobs: list[Job], sweep: Path) -> None:
             ax.set_xlabel("iteration")
         axes[0][0].legend(fontsize=7)
         fig.tight_layout()
-        fig.savefig(sweep / "curves.png", dpi=110)
+        fig.savefig(sweep / "curves.png", dpi=110, bbox_inches="tight")
         plt.close(fig)
     grids = [(j, sorted((j.path / "samples").glob("iter_*.png"))) for j in jobs]
     grids = [(j, files[-1]) for j, files in grids if files]
@@ -170,7 +170,7 @@ def write_pictures(jobs: list[Job], sweep: Path) -> None:
             ax.imshow(plt.imread(file))
             ax.set_title(f"{j.name}\n{j.status}, {file.stem}", fontsize=7)
         fig.tight_layout()
-        fig.savefig(sweep / "samples.png", dpi=110)
+        fig.savefig(sweep / "samples.png", dpi=110, bbox_inches="tight")
         plt.close(fig)
 
 
