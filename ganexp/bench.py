@@ -126,7 +126,7 @@ def run_case(name: str, overrides: list[str], iters: int, warmup: int, repeats: 
         cfg = compose("config", overrides=[*overrides, "eval.enabled=false", *extra])
     cache = tempfile.mkdtemp(prefix="ganexp-bench-")
     datamodule = ImageData(RandomImages(cfg.data.batch_size * 8, cfg.model.image_size), cfg.data.batch_size, cache,
-                           on_device=cfg.data.on_device)
+                           on_device=cfg.data.get("on_device", False))
     ours, plain = [], []
     flops = 0.0
     for _ in range(repeats):
