@@ -80,11 +80,13 @@ def time_ganexp(cfg, datamodule: ImageData, iters: int, warmup: int) -> float:
     return clock.seconds / iters
 
 
-def plain_step(g, d, loss, opt_g, opt_d, real, z_dim, d_steps):
-    """pytorch/examples' DCGAN iteration, with WGAN-style extra critic steps when d_steps > 1."""
-    fake = g(torch.randn(len(real), z_dim, device=real.device))
-    for step in range(d_steps):
-        d_fake = fake.detach() if step == 0 else g(torch.randn(len(real), z_dim, device=real.device)).detach()
+def plain_step(g, d, loss, opt_g, opt_d, reals, z_dim):
+    """pytorch/examples' DCGAN iteration, with WGAN-style extra critic steps (one real batch each) when there are
+    several real batches."""
+    n = len(reals[0])
+    fake = g(torch.randn(n, z_dim, device=reals[0].device))
+    for step, real in enumerate(reals):
+        d_fake = fake.detach() if step == 0 else g(torch.randn(n, z_dim, device=real.device)).detach()
         d_loss = loss.d_loss(d(real), d(d_fake))
         penalty = loss.penalty(d, real, d_fake)
         if penalty is not None:
@@ -92,25 +94,26 @@ def plain_step(g, d, loss, opt_g, opt_d, real, z_dim, d_steps):
         opt_d.zero_grad(set_to_none=True)
         d_loss.backward()
         opt_d.step()
-        loss.after_d_step(d)
+        loss.after_d_step(d.parameters())
     g_loss = loss.g_loss(d(fake))
     opt_g.zero_grad(set_to_none=True)
     g_loss.backward()
     opt_g.step()
 
 
-def time_plain(module, cfg, real: torch.Tensor, iters: int, warmup: int) -> tuple[float, float]:
+def time_plain(module, cfg, reals: list[torch.Tensor], iters: int, warmup: int) -> tuple[float, float]:
     """Seconds per iteration of the plain loop, and FLOPs of one iteration."""
-    g, d = copy.deepcopy(module.generator).to(real.device), copy.deepcopy(module.discriminator).to(real.device)
+    device = reals[0].device
+    g, d = copy.deepcopy(module.generator).to(device), copy.deepcopy(module.discriminator).to(device)
     opt_g, opt_d = module.optimizer_g(params=g.parameters()), module.optimizer_d(params=d.parameters())
-    args = (g, d, module.loss, opt_g, opt_d, real, module.z_dim, cfg.sched.d_steps)
+    args = (g, d, module.loss, opt_g, opt_d, reals, module.z_dim)
     for _ in range(warmup):
         plain_step(*args)
-    _sync(real.device)
+    _sync(device)
     start = time.perf_counter()
     for _ in range(iters):
         plain_step(*args)
-    _sync(real.device)
+    _sync(device)
     seconds = (time.perf_counter() - start) / iters
     try:
         with FlopCounterMode(display=False) as counter:
@@ -133,10 +136,11 @@ def run_case(name: str, overrides: list[str], iters: int, warmup: int, repeats: 
         ours.append(time_ganexp(cfg, datamodule, iters, warmup))
         module = build_module(cfg, datamodule)
         device = torch.device("cuda" if torch.cuda.is_available() and cfg.trainer.accelerator != "cpu" else "cpu")
-        real = to_float(datamodule.train_images[0][: cfg.data.batch_size].to(device))
-        seconds, flops = time_plain(module, cfg, real, iters, warmup)
+        d_steps = max(cfg.sched.d_steps, 1)
+        real = to_float(datamodule.train_images[0][: cfg.data.batch_size * d_steps].to(device))
+        seconds, flops = time_plain(module, cfg, list(real.split(cfg.data.batch_size)), iters, warmup)
         plain.append(seconds)
-    batch = cfg.data.batch_size
+    batch = cfg.data.batch_size * max(cfg.sched.d_steps, 1)  # real images per iteration
     ours_s, plain_s = statistics.median(ours), statistics.median(plain)
     return {"case": name, "ganexp img/s": batch / ours_s, "plain img/s": batch / plain_s,
             "ganexp/plain time": ours_s / plain_s, "plain GFLOP/s": flops / plain_s / 1e9}

@@ -2,10 +2,11 @@
 
 Scores are D's raw outputs (logits for BCE, unbounded critic values for the Wasserstein losses). Two optional hooks
 let a loss act beyond the two formulas without the training loop knowing which loss it runs:
-`penalty` (an extra D term that needs D itself, e.g. the gradient penalty) and `after_d_step` (e.g. weight clipping).
+`penalty` (an extra D term that needs D itself, e.g. the gradient penalty) and `after_d_step` (e.g. weight clipping),
+which receives every parameter that shapes the critic's score.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import torch
 import torch.nn.functional as F
@@ -18,6 +19,7 @@ class AdversarialLoss:
     d_norm: str = "batch"
     wasserstein: bool = False  # scores estimate a Wasserstein distance: log E[D(real)] - E[D(fake)]
     double_backward: bool = False  # the penalty differentiates D's gradient (torch.compile cannot take D then)
+    per_sample_penalty: bool = False  # the penalty is a per-sample gradient: a batch-mixing D (BatchNorm) breaks it
 
     def d_loss(self, real: Tensor, fake: Tensor) -> Tensor:
         raise NotImplementedError
@@ -30,8 +32,8 @@ class AdversarialLoss:
         return None
 
     @torch.no_grad()
-    def after_d_step(self, discriminator: nn.Module) -> None:
-        """Called after every D optimizer step."""
+    def after_d_step(self, critic: Iterable[nn.Parameter]) -> None:
+        """Called after every D optimizer step (and once before the first) with the critic's parameters."""
 
 
 class BCE(AdversarialLoss):
@@ -77,8 +79,12 @@ class WGAN(AdversarialLoss):
         return -fake.mean()
 
     @torch.no_grad()
-    def after_d_step(self, discriminator: nn.Module) -> None:
-        for p in discriminator.parameters():
+    def after_d_step(self, critic: Iterable[nn.Parameter]) -> None:
+        """Clamp after every critic step, as igul222/improved_wgan_training gan_cifar.py (clip_disc_weights after
+        disc_train_op), and once before the first, as martinarjovsky/WassersteinGAN main.py (which clamps at the
+        start of each critic step): the critic steps see the same weights as in that reference, and G always
+        trains against a clipped critic."""
+        for p in critic:
             p.clamp_(-self.clip, self.clip)
 
 
@@ -90,6 +96,7 @@ class WGANGP(WGAN):
 
     d_norm = "layer"
     double_backward = True
+    per_sample_penalty = True
 
     def __init__(self, gp_weight: float = 10.0):
         self.gp_weight = gp_weight
@@ -97,7 +104,7 @@ class WGANGP(WGAN):
     def penalty(self, critic: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor) -> Tensor:
         return self.gp_weight * gradient_penalty(critic, real, fake)
 
-    def after_d_step(self, discriminator: nn.Module) -> None:
+    def after_d_step(self, critic: Iterable[nn.Parameter]) -> None:
         pass
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from ganexp.eval.callback import HIGHER_IS_BETTER
+from ganexp.eval.ranking import badness, describe
 from ganexp.runs import read_status
 
 COLUMNS = ("fid_eval", "kid_eval", "acc/cond", "acc/test", "acc/new_test", "steps_to_acc",
@@ -87,11 +87,8 @@ def collect(sweep: Path) -> list[Job]:
 
 
 def sort_key(metric: str):
-    sign = -1 if metric.startswith(HIGHER_IS_BETTER) else 1
-
     def key(job: Job) -> float:
-        value = job.final.get(metric, math.nan)
-        return math.inf if math.isnan(value) else sign * value
+        return badness(metric, job.final.get(metric, math.nan))
 
     return key
 
@@ -117,7 +114,7 @@ def write_tables(jobs: list[Job], sweep: Path, metric: str) -> None:
     for j in jobs:
         groups.setdefault(j.setting, []).append(j)
     lines = [f"# Sweep report: {sweep}", "",
-             f"{len(jobs)} jobs, sorted by `{metric}` ({'higher' if metric.startswith(HIGHER_IS_BETTER) else 'lower'}"
+             f"{len(jobs)} jobs, sorted by `{metric}` ({describe(metric)}"
              " is better); repeats that differ only by `seed` are shown as mean ± std.", "",
              *([f"Every job: `{','.join(sorted(jobs[0].common))}`", ""] if jobs and jobs[0].common else []),
              "| setting | seeds | status | iterations | wall s | images/s | " + " | ".join(columns) + " |",

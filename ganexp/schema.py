@@ -127,9 +127,12 @@ def command_name() -> str:
 
 
 def direction(monitor: str) -> str:
-    """Optuna's direction for a monitored metric: acc/..., collapse/... and the toy scores are higher-is-better."""
-    from ganexp.eval.callback import HIGHER_IS_BETTER
+    """Optuna's direction for a monitored metric (see `ganexp.eval.ranking`)."""
+    from ganexp.eval.ranking import BEST_AT_ONE, HIGHER_IS_BETTER
 
+    if monitor.startswith(BEST_AT_ONE):
+        raise ConfigError(f"monitor={monitor}: best at 1, so it has no direction for hparams_search; "
+                          "use collapse/class_coverage or fid_eval")
     return "maximize" if monitor.startswith(HIGHER_IS_BETTER) else "minimize"
 
 
@@ -238,6 +241,10 @@ def validate(cfg: DictConfig) -> None:
             raise ConfigError(f"sched.{key}={cfg.sched[key]}: must be >= 0")
     if cfg.eval.enabled and cfg.eval.n_samples < 2:
         raise ConfigError(f"eval.n_samples={cfg.eval.n_samples}: needs at least 2 held-out images")
+    penalty_per_sample = getattr(_import(cfg.loss._target_), "per_sample_penalty", False)
+    if penalty_per_sample and cfg.model.get("d_norm") == "batch":
+        raise ConfigError(f"loss={cfg.loss._target_.rsplit('.', 1)[-1]} with model.d_norm=batch: the gradient penalty "
+                          "is per sample and BatchNorm mixes the batch; use model.d_norm=auto|layer|none|spectral")
     size = cfg.model.get("image_size")
     if size is not None and size not in SIZES:
         raise ConfigError(f"model.image_size={size}: not supported; choose one of {SIZES}")

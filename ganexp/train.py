@@ -27,6 +27,7 @@ from ganexp.eval.callback import Evaluation
 from ganexp.eval.toy import ToyEvaluation, ToyPlots
 from ganexp.modules.base import Diverged, GANModule
 from ganexp.runs import Checkpointer, read_status, set_aside, write_json, write_status
+from ganexp.schedule import iterations_for_batches
 from ganexp.schema import validate
 from ganexp.viz import IterationBar, SampleGrids
 
@@ -61,7 +62,7 @@ def build_module(cfg: DictConfig, datamodule: ImageData, max_iters: int = 0) -> 
         conditions=data.conditions(),
         attributes=data.attributes,
         max_iters=max_iters,
-        iters_per_epoch=datamodule.batches_per_epoch,
+        batches_per_epoch=datamodule.batches_per_epoch,
         log_every=cfg.log.every,
         guard_max_loss=cfg.guard.max_loss,
         guard_patience=cfg.guard.patience,
@@ -104,6 +105,13 @@ def run_paths() -> tuple[Path, Path, str]:
     if hc.mode.name == "MULTIRUN":
         return run_dir, Path(hc.sweep.dir) / "tb", hc.job.override_dirname or "default"
     return run_dir, run_dir / "tb", ""
+
+
+def run_length(cfg: DictConfig, batches_per_epoch: int) -> int:
+    """`trainer.max_iters`, or the iterations that make `trainer.max_epochs` passes over the training images."""
+    if cfg.trainer.max_iters:
+        return cfg.trainer.max_iters
+    return iterations_for_batches(cfg.trainer.max_epochs * batches_per_epoch, schedule_settings(cfg))
 
 
 def images_every(cfg: DictConfig, max_iters: int) -> int:
@@ -178,7 +186,7 @@ def fit(cfg: DictConfig, run_dir: Path, logger: TensorBoardLogger, resume_from: 
     datamodule.load()
     startup = {"imports_s": round(imports_s, 3), "data_s": round(time.perf_counter() - clock, 3)}
     clock = time.perf_counter()
-    max_iters = cfg.trainer.max_iters or cfg.trainer.max_epochs * datamodule.batches_per_epoch
+    max_iters = run_length(cfg, datamodule.batches_per_epoch)
     module = build_module(cfg, datamodule, max_iters)
     module.speed_up(cfg.trainer.channels_last, cfg.trainer.compile)
     evaluation, pictures = build_watchers(cfg, datamodule, run_dir, max_iters)
@@ -213,8 +221,12 @@ def fit(cfg: DictConfig, run_dir: Path, logger: TensorBoardLogger, resume_from: 
         "started_at": round(started_at, 3),  # Unix times of the training loop (parallel jobs overlap)
         "ended_at": round(started_at + wall, 3),
         "startup": startup,
-        "images_per_s": round(module.iteration * datamodule.batch_size / max(wall, 1e-9), 1),
-        "epoch_seconds": round(wall * datamodule.batches_per_epoch / max(module.iteration, 1), 2),
+        # real images drawn from the data: one batch per D step (see schedule.real_batches_at); an epoch is one
+        # pass over the training images, however many iterations that takes (5x fewer with sched=critic5)
+        "real_images": module.real_images,
+        "images_per_s": round(module.real_images / max(wall, 1e-9), 1),
+        "epoch_seconds": round(wall * datamodule.batches_per_epoch * datamodule.batch_size
+                               / max(module.real_images, 1), 2),
         "final": final,
         "best": best,
         "diverged": diverged,

@@ -67,7 +67,7 @@ def test_fid_kid_are_zero_for_the_same_set_and_grow_with_shift():
     assert_close(small["fid"], 3 * 0.1**2, atol=2e-3, rtol=0)
     assert_close(large["fid"], 3 * 0.2**2, atol=2e-3, rtol=0)
     assert 1e-4 < small["kid"] < large["kid"]
-    assert set(same) == {"fid", "kid", "kid_std"}
+    assert set(same) == {"fid", "kid", "kid_std", "kid_subset_size"} and same["kid_subset_size"] == 100
 
 
 def test_fid_kid_of_two_samples_of_one_distribution_are_small():
@@ -101,20 +101,20 @@ def test_collapse_separates_a_repeating_generator_from_real_data():
     real = torch.randn(300, 16, generator=gen)
     another_real_sample = torch.randn(300, 16, generator=gen)
     classes = torch.randint(10, (300,), generator=gen)
-    healthy = collapse_scores(another_real_sample, real, classes, n_classes=10)
+    healthy = collapse_scores(another_real_sample, real, classes, torch.arange(10))
     assert_close(healthy["diversity_ratio"], 1.0, atol=0.05, rtol=0)
     assert healthy["class_coverage"] == 1.0  # 300 draws of 10 classes: all appear
 
     one_image = real[:1].repeat(300, 1)  # a generator that outputs one image over and over
-    collapsed = collapse_scores(one_image, real, torch.full((300,), 3), n_classes=10)
+    collapsed = collapse_scores(one_image, real, torch.full((300,), 3), torch.arange(10))
     assert collapsed["diversity_ratio"] == 0.0 and collapsed["class_coverage"] == 0.1
 
 
 def test_collapse_counts_joint_attribute_classes():
     feats = torch.eye(4)
-    # rows (0, 0), (0, 1), (0, 0), (1, 1): 3 distinct combinations of 2 x 2 = 4
+    # rows (0, 0), (0, 1), (0, 0), (1, 1): 3 of the 2 x 2 = 4 combinations the real images have
     attributes = torch.tensor([[0, 0], [0, 1], [0, 0], [1, 1]])
-    scores = collapse_scores(feats, feats, attributes, n_classes=4)
+    scores = collapse_scores(feats, feats, attributes, torch.cartesian_prod(torch.arange(2), torch.arange(2)))
     assert scores == {"diversity_ratio": 1.0, "class_coverage": 0.75}
     assert collapse_scores(feats, feats).keys() == {"diversity_ratio"}
     with pytest.raises(ValueError, match="both"):

@@ -87,12 +87,12 @@ def test_wgan_clipping_bounds_every_weight():
     d = nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8), nn.Linear(4, 1))
     for p in d.parameters():
         p.data.uniform_(-1, 1)
-    WGAN(clip=0.05).after_d_step(d)
+    WGAN(clip=0.05).after_d_step(d.parameters())
     values = torch.cat([p.flatten() for p in d.parameters()])
     assert values.abs().max() <= 0.05
     assert (values.abs() == 0.05).float().mean() > 0.5  # most were outside and sit on the bound now
     before = [p.clone() for p in d.parameters()]
-    WGANGP().after_d_step(d)  # WGAN-GP does not clip
+    WGANGP().after_d_step(d.parameters())  # WGAN-GP does not clip
     assert all(torch.equal(a, b) for a, b in zip(before, d.parameters(), strict=True))
 
 

@@ -22,6 +22,8 @@ from torch.utils.data import DataLoader
 
 log = logging.getLogger(__name__)
 CACHE_VERSION = 2  # bump when a generator's output changes for the same settings
+SPLIT_SEED = 20_240_917  # the held-out choice: fixed, so every job of every sweep is scored against the same reals
+SPLIT = "split=perm1"  # names the held-out rule in the evaluator's cache key (a changed rule retrains it)
 
 
 @dataclass
@@ -72,14 +74,18 @@ def load_cached(source: Source, cache_dir: str | Path) -> LabelledImages:
 
 
 class IterationBatches(torch.utils.data.Sampler):
-    """Index batches as a pure function of the iteration: batch i is slice i % B of epoch i // B's permutation.
+    """Index batches as a pure function of the position in the data stream: real batch p is slice p % B of epoch
+    p // B's permutation. Iteration i draws `batches_at(i)` consecutive real batches (one per D step, see
+    `ganexp.schedule.real_batches_at`) as one index tensor, starting at stream position `position(i)`.
 
     It starts at `start()` (the module's iteration, restored from a checkpoint) and never ends, so a resumed run
     sees exactly the batches an uninterrupted one would; the run length is ganexp's `max_iters`.
     """
 
-    def __init__(self, n: int, batch_size: int, seed: int, start: Callable[[], int] = lambda: 0):
+    def __init__(self, n: int, batch_size: int, seed: int, start: Callable[[], int] = lambda: 0,
+                 batches_at: Callable[[int], int] = lambda i: 1, position: Callable[[int], int] = lambda i: i):
         self.n, self.batch_size, self.seed, self.start = n, batch_size, seed, start
+        self.batches_at, self.position = batches_at, position
         self.per_epoch = n // batch_size
 
     def order(self, epoch: int) -> Tensor:
@@ -87,13 +93,18 @@ class IterationBatches(torch.utils.data.Sampler):
 
     def __iter__(self) -> Iterator[Tensor]:
         iteration = self.start()
+        position = self.position(iteration)
         epoch, order = None, None
         while True:
-            if iteration // self.per_epoch != epoch:
-                epoch = iteration // self.per_epoch
-                order = self.order(epoch)
-            i = iteration % self.per_epoch
-            yield order[i * self.batch_size:(i + 1) * self.batch_size]
+            parts = []
+            for _ in range(self.batches_at(iteration)):
+                if position // self.per_epoch != epoch:
+                    epoch = position // self.per_epoch
+                    order = self.order(epoch)
+                i = position % self.per_epoch
+                parts.append(order[i * self.batch_size:(i + 1) * self.batch_size])
+                position += 1
+            yield parts[0] if len(parts) == 1 else torch.cat(parts)
             iteration += 1
 
 
@@ -131,13 +142,16 @@ class ImageData(pl.LightningDataModule):
         self.data: LabelledImages | None = None
 
     def load(self) -> LabelledImages:
+        """The data set, reordered once so that the held-out images (a fixed-seed random choice, the same for every
+        job, whatever order the source or the user's files list them in) form its tail."""
         if self.data is None:
-            self.data = load_cached(self.source, self.cache_dir)
-            if len(self.data) - self.holdout < self.batch_size:
+            data = load_cached(self.source, self.cache_dir)
+            if len(data) - self.holdout < self.batch_size:
                 raise ValueError(
-                    f"data: {len(self.data)} images ({self.holdout} held out) is fewer than one batch of "
+                    f"data: {len(data)} images ({self.holdout} held out) is fewer than one batch of "
                     f"data.batch_size={self.batch_size}"
                 )
+            self.data = holdout_last(data, self.holdout)
         return self.data
 
     @property
@@ -159,7 +173,9 @@ class ImageData(pl.LightningDataModule):
         module = self.trainer.lightning_module if self.trainer is not None else None
         rank = self.trainer.global_rank if self.trainer is not None else 0
         sampler = IterationBatches(len(images), self.batch_size, self.seed + 7919 * rank,
-                                   start=lambda: getattr(module, "iteration", 0))
+                                   start=lambda: getattr(module, "iteration", 0),
+                                   batches_at=getattr(module, "real_batches_at", lambda i: 1),
+                                   position=getattr(module, "real_batches_before", lambda i: i))
         return DataLoader(_Batches(images, labels), sampler=sampler, batch_size=None)
 
     @property
@@ -169,6 +185,18 @@ class ImageData(pl.LightningDataModule):
     def on_after_batch_transfer(self, batch: tuple[Tensor, Tensor], dataloader_idx: int) -> tuple[Tensor, Tensor]:
         images, labels = batch
         return to_float(images), labels
+
+
+def holdout_last(data: LabelledImages, holdout: int) -> LabelledImages:
+    """`data` with `holdout` images chosen by a fixed-seed permutation moved to the end (both parts keep their
+    original order). A file-order tail would hold out, say, the last sub-folder of `data=folder` entirely."""
+    if holdout <= 0:
+        return data
+    held = torch.zeros(len(data), dtype=torch.bool)
+    held[torch.randperm(len(data), generator=torch.Generator().manual_seed(SPLIT_SEED))[:holdout]] = True
+    order = torch.cat([(~held).nonzero().flatten(), held.nonzero().flatten()])
+    return LabelledImages(images=data.images[order], labels=data.labels[order], attributes=data.attributes,
+                          multilabel=data.multilabel)
 
 
 def to_float(images_u8: Tensor) -> Tensor:

@@ -13,12 +13,12 @@ import pytorch_lightning as pl
 import torch
 from torch import Tensor
 
-from ganexp.data.module import ImageData, to_float
+from ganexp.data.module import SPLIT, ImageData, to_float
 from ganexp.eval.evaluator import Evaluator, load_or_train
 from ganexp.eval.metrics import collapse_scores, condition_accuracy, feature_distances
+from ganexp.eval.ranking import better
 
 log = logging.getLogger(__name__)
-HIGHER_IS_BETTER = ("acc/", "collapse/", "toy/modes", "toy/high_quality")
 TEST_REPEATS = 4  # samples per label set of a test file (32 sets -> 128 images)
 
 
@@ -27,18 +27,12 @@ def load_evaluator(datamodule: ImageData, floor: float, device: str | torch.devi
     """The evaluator of this data set, trained on its training part (cached under the data cache)."""
     data = datamodule.load()
     images, labels = datamodule.train_images
-    key = f"{datamodule.source.key()}|holdout={datamodule.holdout}"
+    key = f"{datamodule.source.key()}|holdout={datamodule.holdout}|{SPLIT}"
     # Building (or training) it must not move the global RNG: a run's results may not depend on whether the
     # evaluator came from the cache.
     with torch.random.fork_rng(devices=[]):
         return load_or_train(datamodule.cache_dir, key, images, labels, data.groups, data.multilabel, floor=floor,
                              device=device, **train_kwargs)
-
-
-def better(metric: str, new: float, old: float | None) -> bool:
-    if old is None or math.isnan(old):
-        return not math.isnan(new)
-    return new > old if metric.startswith(HIGHER_IS_BETTER) else new < old
 
 
 class Evaluation(pl.Callback):
@@ -94,10 +88,10 @@ class Evaluation(pl.Callback):
         fake = self.generate(module)
         logits = self.evaluator.predict(fake)
         distances = feature_distances(self.evaluator, self.real, fake, self.batch_size)
-        metrics = {"fid_eval": distances["fid"], "kid_eval": distances["kid"]}
+        metrics = {"fid_eval": distances["fid"], "kid_eval": distances["kid"], "kid_eval_std": distances["kid_std"]}
         # coverage counts the classes the evaluator sees among the held-out reals, not every possible combination
         collapse = collapse_scores(self.evaluator.features(fake), self.evaluator.features(self.real),
-                                   self.classes(logits), len(torch.unique(self.real_classes, dim=0)))
+                                   self.classes(logits), self.real_classes)
         metrics.update({f"collapse/{k}": v for k, v in collapse.items()})
         if module.conditional:
             names = [name for name, _ in self.datamodule.load().attributes]

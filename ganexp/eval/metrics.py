@@ -59,11 +59,12 @@ class _Features(nn.Module):
 
 @torch.no_grad()
 def feature_distances(feature_net: nn.Module, real: Tensor, fake: Tensor, batch_size: int = 256,
-                      kid_subsets: int = 50, kid_subset_size: int = 1000, seed: int = 0) -> dict[str, float]:
+                      kid_subsets: int = 50, kid_subset_size: int | None = None, seed: int = 0) -> dict[str, float]:
     """FID and KID (mean and std over random subsets) between float [-1, 1] image sets, measured on
     `feature_net.features(x) -> (N, F)`: ganexp-evaluator FID/KID, not Inception FID (see the module docstring).
 
-    The KID subset size is capped at the smaller set, so a few hundred images work; KID's subset draws come from
+    KID's subsets hold half the smaller set by default (`kid_subset_size`, capped at the smaller set): subsets as
+    large as the set would all be the whole set and the std would be 0 whatever the data. Its subset draws come from
     `seed`, so repeated calls agree and the caller's random state is left alone.
     """
     if min(len(real), len(fake)) < 2:
@@ -75,7 +76,7 @@ def feature_distances(feature_net: nn.Module, real: Tensor, fake: Tensor, batch_
         # For a custom module torchmetrics passes images through untouched: `normalize` only picks the dtype of a
         # probe image, and no probe runs because `num_features` is set; [-1, 1] floats reach the net as they are.
         fid = FrechetInceptionDistance(feature=extractor, normalize=True).to(real.device)
-        subset_size = min(kid_subset_size, len(real), len(fake))
+        subset_size = min(kid_subset_size or max(min(len(real), len(fake)) // 2, 2), len(real), len(fake))
         with warnings.catch_warnings():  # KID warns that it keeps every feature: a few MB at most here
             warnings.filterwarnings("ignore", message=".*will save all extracted features.*")
             kid = KernelInceptionDistance(feature=extractor, subsets=kid_subsets, subset_size=subset_size,
@@ -87,7 +88,8 @@ def feature_distances(feature_net: nn.Module, real: Tensor, fake: Tensor, batch_
         with torch.random.fork_rng(devices=[]):  # KID draws its subsets with torch.randperm on the global CPU RNG
             torch.manual_seed(seed)
             kid_mean, kid_std = kid.compute()
-        return {"fid": fid.compute().item(), "kid": kid_mean.item(), "kid_std": kid_std.item()}
+        return {"fid": fid.compute().item(), "kid": kid_mean.item(), "kid_std": kid_std.item(),
+                "kid_subset_size": subset_size}
     finally:
         feature_net.train(was_training)
 
@@ -98,24 +100,27 @@ def mean_pairwise_distance(features: Tensor) -> float:
 
 
 def collapse_scores(fake_feats: Tensor, real_feats: Tensor, fake_classes: Tensor | None = None,
-                    n_classes: int | None = None) -> dict[str, float]:
+                    real_classes: Tensor | None = None) -> dict[str, float]:
     """Mode-collapse indicators of a generated sample, from evaluator features (N, F) of fakes and reals.
 
     - `diversity_ratio`: mean pairwise feature distance among fakes / the same among reals. About 1 is healthy;
       towards 0, G repeats itself (full or partial collapse); well above 1, fakes are scattered more than data
-      (noise, artefacts).
-    - `class_coverage` (with `fake_classes` and `n_classes`): distinct classes the evaluator predicts for the fakes
-      / `n_classes`. A row of `fake_classes` (N,) or (N, A) is one class, so pass (N, A) attribute predictions with
-      the number of attribute combinations to count joint classes. 1 means every class appears; it can only reach 1
-      when N >= n_classes, so compare runs at the same N.
+      (noise, artefacts). Closer to 1 is better, so it is not a `monitor` (it has no higher-is-better direction).
+    - `class_coverage` (with `fake_classes` and `real_classes`, the classes the evaluator predicts): the share of
+      the distinct real classes that also occur among the fakes, in [0, 1]. A fake class no real image has (a noisy
+      multi-label G inventing combinations) covers nothing. A row of (N,) or (N, A) is one class, so (N, A)
+      attribute predictions count joint classes. It can only reach 1 when N >= the real classes: compare runs at
+      the same N.
     """
     real_spread = mean_pairwise_distance(real_feats)
     if real_spread == 0:
         raise ValueError("real features are all identical: diversity_ratio is undefined")
     scores = {"diversity_ratio": mean_pairwise_distance(fake_feats) / real_spread}
-    if (fake_classes is None) != (n_classes is None):
-        raise ValueError("class_coverage needs both fake_classes and n_classes")
+    if (fake_classes is None) != (real_classes is None):
+        raise ValueError("class_coverage needs both fake_classes and real_classes")
     if fake_classes is not None:
-        distinct = torch.unique(fake_classes.reshape(len(fake_classes), -1), dim=0)
-        scores["class_coverage"] = len(distinct) / n_classes
+        real_set = torch.unique(real_classes.reshape(len(real_classes), -1), dim=0)
+        fake_set = torch.unique(fake_classes.reshape(len(fake_classes), -1), dim=0)
+        covered = (fake_set[:, None] == real_set[None]).all(-1).any(0)  # (real classes,): met among the fakes
+        scores["class_coverage"] = int(covered.sum()) / len(real_set)
     return scores

@@ -1,8 +1,9 @@
 """AC-GAN (Odena et al. 2017): G is conditioned; D does not see the condition but predicts it.
 
 D's 4x4 features feed one softmax head per attribute group (or one sigmoid head over all labels for multi-label
-data). D's loss adds the classification loss on real images (and on fakes with `cls_on_fake`, as in the paper),
-G's adds it on its own images, each times `cls_weight`.
+data). As in the paper, D's loss adds the classification loss on real and on fake images (L_C = log P(C=c|X_real)
++ log P(C=c|X_fake); `cls_on_fake=false` keeps the real term only), G's adds it on its own images, each times
+`cls_weight`.
 """
 
 from torch import Tensor, nn
@@ -15,7 +16,7 @@ class ACGAN(GANModule):
     conditional = True
     d_conditional = False
 
-    def __init__(self, *args, cls_weight: float = 1.0, cls_on_fake: bool = False, **kwargs):
+    def __init__(self, *args, cls_weight: float = 1.0, cls_on_fake: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
         self.cls_weight, self.cls_on_fake = cls_weight, cls_on_fake
         width = self.discriminator.features_dim * 16

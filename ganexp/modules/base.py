@@ -1,11 +1,13 @@
 """GANModule: the one alternation loop every GAN variant shares.
 
-Per batch (an *iteration*) the schedule says how many D and G updates happen (`ganexp.schedule`). D steps come
-first, then G steps; G's first step reuses the fake batch D saw (as the pytorch/examples DCGAN loop does), so a
-1:1 schedule costs one G forward per batch. Variants override the hooks at the bottom: how labels become the
+Per *iteration* the schedule says how many D and G updates happen (`ganexp.schedule`). D steps come first, each
+on a real batch of its own (Algorithm 1 of both WGAN papers; martinarjovsky/WassersteinGAN main.py and
+igul222/improved_wgan_training gan_cifar.py draw one per critic step), then G steps; G's first step reuses the fake
+batch D's first step saw (as the pytorch/examples DCGAN loop does), so a 1:1 schedule costs one G forward per
+iteration. The data loader hands over all of an iteration's real batches at once (`schedule.real_batches_at`). Variants override the hooks at the bottom: how labels become the
 condition of G and D, and which extra loss terms they add. Clipping and penalties come from the loss object.
 
-Counters: `iteration` (batches seen), `d_updates`, `g_updates`. Lightning's `global_step` counts every optimizer
+Counters: `iteration`, `d_updates`, `g_updates`, `real_images` (real images drawn from the data). Lightning's `global_step` counts every optimizer
 step (D and G together), so ganexp's schedule, milestones, run length and TensorBoard x-axis use `iteration`.
 """
 
@@ -22,7 +24,7 @@ from torch import Tensor, nn
 from ganexp.losses import AdversarialLoss
 from ganexp.nets.dcgan import Discriminator, Generator
 from ganexp.runs import rng_states, set_rng_states
-from ganexp.schedule import updates_at
+from ganexp.schedule import real_batches_at, real_batches_before, updates_at
 
 
 class Diverged(RuntimeError):
@@ -59,7 +61,7 @@ class GANModule(pl.LightningModule):
         d_cond: str = "expand",
         d_mbstd: bool = False,
         max_iters: int = 0,
-        iters_per_epoch: int = 0,
+        batches_per_epoch: int = 0,
         log_every: int = 50,
         guard_max_loss: float = math.inf,
         guard_patience: int = 1,
@@ -73,7 +75,7 @@ class GANModule(pl.LightningModule):
         self.groups, self.multilabel = list(groups or []), multilabel
         self.d_mbstd = d_mbstd
         self.z_dim, self.max_iters, self.log_every = z_dim, max_iters, log_every
-        self.iters_per_epoch = iters_per_epoch
+        self.batches_per_epoch = batches_per_epoch  # real batches in one pass over the training images
         self.guard_max_loss, self.guard_patience, self.guard_every = guard_max_loss, guard_patience, guard_every
         self._over_max = 0
         self._rng_to_restore: dict | None = None
@@ -92,7 +94,7 @@ class GANModule(pl.LightningModule):
         )
         # The distinct conditions present in the data (sample grids and wrong-condition sampling draw from them).
         self.register_buffer("conditions", conditions, persistent=False)
-        self.iteration = self.d_updates = self.g_updates = 0
+        self.iteration = self.d_updates = self.g_updates = self.real_images = 0
         self.channels_last = False  # set by speed_up()
         self._last: dict[str, Tensor] = {}
 
@@ -144,8 +146,22 @@ class GANModule(pl.LightningModule):
     def noise(self, n: int) -> Tensor:
         return torch.randn(n, self.z_dim, device=self.device)
 
+    def real_batches_at(self, iteration: int) -> int:
+        """Real batches the data loader hands over on `iteration` (one per D step, at least one)."""
+        return real_batches_at(iteration, self.sched)
+
+    def real_batches_before(self, iteration: int) -> int:
+        """The data stream's position at `iteration` (a pure function of it, so a resumed run draws the same data)."""
+        return real_batches_before(iteration, self.sched)
+
+    def critic_parameters(self) -> list[nn.Parameter]:
+        """Every parameter that shapes the critic's score: D and its condition encoder (projection, concat), not the
+        extra heads (AC-GAN's classifier, InfoGAN's Q). Weight clipping keeps all of them in the box."""
+        return list(self.discriminator.parameters()) + _params(self.cond_d)
+
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
         real, labels = batch
+        self.real_images += len(real)
         if self.channels_last:
             real = real.contiguous(memory_format=torch.channels_last)
         opt_g, opt_d = self.optimizers()
@@ -154,30 +170,33 @@ class GANModule(pl.LightningModule):
             self.end_iteration()
             return
         todo = updates_at(self.iteration, self.sched)
-        fake_labels = self.fake_labels(labels)
+        size = len(real) // max(todo.d, 1)
+        reals, real_labels = real.split(size), labels.split(size)  # D step j trains on real batch j
+        fake_labels = self.fake_labels(real_labels[0])
         # One G forward feeds D's first step (detached) and G's first step (with graph), when G trains this batch.
         with torch.set_grad_enabled(todo.g > 0):
-            z = self.noise(len(real))
+            z = self.noise(size)
             fake = self.generate(z, fake_labels)
 
         for step in range(todo.d):
-            d_fake, d_z = fake.detach(), z
+            d_fake, d_z, d_fake_labels = fake.detach(), z, fake_labels
             if step > 0:  # further critic steps see fresh fakes; `fake` keeps its graph for G's step
+                d_fake_labels = self.fake_labels(real_labels[step])
                 with torch.no_grad():
-                    d_z = self.noise(len(real))
-                    d_fake = self.generate(d_z, fake_labels)
+                    d_z = self.noise(size)
+                    d_fake = self.generate(d_z, d_fake_labels)
             with self.toggled_optimizer(opt_d):
-                d_loss = self.d_loss(real, labels, d_fake, fake_labels, d_z)
+                d_loss = self.d_loss(reals[step], real_labels[step], d_fake, d_fake_labels, d_z)
                 self.check("loss/d", d_loss)
                 opt_d.zero_grad(set_to_none=True)
                 self.manual_backward(d_loss)
                 opt_d.step()
-            self.loss.after_d_step(self.discriminator)
+            self.loss.after_d_step(self.critic_parameters())
             self.d_updates += 1
 
         for step in range(todo.g):
             if step > 0:
-                z = self.noise(len(real))
+                z = self.noise(size)
                 fake = self.generate(z, fake_labels)
             with self.toggled_optimizer(opt_g):
                 g_loss = self.g_loss(fake, fake_labels, z)
@@ -211,10 +230,10 @@ class GANModule(pl.LightningModule):
     def d_loss(self, real: Tensor, labels: Tensor, fake: Tensor, fake_labels: Tensor, z: Tensor) -> Tensor:
         real_scores, real_h = self.judge(real, labels)
         fake_scores, fake_h = self.judge(fake, fake_labels)
-        loss = self.d_adversarial(real, labels, real_scores, fake_scores)
-        loss = loss + self.d_extra(real_h, labels, fake_h, fake_labels, z)
+        adversarial = self.d_adversarial(real, labels, real_scores, fake_scores)
+        self.track(**{"loss/d_adv": adversarial, "d/real": real_scores.mean(), "d/fake": fake_scores.mean()})
+        loss = adversarial + self.d_extra(real_h, labels, fake_h, fake_labels, z)
         penalty = self.loss.penalty(lambda x: self.critic(x, labels), real, fake)
-        self.track(**{"loss/d_adv": loss, "d/real": real_scores.mean(), "d/fake": fake_scores.mean()})
         if self.loss.wasserstein:
             self.track(wasserstein=real_scores.mean() - fake_scores.mean())
         if penalty is not None:
@@ -282,22 +301,23 @@ class GANModule(pl.LightningModule):
         values.update({
             "lr/g": opt_g.param_groups[0]["lr"], "lr/d": opt_d.param_groups[0]["lr"],
             "count/d_updates": self.d_updates, "count/g_updates": self.g_updates,
+            "count/real_images": self.real_images,
         })
         values.update(self.speed())
         return values
 
     def speed(self) -> dict[str, float]:
-        """Images/s and seconds per epoch since the previous call (wall clock, evaluation time included)."""
+        """Real images drawn per second, and seconds per epoch (one pass over the training images, however many
+        iterations that takes), since the previous call (wall clock, evaluation time included)."""
         now = time.perf_counter()
         last = getattr(self, "_clock", None)
-        self._clock = (now, self.iteration)
-        if last is None or self.iteration == last[1]:
+        self._clock = (now, self.real_images)
+        if last is None or self.real_images == last[1]:
             return {}
-        per_iter = (now - last[0]) / (self.iteration - last[1])
-        batch = self.trainer.datamodule.batch_size if self._trainer is not None and self.trainer.datamodule else 0
-        values = {"speed/images_per_s": batch / per_iter if batch else 0.0}
-        if self.iters_per_epoch:
-            values["speed/epoch_seconds"] = per_iter * self.iters_per_epoch
+        per_image = (now - last[0]) / (self.real_images - last[1])
+        values = {"speed/images_per_s": 1 / per_image}
+        if self.batches_per_epoch and self._trainer is not None and self.trainer.datamodule is not None:
+            values["speed/epoch_seconds"] = per_image * self.batches_per_epoch * self.trainer.datamodule.batch_size
         return values
 
     def write_scalars(self) -> None:
@@ -307,7 +327,8 @@ class GANModule(pl.LightningModule):
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         # Lightning keeps neither these counters nor the RNG states; an exact resume needs both.
         checkpoint["ganexp_counters"] = {"iteration": self.iteration, "d_updates": self.d_updates,
-                                         "g_updates": self.g_updates, "_over_max": self._over_max}
+                                         "g_updates": self.g_updates, "real_images": self.real_images,
+                                         "_over_max": self._over_max}
         checkpoint["ganexp_rng"] = rng_states()
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
@@ -316,7 +337,10 @@ class GANModule(pl.LightningModule):
         self._rng_to_restore = checkpoint.get("ganexp_rng")
 
     def on_train_start(self) -> None:
-        self._clock = (time.perf_counter(), self.iteration)
+        self._clock = (time.perf_counter(), self.real_images)
+        # Weight clipping holds from the first critic step on (the reference clamps before each critic step); a
+        # no-op on a resumed run, whose weights were clamped after its last D step.
+        self.loss.after_d_step(self.critic_parameters())
         # Restored here, after everything that runs between loading and training has drawn its random numbers.
         if self._rng_to_restore is not None:
             set_rng_states(self._rng_to_restore)

@@ -10,6 +10,7 @@ import torch
 from torch import Tensor
 
 from ganexp.modules.base import GANModule
+from ganexp.schedule import iterations_for_batches
 
 WRONG_SAMPLING = ("uniform", "shift", "none")
 
@@ -22,8 +23,9 @@ class CGAN(GANModule):
         if wrong_sampling not in WRONG_SAMPLING:
             raise ValueError(f"model.wrong_sampling={wrong_sampling!r} is not one of {WRONG_SAMPLING}")
         self.wrong_weight, self.wrong_sampling = wrong_weight, wrong_sampling
-        # sched.uncond_epochs: the wrong-condition term waits this many iterations
-        self.uncond_iters = round(self.sched.get("uncond_epochs", 0) * self.iters_per_epoch)
+        # sched.uncond_epochs: the wrong-condition term waits until that many passes over the training images
+        self.uncond_iters = iterations_for_batches(round(self.sched.get("uncond_epochs", 0) * self.batches_per_epoch),
+                                                   self.sched)
 
     def d_adversarial(self, real: Tensor, labels: Tensor, real_scores: Tensor, fake_scores: Tensor) -> Tensor:
         loss = self.loss.d_loss(real_scores, fake_scores)

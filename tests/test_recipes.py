@@ -1,0 +1,206 @@
+"""The recipes as their papers run them (a real batch per critic step, clipping of the whole critic, AC-GAN's fake
+class term, no gradient penalty on a BatchNorm critic) and metrics that cannot mislead (coverage in [0, 1], a KID
+spread, the adversarial term logged alone, a random held-out split)."""
+
+import json
+
+import pytest
+import torch
+from conftest import make_config
+from PIL import Image
+from torch.testing import assert_close
+
+from ganexp.data.files import Folder
+from ganexp.data.module import ImageData, IterationBatches
+from ganexp.eval.metrics import collapse_scores, feature_distances
+from ganexp.eval.ranking import better
+from ganexp.modules.base import GANModule
+from ganexp.schema import ConfigError, validate
+from ganexp.train import build_data, build_module
+from ganexp.train import main as train
+
+
+def build(*overrides: str):
+    cfg = make_config("trainer=smoke", "eval.enabled=false", *overrides)
+    datamodule = build_data(cfg)
+    return cfg, datamodule, build_module(cfg, datamodule, max_iters=cfg.trainer.max_iters)
+
+
+# ---------------------------------------------------------------------------------------- a real batch per D step
+def test_sampler_hands_each_iteration_its_own_consecutive_real_batches():
+    """4 images a batch, 12 per epoch (3 batches); iteration i draws 1 + (i % 2) batches: positions 0 | 1,2 | 3 |
+    4,5 | ... so every position appears once and an epoch's 3 batches partition the images."""
+    sampler = IterationBatches(12, 4, seed=0, batches_at=lambda i: 1 + i % 2, position=lambda i: i + i // 2)
+    stream = iter(sampler)
+    drawn = [next(stream) for _ in range(4)]
+    assert [len(d) for d in drawn] == [4, 8, 4, 8]
+    flat = torch.cat(drawn)  # positions 0..5: two full epochs
+    assert sorted(flat[:12].tolist()) == list(range(12)) and sorted(flat[12:].tolist()) == list(range(12))
+    assert_close(flat[:12], sampler.order(0)) and assert_close(flat[12:], sampler.order(1))
+    # started at iteration 3 (a resumed run), it continues at position 3 + 1 = 4
+    resumed = iter(IterationBatches(12, 4, seed=0, start=lambda: 3, batches_at=lambda i: 1 + i % 2,
+                                    position=lambda i: i + i // 2))
+    assert_close(next(resumed), drawn[3])
+
+
+def test_every_critic_step_of_an_iteration_sees_its_own_real_batch(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    seen: list[torch.Tensor] = []
+    original = GANModule.d_loss
+
+    def spy(self, real, labels, fake, fake_labels, z):
+        seen.append(real.detach().clone())
+        return original(self, real, labels, fake, fake_labels, z)
+
+    monkeypatch.setattr(GANModule, "d_loss", spy)
+    cfg = make_config("trainer=smoke", "eval.enabled=false", "loss=wgan")
+    train(cfg)
+    assert len(seen) == 8 * 5 and all(len(r) == 16 for r in seen)
+    for it in range(8):
+        batches = seen[5 * it:5 * it + 5]
+        assert all(not torch.equal(a, b) for i, a in enumerate(batches) for b in batches[i + 1:])
+    # the first 16 critic steps are one pass over the 256 training images: every image once
+    epoch = torch.cat(seen[:16]).flatten(1)
+    train_images = build_data(cfg).train_images[0].float().div(127.5).sub(1).flatten(1)
+    assert len(torch.unique(epoch, dim=0)) == len(torch.unique(train_images, dim=0))
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["real_images"] == metrics["d_updates"] * cfg.data.batch_size == 8 * 5 * 16
+    assert metrics["final"]["count/real_images"] == 8 * 5 * 16
+
+
+def test_resume_with_several_critic_steps_is_exact(tmp_path, monkeypatch):
+    """A crash at iteration 6 (last.ckpt at 4), then resume=true: the same weights as an uninterrupted run."""
+    args = ["trainer=smoke", "eval.enabled=false", "loss=wgan", "sched.d_steps=3", "seed=5"]
+    (tmp_path / "full").mkdir()
+    monkeypatch.chdir(tmp_path / "full")
+    train(make_config(*args))
+    full = torch.load("checkpoints/last.ckpt", weights_only=False)
+
+    (tmp_path / "crashed").mkdir()
+    monkeypatch.chdir(tmp_path / "crashed")
+    original = GANModule.training_step
+
+    def crash_at_6(self, batch, batch_idx):
+        if self.iteration == 6:
+            raise RuntimeError("simulated crash")
+        return original(self, batch, batch_idx)
+
+    monkeypatch.setattr(GANModule, "training_step", crash_at_6)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        train(make_config(*args))
+    monkeypatch.setattr(GANModule, "training_step", original)
+    assert torch.load("checkpoints/last.ckpt", weights_only=False)["ganexp_counters"]["iteration"] == 4
+    train(make_config(*args, "resume=true"))
+    resumed = torch.load("checkpoints/last.ckpt", weights_only=False)
+    assert resumed["ganexp_counters"] == full["ganexp_counters"]
+    assert resumed["ganexp_counters"]["real_images"] == 8 * 3 * 16
+    for key, value in full["state_dict"].items():
+        assert_close(resumed["state_dict"][key], value, msg=key)
+
+
+def test_max_epochs_counts_passes_over_the_data_not_iterations(tmp_path, monkeypatch):
+    """256 training images, batch 16: one epoch is 16 real batches, i.e. 16 iterations at 1:1 and ceil(16 / 5) = 4
+    iterations with 5 critic steps each."""
+    monkeypatch.chdir(tmp_path)
+    train(make_config("trainer=smoke", "eval.enabled=false", "loss=wgan", "trainer.max_iters=0",
+                      "trainer.max_epochs=1"))
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert (metrics["iterations"], metrics["d_updates"], metrics["real_images"]) == (4, 20, 20 * 16)
+
+
+# ---------------------------------------------------------------------------------------- clipping the whole critic
+def test_wgan_clips_the_condition_encoder_of_d_too_and_before_the_first_step():
+    _, _, module = build("model=cgan", "cond=embed", "model.d_cond=projection", "loss=wgan", "loss.clip=0.02")
+    critic = module.critic_parameters()
+    assert {id(p) for p in module.cond_d.parameters()} <= {id(p) for p in critic}
+    assert max(p.abs().max().item() for p in module.cond_d.parameters()) > 0.02  # N(0, 1) embedding rows
+    module.on_train_start()  # before the first critic step
+    assert max(p.abs().max().item() for p in critic) <= 0.02 + 1e-9
+
+
+def test_wgan_leaves_the_extra_heads_of_acgan_unclipped():
+    _, _, module = build("model=acgan", "data=cartoon", "loss=wgan", "loss.clip=0.001")
+    heads = [p.detach().clone() for p in module.heads.parameters()]
+    module.on_train_start()
+    assert all(torch.equal(a, b) for a, b in zip(heads, module.heads.parameters(), strict=True))
+    assert max(p.abs().max().item() for p in module.discriminator.parameters()) <= 0.001 + 1e-9
+
+
+def test_trained_wgan_cgan_keeps_its_projection_embedding_in_the_box(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    train(make_config("trainer=smoke", "eval.enabled=false", "model=cgan", "cond=embed", "model.d_cond=projection",
+                      "loss=wgan", "loss.clip=0.02", "optimizer=adam"))
+    state = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=False)["state_dict"]
+    cond_d = [v for k, v in state.items() if k.startswith("cond_d.")]
+    assert cond_d and max(v.abs().max().item() for v in cond_d) <= 0.02 + 1e-7
+
+
+# ---------------------------------------------------------------------------------------- AC-GAN, gp, d_adv
+def test_acgan_classifies_the_fakes_by_default_as_in_the_paper():
+    cfg, datamodule, module = build("model=acgan", "data=cartoon")
+    assert cfg.model.cls_on_fake is True and module.cls_on_fake is True
+
+
+def test_d_adv_is_the_adversarial_term_alone():
+    _, datamodule, module = build("model=acgan", "data=cartoon")
+    real, labels = next(iter(datamodule.train_dataloader()))
+    real = real.float() / 127.5 - 1
+    z = module.noise(len(real))
+    with torch.no_grad():
+        fake = module.generate(z, labels)
+        total = module.d_loss(real, labels, fake, labels, z)
+        adversarial = module.loss.d_loss(module.critic(real), module.critic(fake))
+    assert_close(module._last["loss/d_adv"], adversarial)
+    assert (total - adversarial).item() > 0.5  # the two class terms (about ln 6 + ... each) come on top
+
+
+def test_gradient_penalty_on_a_batchnorm_critic_is_refused_naming_both_keys():
+    with pytest.raises(ConfigError, match=r"loss=WGANGP with model.d_norm=batch"):
+        validate(make_config("loss=gp", "model.d_norm=batch"))
+    validate(make_config("loss=gp"))  # auto: LayerNorm
+
+
+# ---------------------------------------------------------------------------------------- metrics
+def test_class_coverage_counts_only_classes_the_real_images_have():
+    feats = torch.randn(6, 3, generator=torch.Generator().manual_seed(0))
+    real = torch.tensor([[0, 0], [0, 1], [1, 0], [1, 0]])  # 3 distinct real classes
+    # the fakes hit (0, 0) and (1, 0), plus two classes no real image has
+    fake = torch.tensor([[0, 0], [0, 0], [1, 0], [5, 5], [6, 6], [7, 7]])
+    scores = collapse_scores(feats, feats[:4], fake, real)
+    assert_close(scores["class_coverage"], 2 / 3)  # the old rule said 5 / 3
+    noisy = torch.arange(10, 22).reshape(6, 2)  # only invented classes
+    assert collapse_scores(feats, feats[:4], noisy, real)["class_coverage"] == 0.0
+
+
+def test_kid_has_a_spread_on_two_different_sets():
+    class Identity(torch.nn.Module):
+        def features(self, x):
+            return x.flatten(1)
+
+    gen = torch.Generator().manual_seed(0)
+    real, fake = torch.rand(200, 1, 4, 4, generator=gen) * 2 - 1, torch.rand(200, 1, 4, 4, generator=gen) * 1.5 - 1
+    result = feature_distances(Identity(), real, fake)
+    assert result["kid_subset_size"] == 100 and result["kid_std"] > 0
+
+
+def test_diversity_ratio_ranks_by_closeness_to_one():
+    assert better("collapse/diversity_ratio", 1.1, 0.5) and not better("collapse/diversity_ratio", 1.6, 0.9)
+    assert better("collapse/class_coverage", 0.9, 0.5)
+
+
+def save_colour(path, rgb):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", (8, 8), rgb).save(path)
+
+
+def test_held_out_images_of_a_folder_come_from_every_sub_folder(tmp_path):
+    for i in range(20):
+        save_colour(tmp_path / "a" / f"{i:02d}.png", (200, 10, 10))
+        save_colour(tmp_path / "b" / f"{i:02d}.png", (10, 10, 200))
+    data = ImageData(Folder(str(tmp_path), image_size=8), batch_size=4,
+                     cache_dir=str(tmp_path / "cache"), holdout=10)
+    held, _ = data.heldout_images
+    red = (held[:, 0, 0, 0] > 100).sum().item()
+    assert 0 < red < 10  # the file-order tail would be all of b/
+    train_images, _ = data.train_images
+    assert len(train_images) == 30 and len(torch.unique(torch.cat([held, train_images]).flatten(1), dim=0)) == 2
