@@ -1,4 +1,8 @@
-"""ganexp entry point: `python run.py [overrides]`, `python run.py -m <sweep>`. See README.md."""
+"""ganexp entry point: `python run.py [overrides]`, `python run.py -m <sweep>`. See README.md.
+
+A mistake in the config or the data ends the run with one line naming the key, file or line, and exit status 2
+(the traceback with HYDRA_FULL_ERROR=1); a bug ends with its traceback and status 1.
+"""
 
 import time
 
@@ -12,7 +16,14 @@ import hydra  # noqa: E402
 from hydra.core.hydra_config import HydraConfig  # noqa: E402
 from omegaconf import DictConfig  # noqa: E402
 
-from ganexp.schema import ConfigError, register  # noqa: E402
+from ganexp.errors import (  # noqa: E402
+    exit_on_input_error,
+    full_error,
+    is_input_error,
+    one_line,
+    report_errors,
+)
+from ganexp.schema import register  # noqa: E402
 
 register()
 
@@ -33,18 +44,22 @@ def main(cfg: DictConfig) -> float | None:
     try:
         metric = train(cfg, imports_s=imports)
         return None if math.isnan(metric) else metric
-    except ConfigError as err:  # one line naming the key, no traceback
+    except Exception as err:
         if not sweeping:
-            sys.exit(f"config error: {err}")
-        log.error("config error: %s", err)
-    except Exception:
-        if not sweeping:
+            if is_input_error(err) and not full_error():
+                sys.exit(exit_on_input_error(err))  # SystemExit passes Hydra by: no second line from it
             raise
-        # The job's status.json says `failed` with the error; the other jobs go on and the sweep's exit status
-        # reports the failure (ganexp.runs.SweepStatus).
-        log.exception("job failed")
+        # The job's status.json (or, for an input error, the sweep's ledger) says `failed`; the other jobs go on and
+        # the sweep's exit status reports the failure (ganexp.sweep.SweepStatus).
+        if is_input_error(err):  # found before the job touched its folder (or the folder is someone else's)
+            from ganexp.sweep import record_outside
+
+            log.error("error: %s", one_line(err))
+            record_outside(HydraConfig.get().runtime.output_dir, one_line(err))
+        else:
+            log.exception("job failed")
     return None
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(report_errors(main))

@@ -19,7 +19,8 @@ from pathlib import Path
 from omegaconf import OmegaConf
 
 from ganexp.eval.ranking import badness, describe
-from ganexp.runs import read_status
+from ganexp.rundir import read_status
+from ganexp.sweep import job_folders, job_overrides
 
 COLUMNS = ("fid_eval", "kid_eval", "acc/cond", "acc/test", "acc/new_test", "steps_to_acc",
            "collapse/diversity_ratio", "collapse/class_coverage", "toy/modes", "toy/high_quality", "epoch_seconds",
@@ -60,13 +61,12 @@ def read_events(log_dir: Path) -> dict[str, list[tuple[int, float]]]:
     return {tag: [(e.step, e.value) for e in acc.Scalars(tag)] for tag in acc.Tags()["scalars"]}
 
 
-def collect(sweep: Path) -> list[Job]:
+def collect(sweep: Path, statuses: dict[str, dict]) -> list[Job]:
     jobs = []
-    for path in sorted((p for p in sweep.iterdir() if (p / ".hydra").is_dir()), key=lambda p: (len(p.name), p.name)):
-        overrides = [o for o in OmegaConf.load(path / ".hydra" / "overrides.yaml")
-                     if not o.startswith(("resume=", "trainer.progress="))]
+    for path in job_folders(sweep):
+        overrides = job_overrides(path)
         tb_name = OmegaConf.load(path / ".hydra" / "hydra.yaml").hydra.job.override_dirname or "default"
-        job = Job(path, overrides, read_status(path).get("status", "no status"))
+        job = Job(path, overrides, statuses.get(path.name, read_status(path)).get("status", "no status"))
         job.curves = read_events(sweep / "tb" / tb_name)
         job.final = {tag: points[-1][1] for tag, points in job.curves.items() if points}
         metrics_file = path / "metrics.json"
@@ -171,9 +171,11 @@ def write_pictures(jobs: list[Job], sweep: Path) -> None:
         plt.close(fig)
 
 
-def write_report(sweep: str | Path, metric: str = "fid_eval") -> list[Job]:
+def write_report(sweep: str | Path, metric: str = "fid_eval", statuses: dict[str, dict] | None = None) -> list[Job]:
+    """`statuses`: job folder name -> status known to the caller but not in the folder (a job that stopped before
+    touching its folder, see `ganexp.sweep`)."""
     sweep = Path(sweep)
-    jobs = collect(sweep)
+    jobs = collect(sweep, statuses or {})
     jobs.sort(key=sort_key(metric))
     write_tables(jobs, sweep, metric)
     write_pictures(jobs, sweep)

@@ -18,11 +18,7 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from ganexp.nets.dcgan import SIZES
-
-
-class ConfigError(ValueError):
-    """A bad config value; the message is one line naming the key."""
+from ganexp.errors import ConfigError
 
 
 @dataclass
@@ -122,7 +118,9 @@ def folder_name(text: str) -> str:
 def command_name() -> str:
     """The sweep's folder: its command-line overrides. (hydra.sweep.dir is resolved again inside every job, where
     hydra.job.override_dirname holds that job's overrides only, so the sweep cannot be named from it.)"""
-    skip = ("-", "hydra.", "hydra/", "resume=", "trainer.progress=")  # how it runs, not what: same folder
+    from ganexp.sweep import HOW_NOT_WHAT
+
+    skip = ("-", "hydra.", "hydra/", *(f"{key}=" for key in HOW_NOT_WHAT))  # how it runs, not what: same folder
     return folder_name(",".join(a for a in sys.argv[1:] if not a.startswith(skip)))
 
 
@@ -199,14 +197,31 @@ def check_target(node: DictConfig, path: str) -> None:
         hints = typing.get_type_hints(target.__init__ if inspect.isclass(target) else target)
     except Exception:  # unresolvable annotations in a third-party signature: check the keys only
         hints = {}
+    # parameters inherited through **kwargs (a variant's base class) carry their annotation on the Parameter
+    hints = {**{k: p.annotation for k, p in params.items() if p.annotation is not inspect.Parameter.empty}, **hints}
+    for key, value in values.items():
+        allowed = _allowed(hints.get(key))
+        if allowed is not None and value not in allowed:
+            raise ConfigError(f"{path}.{key}={value!r}: not one of {', '.join(map(str, allowed))}")
     fields = [(k, _plain_type(hints.get(k, Any)), field(default=MISSING))
-              for k, v in values.items() if not OmegaConf.is_config(v)]
+              for k, v in values.items() if not OmegaConf.is_config(v) and _allowed(hints.get(k)) is None]
     schema = make_dataclass("Schema", fields)
     try:
         OmegaConf.merge(OmegaConf.structured(schema), {k: values[k] for k, _, _ in fields})
     except OmegaConfBaseException as err:
         key = getattr(err, "key", None) or "?"
         raise ConfigError(f"{path}.{key}: {str(err).splitlines()[0]}") from None
+
+
+def _allowed(annotation: Any) -> tuple | None:
+    """The values of a `Literal[...]` annotation (also inside `| None`), else None."""
+    if typing.get_origin(annotation) is typing.Literal:
+        return typing.get_args(annotation)
+    args = typing.get_args(annotation)
+    if len(args) == 2 and type(None) in args:
+        inner = _allowed(next(a for a in args if a is not type(None)))
+        return None if inner is None else (*inner, None)
+    return None
 
 
 def check_targets(cfg: Any, path: str = "") -> None:
@@ -223,6 +238,12 @@ def check_targets(cfg: Any, path: str = "") -> None:
 
 def validate(cfg: DictConfig) -> None:
     """Value checks that run before anything is built; each failure is a ConfigError naming the key."""
+    model_samples = getattr(_import(cfg.model._target_), "samples", None)
+    data_samples = getattr(_import(cfg.data._target_), "samples", None)
+    if model_samples and data_samples and model_samples != data_samples:
+        raise ConfigError(f"model={cfg.model._target_.rsplit('.', 1)[-1]} makes {model_samples} but "
+                          f"data={cfg.data._target_.rsplit('.', 1)[-1]} serves {data_samples}: use model=toy with "
+                          "data=toy_ring|toy_grid, and an image model (dcgan, cgan, acgan, infogan) with image data")
     check_targets(cfg)
     for net in ("g", "d"):
         lr = cfg.optimizer[net].get("lr")
@@ -241,13 +262,15 @@ def validate(cfg: DictConfig) -> None:
             raise ConfigError(f"sched.{key}={cfg.sched[key]}: must be >= 0")
     if cfg.eval.enabled and cfg.eval.n_samples < 2:
         raise ConfigError(f"eval.n_samples={cfg.eval.n_samples}: needs at least 2 held-out images")
+    if cfg.data.get("batch_size") is not None and cfg.data.batch_size < 1:
+        raise ConfigError(f"data.batch_size={cfg.data.batch_size}: must be >= 1")
+    for key in ("max_iters", "max_epochs"):
+        if cfg.trainer[key] < 0:
+            raise ConfigError(f"trainer.{key}={cfg.trainer[key]}: must be >= 0")
     penalty_per_sample = getattr(_import(cfg.loss._target_), "per_sample_penalty", False)
     if penalty_per_sample and cfg.model.get("d_norm") == "batch":
         raise ConfigError(f"loss={cfg.loss._target_.rsplit('.', 1)[-1]} with model.d_norm=batch: the gradient penalty "
                           "is per sample and BatchNorm mixes the batch; use model.d_norm=auto|layer|none|spectral")
-    size = cfg.model.get("image_size")
-    if size is not None and size not in SIZES:
-        raise ConfigError(f"model.image_size={size}: not supported; choose one of {SIZES}")
     for key in ("trainer.ckpt_every", "eval.every_n_steps", "log.every", "guard.every", "guard.patience"):
         if OmegaConf.select(cfg, key) < 1:
             raise ConfigError(f"{key}={OmegaConf.select(cfg, key)}: must be >= 1")

@@ -11,6 +11,7 @@ import os
 import time
 import traceback
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +22,14 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.loggers import TensorBoardLogger
 
+from ganexp.atomic import write_json
+from ganexp.checkpoint import Checkpointer
 from ganexp.data.module import ImageData
 from ganexp.data.toy import PointData
 from ganexp.eval.callback import Evaluation
 from ganexp.eval.toy import ToyEvaluation, ToyPlots
 from ganexp.modules.base import Diverged, GANModule
-from ganexp.runs import Checkpointer, read_status, set_aside, write_json, write_status
+from ganexp.rundir import RunLock, read_status, set_aside, write_status
 from ganexp.schedule import iterations_for_batches
 from ganexp.schema import validate
 from ganexp.viz import IterationBar, SampleGrids
@@ -147,37 +150,51 @@ def build_trainer(cfg: DictConfig, run_dir: Path, logger: TensorBoardLogger, cal
 def main(cfg: DictConfig, imports_s: float = 0.0) -> float:
     """Train one job; returns the best value of `cfg.monitor` over its evaluations (NaN if it has none).
 
-    Writes `status.json` throughout. A diverged run ends normally (status `diverged`); any other error is recorded
-    as `failed` with its text and raised again.
+    Order matters: the config is checked, the run folder locked, and data, networks and trainer built before
+    anything in the folder changes, so a mistake in the config or the data (an `InputError`) leaves earlier results
+    where they were. Then `status.json` is written throughout: a diverged run ends normally (status `diverged`);
+    any other error is recorded as `failed` with its text and raised again.
     """
     run_dir, tb_root, name = run_paths()
     if int(os.environ.get("LOCAL_RANK", 0)) or int(os.environ.get("NODE_RANK", 0)):
         # A DDP worker that Lightning started by re-running the command: rank 0 owns the folder and its files.
-        return fit(cfg, run_dir, TensorBoardLogger(save_dir=tb_root, name=name, version="", default_hp_metric=False),
-                   run_dir / "checkpoints" / "last.ckpt" if cfg.resume else None)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    previous = read_status(run_dir)
-    if cfg.resume and previous.get("status") == "completed":
-        log.info("already completed, skipped (resume=true): %s", run_dir)
-        return float(previous.get("metric", math.nan))
-    last = run_dir / "checkpoints" / "last.ckpt"
-    resume_from = last if cfg.resume and last.exists() else None
-    if resume_from is None:
-        set_aside(run_dir, tb_root / name)
-    write_status(run_dir, "starting")
-    try:
-        validate(cfg)
-        (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
-        return fit(cfg, run_dir, TensorBoardLogger(save_dir=tb_root, name=name, version="", default_hp_metric=False),
-                   resume_from, imports_s)
-    except Exception as err:
-        write_status(run_dir, "failed", error="".join(traceback.format_exception_only(err)).strip(),
-                     traceback=traceback.format_exc())
-        raise
+        return fit(build(cfg, run_dir, tb_root, name), run_dir / "checkpoints" / "last.ckpt" if cfg.resume else None)
+    validate(cfg)
+    with RunLock(run_dir):
+        previous = read_status(run_dir)
+        if cfg.resume and previous.get("status") == "completed":
+            log.info("already completed, skipped (resume=true): %s", run_dir)
+            return float(previous.get("metric", math.nan))
+        last = run_dir / "checkpoints" / "last.ckpt"
+        resume_from = last if cfg.resume and last.exists() else None
+        job = build(cfg, run_dir, tb_root, name, imports_s)
+        if resume_from is None:
+            set_aside(run_dir, tb_root / name)
+        write_status(run_dir, "starting")
+        try:
+            (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
+            return fit(job, resume_from)
+        except Exception as err:
+            write_status(run_dir, "failed", error="".join(traceback.format_exception_only(err)).strip(),
+                         traceback=traceback.format_exc())
+            raise
 
 
-def fit(cfg: DictConfig, run_dir: Path, logger: TensorBoardLogger, resume_from: Path | None,
-        imports_s: float = 0.0) -> float:
+@dataclass
+class Job:
+    """Everything one training run needs, built and checked, nothing written yet."""
+
+    cfg: DictConfig
+    run_dir: Path
+    datamodule: ImageData
+    module: GANModule
+    trainer: pl.Trainer
+    logger: TensorBoardLogger
+    evaluation: Evaluation | None
+    startup: dict[str, float]
+
+
+def build(cfg: DictConfig, run_dir: Path, tb_root: Path, name: str, imports_s: float = 0.0) -> Job:
     if cfg.trainer.num_threads:
         torch.set_num_threads(cfg.trainer.num_threads)
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
@@ -190,28 +207,37 @@ def fit(cfg: DictConfig, run_dir: Path, logger: TensorBoardLogger, resume_from: 
     module = build_module(cfg, datamodule, max_iters)
     module.speed_up(cfg.trainer.channels_last, cfg.trainer.compile)
     evaluation, pictures = build_watchers(cfg, datamodule, run_dir, max_iters)
+    logger = TensorBoardLogger(save_dir=tb_root, name=name, version="", default_hp_metric=False)
     trainer = build_trainer(cfg, run_dir, logger, [c for c in (evaluation, pictures) if c], max_iters)
     startup["build_s"] = round(time.perf_counter() - clock, 3)
-    log.info("start-up: imports %.2fs, data %.2fs, networks and trainer %.2fs", *startup.values())
+    return Job(cfg, run_dir, datamodule, module, trainer, logger, evaluation, startup)
+
+
+def fit(job: Job, resume_from: Path | None) -> float:
+    log.info("start-up: imports %.2fs, data %.2fs, networks and trainer %.2fs", *job.startup.values())
     if resume_from:
         log.info("resuming from %s", resume_from)
-
     start, started_at = time.perf_counter(), time.time()
     diverged = None
     try:
-        trainer.fit(module, datamodule=datamodule, ckpt_path=resume_from)
+        job.trainer.fit(job.module, datamodule=job.datamodule, ckpt_path=resume_from)
     except Diverged as err:
         diverged = {"iteration": err.iteration, "loss": err.name, "value": err.value}
-        logger.experiment.add_text("status", f"diverged: {err} (last good checkpoint kept)", err.iteration)
+        job.logger.experiment.add_text("status", f"diverged: {err} (last good checkpoint kept)", err.iteration)
         log.error("diverged: %s; the last good checkpoint is kept", err)
-    wall = time.perf_counter() - start
+    return summarise(job, time.perf_counter() - start, started_at, diverged)
 
+
+def summarise(job: Job, wall: float, started_at: float, diverged: dict | None) -> float:
+    """Write `metrics.json` and the final status; return the sweep's metric."""
+    cfg, module, datamodule, evaluation = job.cfg, job.module, job.datamodule, job.evaluation
     final = module.scalars()
     if evaluation is not None and evaluation.history:
         final.update({k: v for k, v in evaluation.history[-1].items() if k != "iteration"})
     best = evaluation.best if evaluation is not None else None
     metric = float(best["value"]) if best else float(final.get(cfg.monitor, math.nan))
     status = "diverged" if diverged else "completed"
+    drawn = module.real_images - module.real_images_at_start  # in this process (a resumed run counts from there)
     metrics = {
         "status": status,
         "iterations": module.iteration,
@@ -220,13 +246,12 @@ def fit(cfg: DictConfig, run_dir: Path, logger: TensorBoardLogger, resume_from: 
         "wall_time_s": round(wall, 2),
         "started_at": round(started_at, 3),  # Unix times of the training loop (parallel jobs overlap)
         "ended_at": round(started_at + wall, 3),
-        "startup": startup,
+        "startup": job.startup,
         # real images drawn from the data: one batch per D step (see schedule.real_batches_at); an epoch is one
         # pass over the training images, however many iterations that takes (5x fewer with sched=critic5)
         "real_images": module.real_images,
-        "images_per_s": round(module.real_images / max(wall, 1e-9), 1),
-        "epoch_seconds": round(wall * datamodule.batches_per_epoch * datamodule.batch_size
-                               / max(module.real_images, 1), 2),
+        "images_per_s": round(drawn / max(wall, 1e-9), 1),
+        "epoch_seconds": round(wall * datamodule.batches_per_epoch * datamodule.batch_size / max(drawn, 1), 2),
         "final": final,
         "best": best,
         "diverged": diverged,
@@ -234,12 +259,12 @@ def fit(cfg: DictConfig, run_dir: Path, logger: TensorBoardLogger, resume_from: 
         # first evaluated iteration at which acc/cond reached eval.threshold (null: never, or unconditional)
         "steps_to_acc": evaluation.steps_to_acc if evaluation is not None else None,
     }
-    if trainer.is_global_zero:
-        write_json(run_dir / "metrics.json", metrics)
-        write_status(run_dir, status, iteration=module.iteration, metric=metric, diverged=diverged)
-    logger.log_hyperparams(hparams(cfg), metrics={f"final/{k}": v for k, v in final.items()})
-    logger.finalize(status)
-    log.info("%s: %d iterations in %.1fs -> %s", status, module.iteration, wall, run_dir)
+    if job.trainer.is_global_zero:
+        write_json(job.run_dir / "metrics.json", metrics)
+        write_status(job.run_dir, status, iteration=module.iteration, metric=metric, diverged=diverged)
+    job.logger.log_hyperparams(hparams(cfg), metrics={f"final/{k}": v for k, v in final.items()})
+    job.logger.finalize(status)
+    log.info("%s: %d iterations in %.1fs -> %s", status, module.iteration, wall, job.run_dir)
     return metric
 
 

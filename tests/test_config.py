@@ -101,5 +101,5 @@ def test_cli_prints_one_line_naming_the_key(tmp_path):
         [sys.executable, "run.py", "trainer=smoke", "sched.d_every=0", f"hydra.run.dir={tmp_path}"],
         cwd=ROOT, capture_output=True, text=True, timeout=120,
     )
-    assert proc.returncode != 0
-    assert proc.stderr.strip().splitlines()[-1] == "config error: sched.d_every=0: must be >= 1 (1 = every iteration)"
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines()[-1] == "error: sched.d_every=0: must be >= 1 (1 = every iteration)"

@@ -7,10 +7,13 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import make_config
 from PIL import Image
 
 from ganexp.data.faces import EYE_COLOURS, HAIR_COLOURS
-from ganexp.data.files import ICLEVR, AnimeTags, CartoonAttr, DataFileError, Folder, load_label_sets, load_objects
+from ganexp.data.files import ICLEVR, AnimeTags, CartoonAttr, Folder, load_label_sets, load_objects
+from ganexp.errors import ConfigError, DataFileError
+from ganexp.schema import validate
 
 COLOURS = [(220, 30, 30), (30, 200, 40), (40, 60, 230), (240, 220, 40), (150, 40, 190), (20, 200, 200)]
 EDGE = (0, 0, 0)  # the left and right columns of a 12x10 image: centre-cropping to 10x10 must cut them off
@@ -115,11 +118,11 @@ def test_missing_label_file_names_the_expected_path(tmp_path):
 
 
 def test_unknown_options_are_rejected():
-    with pytest.raises(ValueError, match="policy"):
-        AnimeTags("x", policy="most")
-    with pytest.raises(ValueError, match="format"):
-        AnimeTags("x", format="csv")
-    with pytest.raises(ValueError, match="n"):
+    with pytest.raises(ConfigError, match=r"data.source.policy='most': not one of exact, top"):
+        validate(make_config("data=anime", "data.root=x", "data.source.policy=most"))
+    with pytest.raises(ConfigError, match=r"data.source.format='csv': not one of tags_clean, extra"):
+        validate(make_config("data=anime", "data.root=x", "data.source.format=csv"))
+    with pytest.raises(ConfigError, match="data.source.n=0"):
         Folder("x", n=0)
 
 

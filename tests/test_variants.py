@@ -102,7 +102,8 @@ def test_acgan_heads_per_attribute_at_every_size(size):
     fake = module.generate(z, labels)
     assert fake.shape[-1] == size
     _, h = module.judge(real)
-    expected = cfg.model.cls_weight * classification_loss(module.classify(h), labels)
+    # the paper's L_C: the real term plus the fake term (here the same features twice)
+    expected = cfg.model.cls_weight * 2 * classification_loss(module.classify(h), labels)
     assert_close(module.d_extra(h, labels, h, labels, z), expected)
     _, opt_d = module.configure_optimizers()[0]
     d_params = {id(p) for g in opt_d.param_groups for p in g["params"]}

@@ -10,6 +10,7 @@ import logging
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import torch
@@ -18,6 +19,7 @@ from torch import Tensor
 
 from ganexp.data.faces import EYE_COLOURS, HAIR_COLOURS
 from ganexp.data.module import LabelledImages
+from ganexp.errors import ConfigError, DataFileError
 
 log = logging.getLogger(__name__)
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
@@ -26,15 +28,11 @@ TAGS_CLEAN_FORM = '"id,tag:count<TAB>tag:count<TAB>..."'
 EXTRA_FORM = '"id,<colour> hair <colour> eyes"'
 
 
-class DataFileError(ValueError):
-    """A data file is missing or malformed; the message names the file (and line) so the user can fix it."""
-
-
 def _check_options(image_size: int, n: int | None) -> None:
     if image_size < 1:
-        raise ValueError(f"image_size must be >= 1, got {image_size}")
+        raise ConfigError(f"data.source.image_size={image_size}: must be >= 1")
     if n is not None and n < 1:
-        raise ValueError(f"data.source.n={n}: must be >= 1 or null (all images)")
+        raise ConfigError(f"data.source.n={n}: must be >= 1 or null (all images)")
 
 
 def _stamp(path: Path) -> str:
@@ -171,16 +169,12 @@ class AnimeTags:
 
     root: str
     image_size: int = 64
-    format: str = "tags_clean"
-    policy: str = "exact"
+    format: Literal["tags_clean", "extra"] = "tags_clean"
+    policy: Literal["exact", "top"] = "exact"
     n: int | None = None
 
     def __post_init__(self) -> None:
         _check_options(self.image_size, self.n)
-        if self.format not in ("tags_clean", "extra"):
-            raise ValueError(f"AnimeTags format must be 'tags_clean' or 'extra', got {self.format!r}")
-        if self.policy not in ("exact", "top"):
-            raise ValueError(f"AnimeTags policy must be 'exact' or 'top', got {self.policy!r}")
 
     def _files(self) -> tuple[Path, Path]:
         root = Path(self.root).expanduser()

@@ -7,8 +7,6 @@ Images stay uint8 in memory (4x smaller, and 4x less to copy to a GPU) and becom
 
 import hashlib
 import logging
-import os
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -19,6 +17,9 @@ import pytorch_lightning as pl
 import torch
 from torch import Tensor
 from torch.utils.data import DataLoader
+
+from ganexp.atomic import atomic_write
+from ganexp.errors import ConfigError
 
 log = logging.getLogger(__name__)
 CACHE_VERSION = 2  # bump when a generator's output changes for the same settings
@@ -66,10 +67,7 @@ def load_cached(source: Source, cache_dir: str | Path) -> LabelledImages:
     start = time.perf_counter()
     data = source.build()
     log.info("data: built %d images (%s) in %.1fs -> %s", len(data), key, time.perf_counter() - start, path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as tmp:
-        torch.save(vars(data), tmp)
-    os.replace(tmp.name, path)
+    atomic_write(path, lambda f: torch.save(vars(data), f), "wb")
     return data
 
 
@@ -125,6 +123,8 @@ class _Batches(torch.utils.data.Dataset):
 class ImageData(pl.LightningDataModule):
     """Serves batches of (images in [-1, 1], labels) from a cached source; `holdout` images are kept for evaluation."""
 
+    samples = "images"  # what a model trained on it must generate (checked against the model's at start-up)
+
     def __init__(
         self,
         source: Source,
@@ -147,10 +147,8 @@ class ImageData(pl.LightningDataModule):
         if self.data is None:
             data = load_cached(self.source, self.cache_dir)
             if len(data) - self.holdout < self.batch_size:
-                raise ValueError(
-                    f"data: {len(data)} images ({self.holdout} held out) is fewer than one batch of "
-                    f"data.batch_size={self.batch_size}"
-                )
+                raise ConfigError(f"data.batch_size={self.batch_size}: the data has {len(data)} images "
+                                  f"({self.holdout} held out), fewer than one batch")
             self.data = holdout_last(data, self.holdout)
         return self.data
 

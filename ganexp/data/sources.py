@@ -11,6 +11,7 @@ import torch.nn.functional as F
 
 from ganexp.data.faces import EYE_COLOURS, FACE_COLOURS, GLASSES, HAIR_COLOURS, render_faces, sample_labels
 from ganexp.data.module import LabelledImages
+from ganexp.errors import ConfigError
 
 
 @dataclass
@@ -35,7 +36,7 @@ class Faces:
                   ("face", FACE_COLOURS, self.face), ("glasses", GLASSES, self.glasses)]
         for name, values, k in groups:
             if not 1 <= k <= len(values):
-                raise ValueError(f"data.source.{name}={k}: must be between 1 and {len(values)}")
+                raise ConfigError(f"data.source.{name}={k}: must be between 1 and {len(values)}")
         labels = sample_labels(self.n, self.seed, self.hair, self.eyes, self.face, self.glasses)
         images = render_faces(labels, self.image_size, self.seed)
         used = [a for a, (_, _, k) in enumerate(groups) if k > 1]

@@ -7,11 +7,13 @@ A sample is *high quality* when it lies within 3 std of its nearest mode; a mode
 
 import math
 from dataclasses import asdict, dataclass
+from typing import Literal
 
 import torch
 from torch import Tensor
 
 from ganexp.data.module import ImageData, LabelledImages
+from ganexp.errors import ConfigError
 
 KINDS = ("ring", "grid")
 
@@ -23,7 +25,7 @@ def mixture_centers(kind: str) -> Tensor:
     if kind == "grid":
         axis = torch.tensor([-4.0, -2.0, 0.0, 2.0, 4.0])
         return torch.cartesian_prod(axis, axis)
-    raise ValueError(f"data.source.kind={kind!r} is not one of {KINDS}")
+    raise ConfigError(f"data.source.kind={kind!r} is not one of {KINDS}")
 
 
 def sample_mixture(kind: str, n: int, std: float, seed: int) -> tuple[Tensor, Tensor]:
@@ -49,7 +51,7 @@ def mode_scores(points: Tensor, centers: Tensor, std: float, min_count: int = 20
 class Mixture:
     """The source for `data=toy_ring` / `data=toy_grid`: points as the "images" (float (N, 2)), the mode as label."""
 
-    kind: str = "ring"
+    kind: Literal["ring", "grid"] = "ring"
     n: int = 50000
     std: float = 0.02
     seed: int = 0
@@ -65,6 +67,8 @@ class Mixture:
 
 class PointData(ImageData):
     """ImageData for 2-D points: the same endless, resumable batches, without the uint8 -> [-1, 1] conversion."""
+
+    samples = "points"
 
     def on_after_batch_transfer(self, batch: tuple[Tensor, Tensor], dataloader_idx: int) -> tuple[Tensor, Tensor]:
         return batch

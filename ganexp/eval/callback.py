@@ -5,7 +5,6 @@ models, the requested labels: those of the held-out images) are the same at ever
 """
 
 import logging
-import math
 import time
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import pytorch_lightning as pl
 import torch
 from torch import Tensor
 
+from ganexp.checkpoint import save_atomic
 from ganexp.data.module import SPLIT, ImageData, to_float
 from ganexp.eval.evaluator import Evaluator, load_or_train
 from ganexp.eval.metrics import collapse_scores, condition_accuracy, feature_distances
@@ -118,7 +118,7 @@ class Evaluation(pl.Callback):
         value = metrics.get(self.monitor)
         if value is not None and better(self.monitor, value, self.best and self.best["value"]):
             self.best = {"metric": self.monitor, "value": value, "iteration": module.iteration}
-            trainer.save_checkpoint(self.best_path)
+            save_atomic(trainer, self.best_path)
         log.info("eval at %d: %s (%.1fs)", module.iteration,
                  ", ".join(f"{k}={v:.4g}" for k, v in metrics.items() if k != "eval/seconds"), metrics["eval/seconds"])
 

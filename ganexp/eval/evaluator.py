@@ -9,8 +9,6 @@ import hashlib
 import inspect
 import json
 import logging
-import os
-import tempfile
 import time
 from itertools import pairwise
 from pathlib import Path
@@ -19,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ganexp.atomic import atomic_write
 from ganexp.data.module import to_float
 from ganexp.eval.metrics import condition_accuracy
 
@@ -162,16 +161,9 @@ def load_or_train(cache_dir: str | Path, data_key: str, images_u8: Tensor, label
         log.info("evaluator: loaded %s, held-out accuracy %.4f", path, acc)
     else:
         model, acc = train_evaluator(images_u8, labels, groups, multilabel, device=device, **settings)
-        path.parent.mkdir(parents=True, exist_ok=True)
         # Cached even when below the floor: the same settings would only fail again after the same training.
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                torch.save({"state_dict": model.state_dict(), "accuracy": acc, "key": key}, f)
-            os.replace(tmp, path)  # atomic: parallel jobs never read a half-written file
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        atomic_write(path, lambda f: torch.save({"state_dict": model.state_dict(), "accuracy": acc, "key": key}, f),
+                     "wb")
         log.info("evaluator: held-out accuracy %.4f, saved to %s", acc, path)
     model.accuracy_heldout = acc
     if acc < floor:

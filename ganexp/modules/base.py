@@ -4,26 +4,28 @@ Per *iteration* the schedule says how many D and G updates happen (`ganexp.sched
 on a real batch of its own (Algorithm 1 of both WGAN papers; martinarjovsky/WassersteinGAN main.py and
 igul222/improved_wgan_training gan_cifar.py draw one per critic step), then G steps; G's first step reuses the fake
 batch D's first step saw (as the pytorch/examples DCGAN loop does), so a 1:1 schedule costs one G forward per
-iteration. The data loader hands over all of an iteration's real batches at once (`schedule.real_batches_at`). Variants override the hooks at the bottom: how labels become the
-condition of G and D, and which extra loss terms they add. Clipping and penalties come from the loss object.
+iteration. The data loader hands over all of an iteration's real batches at once (`schedule.real_batches_at`).
+Variants override the hooks at the bottom: how labels become the condition of G and D, and which extra loss terms
+they add. Clipping and penalties come from the loss object.
 
-Counters: `iteration`, `d_updates`, `g_updates`, `real_images` (real images drawn from the data). Lightning's `global_step` counts every optimizer
-step (D and G together), so ganexp's schedule, milestones, run length and TensorBoard x-axis use `iteration`.
+Counters: `iteration`, `d_updates`, `g_updates`, `real_images` (real images drawn from the data). Lightning's
+`global_step` counts every optimizer step (D and G together), so ganexp's schedule, milestones, run length and
+TensorBoard x-axis use `iteration`.
 """
 
 import math
 import time
 from collections.abc import Callable
 from functools import partial
-from typing import Any
+from typing import Any, Literal
 
 import pytorch_lightning as pl
 import torch
 from torch import Tensor, nn
 
+from ganexp.checkpoint import rng_states, set_rng_states
 from ganexp.losses import AdversarialLoss
 from ganexp.nets.dcgan import Discriminator, Generator
-from ganexp.runs import rng_states, set_rng_states
 from ganexp.schedule import real_batches_at, real_batches_before, updates_at
 
 
@@ -38,6 +40,7 @@ class Diverged(RuntimeError):
 class GANModule(pl.LightningModule):
     conditional = False  # whether G draws what the labels ask for (and so is scored on it)
     d_conditional = True  # whether the condition is also an input of D (AC-GAN's D predicts it instead)
+    samples = "images"  # what G makes: the data set must serve the same (data.samples)
 
     def __init__(
         self,
@@ -53,12 +56,12 @@ class GANModule(pl.LightningModule):
         attributes: list[tuple[str, list[str]]] | None = None,
         cond: Callable[..., nn.Module] | None = None,
         z_dim: int = 100,
-        image_size: int = 32,
+        image_size: Literal[32, 64, 128] = 32,
         channels: int = 3,
         g_width: int = 64,
         d_width: int = 64,
-        d_norm: str = "auto",
-        d_cond: str = "expand",
+        d_norm: Literal["auto", "batch", "layer", "none", "spectral"] = "auto",
+        d_cond: Literal["expand", "concat", "projection"] = "expand",
         d_mbstd: bool = False,
         max_iters: int = 0,
         batches_per_epoch: int = 0,
@@ -94,7 +97,7 @@ class GANModule(pl.LightningModule):
         )
         # The distinct conditions present in the data (sample grids and wrong-condition sampling draw from them).
         self.register_buffer("conditions", conditions, persistent=False)
-        self.iteration = self.d_updates = self.g_updates = self.real_images = 0
+        self.iteration = self.d_updates = self.g_updates = self.real_images = self.real_images_at_start = 0
         self.channels_last = False  # set by speed_up()
         self._last: dict[str, Tensor] = {}
 
@@ -338,6 +341,7 @@ class GANModule(pl.LightningModule):
 
     def on_train_start(self) -> None:
         self._clock = (time.perf_counter(), self.real_images)
+        self.real_images_at_start = self.real_images
         # Weight clipping holds from the first critic step on (the reference clamps before each critic step); a
         # no-op on a resumed run, whose weights were clamped after its last D step.
         self.loss.after_d_step(self.critic_parameters())

@@ -6,23 +6,26 @@ D's adversarial term becomes (L(real, fake) + w * L(real, wrong)) / (1 + w), whi
 real + (fake + wrong) / 2 for any loss whose D term splits into a real part and a fake part.
 """
 
+from typing import Literal
+
 import torch
 from torch import Tensor
 
+from ganexp.errors import ConfigError
 from ganexp.modules.base import GANModule
 from ganexp.schedule import iterations_for_batches
-
-WRONG_SAMPLING = ("uniform", "shift", "none")
 
 
 class CGAN(GANModule):
     conditional = True
 
-    def __init__(self, *args, wrong_weight: float = 0.0, wrong_sampling: str = "uniform", **kwargs):
+    def __init__(self, *args, wrong_weight: float = 0.0,
+                 wrong_sampling: Literal["uniform", "shift", "none"] = "uniform", **kwargs):
         super().__init__(*args, **kwargs)
-        if wrong_sampling not in WRONG_SAMPLING:
-            raise ValueError(f"model.wrong_sampling={wrong_sampling!r} is not one of {WRONG_SAMPLING}")
         self.wrong_weight, self.wrong_sampling = wrong_weight, wrong_sampling
+        if wrong_weight > 0 and wrong_sampling == "uniform" and len(self.conditions) < 2:
+            raise ConfigError(f"model.wrong_weight={wrong_weight} with wrong_sampling=uniform needs at least two "
+                              f"distinct conditions in the data; it has {len(self.conditions)}")
         # sched.uncond_epochs: the wrong-condition term waits until that many passes over the training images
         self.uncond_iters = iterations_for_batches(round(self.sched.get("uncond_epochs", 0) * self.batches_per_epoch),
                                                    self.sched)
@@ -46,8 +49,6 @@ class CGAN(GANModule):
     def wrong_labels(self, labels: Tensor) -> Tensor:
         """For each sample, a condition from the data other than its own, uniformly."""
         pool = self.conditions.to(labels.dtype)
-        if len(pool) < 2:
-            raise ValueError("model.wrong_weight > 0 needs at least two distinct conditions in the data")
         pick = torch.randint(len(pool), (len(labels),), device=labels.device)
         same = (pool[pick] == labels).all(1)
         # A draw equal to the sample's own condition moves to a uniformly chosen different one.

@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ganexp.errors import ConfigError
 from ganexp.losses import info_loss
 from ganexp.modules.base import GANModule
 from ganexp.nets.dcgan import Generator
@@ -31,11 +32,11 @@ class InfoGAN(GANModule):
         codes = dict(codes or {})
         unknown = set(codes) - {"categorical", "continuous"}
         if unknown:
-            raise ValueError(f"model.codes: unknown keys {sorted(unknown)} (it takes categorical, continuous)")
+            raise ConfigError(f"model.codes: unknown keys {sorted(unknown)} (it takes categorical, continuous)")
         self.categorical = [int(k) for k in codes.get("categorical", [10])]
         self.continuous = int(codes.get("continuous", 2))
         if any(k < 2 for k in self.categorical) or self.continuous < 0:
-            raise ValueError(f"model.codes={codes}: categorical sizes must be >= 2, continuous >= 0")
+            raise ConfigError(f"model.codes={codes}: categorical sizes must be >= 2, continuous >= 0")
         self.noise_dim = z_dim
         super().__init__(*args, z_dim=z_dim, **kwargs)
         self.z_dim = z_dim + len(self.categorical) + self.continuous  # the latent that callers draw

@@ -8,6 +8,7 @@ from ganexp.nets.mlp import MLPDiscriminator, MLPGenerator
 
 class ToyGAN(GANModule):
     conditional = False
+    samples = "points"
 
     def __init__(self, *args, hidden: int = 256, depth: int = 3, **kwargs):
         self.hidden, self.depth = hidden, depth  # read by the build_* hooks that the base __init__ calls

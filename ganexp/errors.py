@@ -1,0 +1,84 @@
+"""The errors a user can cause, and how they reach the user: one line, exit status 2 (1 stays for bugs).
+
+`InputError` is any mistake in the config or the data (a key, a value, a file, a line); its message names the
+culprit. `one_line` turns it, or one of Hydra's composition errors, into that single line. torch-free, so that
+`run.py` can report errors without importing it.
+"""
+
+import os
+import sys
+from collections.abc import Callable
+from typing import Any
+
+EXIT_INPUT = 2  # a mistake in the config or the data: fix the input and run again
+
+
+class InputError(ValueError):
+    """A mistake in the user's config or data; the message is one line naming the key, file or line."""
+
+
+class ConfigError(InputError):
+    """A bad config value; the message names the key."""
+
+
+class DataFileError(InputError):
+    """A data file is missing or malformed; the message names the file (and line) so the user can fix it."""
+
+
+class RunLocked(InputError):
+    """The run folder is in use by another live process (the same command started twice)."""
+
+
+def is_input_error(err: BaseException) -> bool:
+    """Ours, or Hydra's own complaints about the command line (unknown key, wrong type, missing option)."""
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    return isinstance(err, InputError | HydraException | OmegaConfBaseException)
+
+
+def one_line(err: BaseException) -> str:
+    """The error and its cause as one line, without OmegaConf's `full_key:`/`object_type=` detail lines."""
+    parts = []
+    for e in (err, err.__cause__):
+        if e is None:
+            continue
+        text = str(e).split("Config search path:")[0]  # Hydra's list of search paths says nothing about the mistake
+        lines = [ln.strip() for ln in text.splitlines()
+                 if ln.strip() and not ln.strip().startswith(("full_key:", "object_type=", "reference_type="))]
+        text = " ".join(lines)
+        if text and text not in parts:
+            parts.append(text)
+    return " — ".join(parts) or type(err).__name__
+
+
+_USER_FULL_ERROR = os.environ.get("HYDRA_FULL_ERROR") == "1"  # read before report_errors sets it
+
+
+def full_error() -> bool:
+    """Whether the user asked for tracebacks (HYDRA_FULL_ERROR=1)."""
+    return _USER_FULL_ERROR
+
+
+def exit_on_input_error(err: BaseException) -> int:
+    """Print the one line and return the exit status for it."""
+    print(f"error: {one_line(err)}", file=sys.stderr)
+    return EXIT_INPUT
+
+
+def report_errors(entry: Callable[[], Any]) -> int:
+    """Run a `@hydra.main` entry point; an input mistake (ours, or Hydra's about the command line) becomes one line
+    on stderr and exit status 2, a bug keeps its traceback. HYDRA_FULL_ERROR=1 shows every traceback."""
+    if _USER_FULL_ERROR:
+        entry()
+        return 0
+    os.environ["HYDRA_FULL_ERROR"] = "1"  # Hydra raises instead of printing a stripped traceback; we choose below
+    try:
+        entry()
+    except Exception as err:
+        if not is_input_error(err):
+            raise
+        return exit_on_input_error(err)
+    finally:
+        os.environ.pop("HYDRA_FULL_ERROR", None)
+    return 0
