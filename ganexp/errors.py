@@ -66,6 +66,16 @@ def exit_on_input_error(err: BaseException) -> int:
     return EXIT_INPUT
 
 
+def tool_main(main: Callable[[], Any]) -> None:
+    """For the `python -m ganexp.X` tools: an input error ends them with one line and exit status 2."""
+    try:
+        main()
+    except InputError as err:
+        if _USER_FULL_ERROR:
+            raise
+        sys.exit(exit_on_input_error(err))
+
+
 def report_errors(entry: Callable[[], Any]) -> int:
     """Run a `@hydra.main` entry point; an input mistake (ours, or Hydra's about the command line) becomes one line
     on stderr and exit status 2, a bug keeps its traceback. HYDRA_FULL_ERROR=1 shows every traceback."""

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
+from ganexp.errors import InputError, tool_main
 from ganexp.eval.ranking import badness, describe
 from ganexp.rundir import read_status
 from ganexp.sweep import job_folders, job_overrides
@@ -187,9 +188,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("sweep", type=Path)
     parser.add_argument("--metric", default="fid_eval")
     args = parser.parse_args(argv)
+    if not args.sweep.is_dir():
+        raise InputError(f"{args.sweep}: no such sweep folder")
     jobs = write_report(args.sweep, args.metric)
     print(f"{len(jobs)} jobs -> {args.sweep / 'report.md'}, report.csv, curves.png, samples.png")
 
 
 if __name__ == "__main__":
-    main()
+    tool_main(main)

@@ -16,6 +16,7 @@ from torch import Tensor
 from torchvision.utils import save_image
 
 from ganexp.data.module import LabelledImages
+from ganexp.errors import InputError, tool_main
 from ganexp.viz import generate, to_grid
 
 
@@ -49,10 +50,14 @@ def load_run(path: Path):
         ckpts = [path / "checkpoints" / name for name in ("best.ckpt", "last.ckpt")]
         ckpt = next((c for c in ckpts if c.exists()), None)
         if ckpt is None:
-            raise FileNotFoundError(f"{path}: no checkpoints/best.ckpt or checkpoints/last.ckpt")
+            raise InputError(f"{path}: no checkpoints/best.ckpt or checkpoints/last.ckpt")
         run_dir = path
-    else:
+    elif path.is_file():
         ckpt, run_dir = path, path.parent.parent
+    else:
+        raise InputError(f"{path}: no such run folder or checkpoint file")
+    if not (run_dir / "config.yaml").exists():
+        raise InputError(f"{run_dir}: no config.yaml (not a ganexp run folder)")
     cfg = OmegaConf.load(run_dir / "config.yaml")
     datamodule = build_data(cfg)
     module = build_module(cfg, datamodule)
@@ -110,4 +115,4 @@ def report_accuracy(images: Tensor, labels: Tensor, datamodule, cfg, out: Path) 
 
 
 if __name__ == "__main__":
-    main()
+    tool_main(main)

@@ -15,7 +15,7 @@ from conftest import ROOT
 from hydra.core.global_hydra import GlobalHydra
 from test_file_runs import anime, cartoon_set, folder, iclevr
 
-from ganexp.errors import report_errors
+from ganexp.errors import report_errors, tool_main
 
 SMOKE = ["trainer=smoke", "eval.enabled=false"]
 EARLIER = {"metrics.json": '{"earlier": true}', "status.json": '{"status": "completed", "metric": 1.5}',
@@ -182,3 +182,13 @@ def test_a_sweep_records_a_bad_job_as_failed_and_runs_the_others(tmp_path):
     sweep = next((tmp_path / "outputs" / "multirun").iterdir())
     assert not (sweep / "1" / "status.json").exists() and not (sweep / ".ledger").exists()
     assert json.loads((sweep / "0" / "status.json").read_text())["status"] == "completed"
+
+
+@pytest.mark.parametrize("tool", ["report", "sample"])
+def test_the_tools_answer_a_wrong_path_with_one_line(tool, tmp_path, capsys):
+    module = importlib.import_module(f"ganexp.{tool}")
+    with pytest.raises(SystemExit) as stop:
+        tool_main(lambda: module.main([str(tmp_path / "nowhere")]))
+    assert stop.value.code == 2
+    assert capsys.readouterr().err.strip() == f"error: {tmp_path / 'nowhere'}: no such " + (
+        "sweep folder" if tool == "report" else "run folder or checkpoint file")
