@@ -37,6 +37,9 @@ def main(cfg: DictConfig) -> float | None:
     a failed trial and goes on (a NaN would stop the study)."""
     global _STARTED
     from ganexp.train import main as train  # imported late: `--help`/`--cfg` stay fast
+    from ganexp.train import quiet_lightning
+
+    quiet_lightning()
 
     imports = time.perf_counter() - _STARTED if _STARTED else 0.0
     _STARTED = 0.0  # the next job of a sweep in this process imports nothing
@@ -50,7 +53,7 @@ def main(cfg: DictConfig) -> float | None:
                 sys.exit(exit_on_input_error(err))  # SystemExit passes Hydra by: no second line from it
             raise
         # The job's status.json (or, for an input error, the sweep's ledger) says `failed`; the other jobs go on and
-        # the sweep's exit status reports the failure (ganexp.sweep.SweepStatus).
+        # the sweep's exit status reports the failure (ganexp.report.SweepStatus).
         if is_input_error(err):  # found before the job touched its folder (or the folder is someone else's)
             from ganexp.sweep import record_outside
 

@@ -24,11 +24,11 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from ganexp.data.module import ImageData, LabelledImages, to_float
 from ganexp.schema import register
-from ganexp.train import build_module
+from ganexp.train import build_module, quiet_lightning
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
-CASES = {"dcgan32": ["model.image_size=32"], "dcgan64": ["model.image_size=64"],
-         "gp32": ["model.image_size=32", "loss=gp"]}
+CASES = {"dcgan32": ["data.image_size=32"], "dcgan64": ["data.image_size=64"],
+         "gp32": ["data.image_size=32", "loss=gp"]}
 
 
 @dataclass
@@ -128,8 +128,8 @@ def run_case(name: str, overrides: list[str], iters: int, warmup: int, repeats: 
     with initialize_config_dir(str(CONF), version_base="1.3"):
         cfg = compose("config", overrides=[*overrides, "eval.enabled=false", *extra])
     cache = tempfile.mkdtemp(prefix="ganexp-bench-")
-    datamodule = ImageData(RandomImages(cfg.data.batch_size * 8, cfg.model.image_size), cfg.data.batch_size, cache,
-                           on_device=cfg.data.get("on_device", False))
+    datamodule = ImageData(RandomImages(cfg.data.batch_size * 8, cfg.data.image_size), cfg.data.batch_size, cache,
+                           holdout=0, seed=0, on_device=cfg.data.get("on_device", False))
     ours, plain = [], []
     flops = 0.0
     for _ in range(repeats):
@@ -155,6 +155,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("overrides", nargs="*", help="extra config overrides, e.g. trainer=gpu data.batch_size=128")
     args = parser.parse_args(argv)
     register()
+    quiet_lightning()
     logging.getLogger("pytorch_lightning").setLevel(logging.WARNING)
     device = torch.cuda.get_device_name() if torch.cuda.is_available() else f"CPU ({torch.get_num_threads()} threads)"
     print(f"device: {device}; {args.iters} timed iterations after {args.warmup} warm-up, median of {args.repeats}")

@@ -14,7 +14,7 @@ from torch import Tensor, nn
 
 
 class AdversarialLoss:
-    """Base class. `d_norm` is the D normalisation this loss needs when `model.d_norm=auto`."""
+    """Base class. `d_norm` is the D normalisation this loss needs when `model.discriminator.norm=auto`."""
 
     d_norm: str = "batch"
     wasserstein: bool = False  # scores estimate a Wasserstein distance: log E[D(real)] - E[D(fake)]
@@ -42,7 +42,7 @@ class BCE(AdversarialLoss):
     `real_label` < 1 is one-sided smoothing (Salimans et al. 2016): only D's real targets are softened.
     """
 
-    def __init__(self, real_label: float = 1.0):
+    def __init__(self, real_label: float):
         self.real_label = real_label
 
     def d_loss(self, real: Tensor, fake: Tensor) -> Tensor:
@@ -69,7 +69,7 @@ class WGAN(AdversarialLoss):
 
     wasserstein = True
 
-    def __init__(self, clip: float = 0.01):
+    def __init__(self, clip: float):
         self.clip = clip
 
     def d_loss(self, real: Tensor, fake: Tensor) -> Tensor:
@@ -98,7 +98,7 @@ class WGANGP(WGAN):
     double_backward = True
     per_sample_penalty = True
 
-    def __init__(self, gp_weight: float = 10.0):
+    def __init__(self, gp_weight: float):
         self.gp_weight = gp_weight
 
     def penalty(self, critic: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor) -> Tensor:

@@ -4,7 +4,8 @@ Writes into the sweep folder `report.md` and `report.csv` (one row per job: over
 time, images/s, final metrics; sorted by the metric), `curves.png` (each metric over iterations, one line per job)
 and `samples.png` (each job's latest grid, labelled by its overrides). Jobs that differ only by `seed` are grouped
 in report.md as mean ± std. It reads what jobs wrote (status.json, metrics.json, TensorBoard events), so it works on
-a sweep that is still running or partly failed; it also runs by itself at the end of every multirun.
+a sweep that is still running or partly failed. At the end of every multirun `SweepStatus` prints each job's
+status and writes the report.
 """
 
 import argparse
@@ -12,20 +13,26 @@ import csv
 import json
 import logging
 import math
+import os
+import shutil
 import statistics
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from omegaconf import OmegaConf
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig, OmegaConf
 
 from ganexp.errors import InputError, tool_main
 from ganexp.eval.ranking import badness, describe
 from ganexp.rundir import read_status
-from ganexp.sweep import job_folders, job_overrides
+from ganexp.sweep import TOKEN, job_folders, job_overrides
 
 COLUMNS = ("fid_eval", "kid_eval", "acc/cond", "acc/test", "acc/new_test", "steps_to_acc",
            "collapse/diversity_ratio", "collapse/class_coverage", "toy/modes", "toy/high_quality", "epoch_seconds",
            "loss/d", "loss/g")
+log = logging.getLogger(__name__)
 CURVES = ("fid_eval", "acc/cond", "loss/d", "loss/g")
 
 
@@ -181,6 +188,40 @@ def write_report(sweep: str | Path, metric: str = "fid_eval", statuses: dict[str
     write_tables(jobs, sweep, metric)
     write_pictures(jobs, sweep)
     return jobs
+
+
+class SweepStatus(Callback):
+    """At the end of a multirun: one line per job with its status (from its folder, or the sweep's ledger), the
+    sweep report, and a non-zero exit if any job failed. (conf/config.yaml installs it as a Hydra callback.)"""
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        os.environ[TOKEN] = f"{os.getpid()}-{time.time_ns()}"
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        sweep = Path(config.hydra.sweep.dir)
+        ledger = sweep / ".ledger" / os.environ.get(TOKEN, "none")
+        rows, outside = [], {}
+        for job in job_folders(sweep):
+            entry = ledger / f"{job.name}.json"
+            if entry.exists():
+                outside[job.name] = json.loads(entry.read_text())
+            status = outside.get(job.name) or read_status(job)
+            rows.append((job.name, status.get("status", "no status"), ",".join(job_overrides(job)) or job.name,
+                         status.get("error", "")))
+        shutil.rmtree(ledger, ignore_errors=True)
+        if ledger.parent.is_dir() and not any(ledger.parent.iterdir()):
+            ledger.parent.rmdir()
+        print(f"\nsweep {sweep}: {len(rows)} jobs")
+        for num, status, name, error in rows:
+            print(f"  {num:>3}  {status:<11} {name}" + (f"  ({error.splitlines()[0]})" if error else ""))
+        try:
+            write_report(sweep, config.get("monitor", "fid_eval"), outside)
+            print(f"report: {sweep / 'report.md'}")
+        except Exception:  # the report must never hide the jobs' own outcome
+            log.exception("writing the sweep report failed")
+        failed = [r for r in rows if r[1] not in ("completed", "diverged")]
+        if failed:
+            raise SystemExit(f"{len(failed)} of {len(rows)} jobs did not complete")
 
 
 def main(argv: list[str] | None = None) -> None:

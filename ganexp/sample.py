@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def report_accuracy(images: Tensor, labels: Tensor, datamodule, cfg, out: Path) -> None:
-    from ganexp.eval.callback import load_evaluator
+    from ganexp.eval.images import load_evaluator
     from ganexp.eval.metrics import condition_accuracy
 
     evaluator = load_evaluator(datamodule, cfg.eval.floor, epochs=cfg.eval.epochs, width=cfg.eval.width)

@@ -19,6 +19,7 @@ from omegaconf import MISSING, DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from ganexp.errors import ConfigError
+from ganexp.sweep import HOW_NOT_WHAT
 
 
 @dataclass
@@ -37,10 +38,13 @@ class SchedConf:
     d_steps: int = 1  # consecutive D updates when it is D's turn
     g_steps: int = 1
     milestones: list[Milestone] = field(default_factory=list)
-    uncond_epochs: float = 0.0  # conditional GANs: epochs without the wrong-condition term before it switches on
     pixel_pretrain_steps: int = 0  # G steps on a pixel loss to the real batch before adversarial training
-    lr_g: Any = None  # a torch.optim.lr_scheduler partial, stepped once per iteration
-    lr_d: Any = None
+
+
+@dataclass
+class LRSchedConf:
+    g: Any = None  # a torch.optim.lr_scheduler (its _target_ and settings), stepped once per iteration
+    d: Any = None
 
 
 @dataclass
@@ -72,7 +76,6 @@ class LogConf:
 class EvalConf:
     enabled: bool = True
     every_n_steps: int = 1000  # iterations between evaluations (one more at the end)
-    n_samples: int = 1000  # generated images per evaluation, compared with as many held-out real images
     floor: float = 0.9  # the evaluator's held-out accuracy below which ganexp refuses to use it
     epochs: int = 2  # evaluator training (once per data set, then cached)
     width: int = 32
@@ -101,6 +104,7 @@ class Config:
     cond: Any = MISSING
     data: Any = MISSING
     sched: SchedConf = field(default_factory=SchedConf)
+    lr_sched: LRSchedConf = field(default_factory=LRSchedConf)
     trainer: TrainerConf = field(default_factory=TrainerConf)
     log: LogConf = field(default_factory=LogConf)
     eval: EvalConf = field(default_factory=EvalConf)
@@ -118,8 +122,6 @@ def folder_name(text: str) -> str:
 def command_name() -> str:
     """The sweep's folder: its command-line overrides. (hydra.sweep.dir is resolved again inside every job, where
     hydra.job.override_dirname holds that job's overrides only, so the sweep cannot be named from it.)"""
-    from ganexp.sweep import HOW_NOT_WHAT
-
     skip = ("-", "hydra.", "hydra/", *(f"{key}=" for key in HOW_NOT_WHAT))  # how it runs, not what: same folder
     return folder_name(",".join(a for a in sys.argv[1:] if not a.startswith(skip)))
 
@@ -140,6 +142,7 @@ def register() -> None:
     OmegaConf.register_new_resolver("ganexp_name", folder_name, replace=True)
     OmegaConf.register_new_resolver("ganexp_command", command_name, replace=True)
     OmegaConf.register_new_resolver("ganexp_direction", direction, replace=True)
+    OmegaConf.register_new_resolver("ganexp_how_keys", lambda: list(HOW_NOT_WHAT), replace=True)
 
 
 _HYDRA_KEYS = {"_target_", "_partial_", "_convert_", "_recursive_", "_args_"}
@@ -238,12 +241,13 @@ def check_targets(cfg: Any, path: str = "") -> None:
 
 def validate(cfg: DictConfig) -> None:
     """Value checks that run before anything is built; each failure is a ConfigError naming the key."""
-    model_samples = getattr(_import(cfg.model._target_), "samples", None)
+    model_samples = getattr(_import(cfg.model.generator._target_), "samples", None)
     data_samples = getattr(_import(cfg.data._target_), "samples", None)
     if model_samples and data_samples and model_samples != data_samples:
-        raise ConfigError(f"model={cfg.model._target_.rsplit('.', 1)[-1]} makes {model_samples} but "
-                          f"data={cfg.data._target_.rsplit('.', 1)[-1]} serves {data_samples}: use model=toy with "
-                          "data=toy_ring|toy_grid, and an image model (dcgan, cgan, acgan, infogan) with image data")
+        raise ConfigError(f"model.generator={cfg.model.generator._target_.rsplit('.', 1)[-1]} makes {model_samples} "
+                          f"but data={cfg.data._target_.rsplit('.', 1)[-1]} serves {data_samples}: use model=toy "
+                          "with data=toy_ring|toy_grid, an image model (dcgan, cgan, acgan, infogan) with image data")
+    check_target(cfg.data, "data")  # first: the data's settings (image size) reach the networks by interpolation
     check_targets(cfg)
     for net in ("g", "d"):
         lr = cfg.optimizer[net].get("lr")
@@ -257,20 +261,22 @@ def validate(cfg: DictConfig) -> None:
         for key in ("d_steps", "g_steps"):
             if s[key] is not None and s[key] < 0:
                 raise ConfigError(f"{where}.{key}={s[key]}: must be >= 0")
-    for key in ("uncond_epochs", "pixel_pretrain_steps"):
-        if cfg.sched[key] < 0:
-            raise ConfigError(f"sched.{key}={cfg.sched[key]}: must be >= 0")
-    if cfg.eval.enabled and cfg.eval.n_samples < 2:
-        raise ConfigError(f"eval.n_samples={cfg.eval.n_samples}: needs at least 2 held-out images")
+    if cfg.sched.pixel_pretrain_steps < 0:
+        raise ConfigError(f"sched.pixel_pretrain_steps={cfg.sched.pixel_pretrain_steps}: must be >= 0")
+    if cfg.model.get("uncond_epochs", 0) < 0:
+        raise ConfigError(f"model.uncond_epochs={cfg.model.uncond_epochs}: must be >= 0")
     if cfg.data.get("batch_size") is not None and cfg.data.batch_size < 1:
         raise ConfigError(f"data.batch_size={cfg.data.batch_size}: must be >= 1")
+    if cfg.eval.enabled and data_samples == "images" and cfg.data.holdout < 2:
+        raise ConfigError(f"data.holdout={cfg.data.holdout}: evaluation needs at least 2 held-out images "
+                          "(or eval.enabled=false)")
     for key in ("max_iters", "max_epochs"):
         if cfg.trainer[key] < 0:
             raise ConfigError(f"trainer.{key}={cfg.trainer[key]}: must be >= 0")
     penalty_per_sample = getattr(_import(cfg.loss._target_), "per_sample_penalty", False)
-    if penalty_per_sample and cfg.model.get("d_norm") == "batch":
-        raise ConfigError(f"loss={cfg.loss._target_.rsplit('.', 1)[-1]} with model.d_norm=batch: the gradient penalty "
-                          "is per sample and BatchNorm mixes the batch; use model.d_norm=auto|layer|none|spectral")
+    if penalty_per_sample and cfg.model.discriminator.get("norm") == "batch":
+        raise ConfigError(f"loss={cfg.loss._target_.rsplit('.', 1)[-1]} with model.discriminator.norm=batch: the "
+                          "gradient penalty is per sample and BatchNorm mixes the batch; use auto|layer|none|spectral")
     for key in ("trainer.ckpt_every", "eval.every_n_steps", "log.every", "guard.every", "guard.patience"):
         if OmegaConf.select(cfg, key) < 1:
             raise ConfigError(f"{key}={OmegaConf.select(cfg, key)}: must be >= 1")

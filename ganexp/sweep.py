@@ -1,4 +1,4 @@
-"""A sweep as a whole: its job folders, each job's overrides, and the verdict printed at the end of a multirun.
+"""A sweep as data: its job folders, each job's overrides, and the ledger of jobs that failed outside their folder.
 
 A job that cannot run because its folder belongs to another live process (the same sweep started twice) must not
 touch that folder, so it records its failure in the sweep's ledger, `<sweep>/.ledger/<token>/<job>.json`, where
@@ -6,21 +6,13 @@ touch that folder, so it records its failure in the sweep's ledger, `<sweep>/.le
 workers). torch-free.
 """
 
-import json
-import logging
 import os
-import shutil
-import time
 from pathlib import Path
-from typing import Any
 
-from hydra.experimental.callback import Callback
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import OmegaConf
 
 from ganexp.atomic import write_json
-from ganexp.rundir import read_status
 
-log = logging.getLogger(__name__)
 TOKEN = "GANEXP_SWEEP_TOKEN"
 HOW_NOT_WHAT = ("resume", "trainer.progress", "hydra.verbose")  # overrides that say how a job runs, not what
 
@@ -44,39 +36,3 @@ def record_outside(run_dir: Path, error: str) -> None:
     if token:
         write_json(Path(run_dir).parent / ".ledger" / token / f"{Path(run_dir).name}.json",
                    {"status": "failed", "error": error})
-
-
-class SweepStatus(Callback):
-    """At the end of a multirun: one line per job with its status, the sweep report (`ganexp.report`), and a
-    non-zero exit if any job failed."""
-
-    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        os.environ[TOKEN] = f"{os.getpid()}-{time.time_ns()}"
-
-    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        sweep = Path(config.hydra.sweep.dir)
-        ledger = sweep / ".ledger" / os.environ.get(TOKEN, "none")
-        rows, outside = [], {}
-        for job in job_folders(sweep):
-            entry = ledger / f"{job.name}.json"
-            if entry.exists():
-                outside[job.name] = json.loads(entry.read_text())
-            status = outside.get(job.name) or read_status(job)
-            rows.append((job.name, status.get("status", "no status"), ",".join(job_overrides(job)) or job.name,
-                         status.get("error", "")))
-        shutil.rmtree(ledger, ignore_errors=True)
-        if ledger.parent.is_dir() and not any(ledger.parent.iterdir()):
-            ledger.parent.rmdir()
-        print(f"\nsweep {sweep}: {len(rows)} jobs")
-        for num, status, name, error in rows:
-            print(f"  {num:>3}  {status:<11} {name}" + (f"  ({error.splitlines()[0]})" if error else ""))
-        try:
-            from ganexp.report import write_report
-
-            write_report(sweep, config.get("monitor", "fid_eval"), outside)
-            print(f"report: {sweep / 'report.md'}")
-        except Exception:  # the report must never hide the jobs' own outcome
-            log.exception("writing the sweep report failed")
-        failed = [r for r in rows if r[1] not in ("completed", "diverged")]
-        if failed:
-            raise SystemExit(f"{len(failed)} of {len(rows)} jobs did not complete")

@@ -12,36 +12,40 @@ import time
 import traceback
 import warnings
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
 import torch
 from hydra.core.hydra_config import HydraConfig
-from hydra.utils import instantiate
+from hydra.utils import get_class, instantiate
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.loggers import TensorBoardLogger
 
 from ganexp.atomic import write_json
 from ganexp.checkpoint import Checkpointer
 from ganexp.data.module import ImageData
-from ganexp.data.toy import PointData
-from ganexp.eval.callback import Evaluation
-from ganexp.eval.toy import ToyEvaluation, ToyPlots
-from ganexp.modules.base import Diverged, GANModule
+from ganexp.eval.images import ImageEvaluation
+from ganexp.eval.measure import Measurement
+from ganexp.eval.points import PointEvaluation
+from ganexp.modules.base import Diverged, GANModule, Loop
 from ganexp.rundir import RunLock, read_status, set_aside, write_status
 from ganexp.schedule import iterations_for_batches
 from ganexp.schema import validate
-from ganexp.viz import IterationBar, SampleGrids
+from ganexp.viz import IterationBar, PointPlots, SampleGrids
 
 log = logging.getLogger(__name__)
 
-# Lightning's advice that does not apply here: ganexp steps optimizers itself and logs on its own x-axis.
-for message in (".*no pre-optimization state was saved.*", ".*smaller than the logging interval.*",
-                ".*does not have many workers.*", ".*LeafSpec.*"):
-    warnings.filterwarnings("ignore", message=message)
-logging.getLogger("pytorch_lightning.utilities.rank_zero").addFilter(lambda rec: "litlogger" not in rec.getMessage())
-logging.getLogger("pytorch_lightning.trainer.connectors.checkpoint_connector").setLevel(logging.WARNING)
+def quiet_lightning() -> None:
+    """Silence Lightning's advice that does not apply here (ganexp steps optimizers itself and logs on its own
+    x-axis). Called by the entry points (run.py, the benchmark), not at import."""
+    for message in (".*no pre-optimization state was saved.*", ".*smaller than the logging interval.*",
+                    ".*does not have many workers.*", ".*LeafSpec.*"):
+        warnings.filterwarnings("ignore", message=message)
+    logging.getLogger("pytorch_lightning.utilities.rank_zero").addFilter(
+        lambda rec: "litlogger" not in rec.getMessage())
+    logging.getLogger("pytorch_lightning.trainer.connectors.checkpoint_connector").setLevel(logging.WARNING)
 
 
 def build_data(cfg: DictConfig) -> ImageData:
@@ -49,54 +53,53 @@ def build_data(cfg: DictConfig) -> ImageData:
 
 
 def build_module(cfg: DictConfig, datamodule: ImageData, max_iters: int = 0) -> GANModule:
-    """The LightningModule of `cfg.model`, wired to the loss, optimizers, schedule and the data's labels."""
-    data = datamodule.load()
-    return instantiate(
-        cfg.model,
-        loss=instantiate(cfg.loss),
+    """The LightningModule of `cfg.model` with its networks (built from `model.generator`/`model.discriminator`,
+    completed with the condition sizes), condition encoders, loss, optimizers and schedule."""
+    labels = datamodule.load().label_space()
+    variant = get_class(cfg.model._target_)
+    loss = instantiate(cfg.loss)
+    # Each network owns its condition encoder, so a learned one trains with that network's optimizer.
+    make_cond = partial(instantiate, cfg.cond, groups=labels.groups, multilabel=labels.multilabel,
+                        attributes=labels.attributes, conditions=labels.conditions)
+    cond_g = make_cond() if variant.conditional else None
+    cond_d = make_cond() if variant.conditional and variant.d_conditional else None
+    g_cond, d_cond = variant.condition_sizes(cond_g.out_dim if cond_g is not None else 0, cfg.model)
+    generator = instantiate(cfg.model.generator, cond_dim=g_cond)
+    norm = cfg.model.discriminator.get("norm")
+    discriminator = instantiate(cfg.model.discriminator, cond_dim=d_cond,
+                                **({"norm": loss.d_norm} if norm == "auto" else {}))
+    settings = OmegaConf.create({k: v for k, v in cfg.model.items() if k not in ("generator", "discriminator")})
+    # built objects go to the constructor as they are (instantiate would read a dataclass kwarg as config)
+    return instantiate(settings, _partial_=True)(
+        generator=generator,
+        discriminator=discriminator,
+        cond_g=cond_g,
+        cond_d=cond_d,
+        labels=labels,
+        loss=loss,
         optimizer_g=instantiate(cfg.optimizer.g, _partial_=True),
         optimizer_d=instantiate(cfg.optimizer.d, _partial_=True),
-        scheduler_g=instantiate(cfg.sched.lr_g, _partial_=True) if cfg.sched.lr_g else None,
-        scheduler_d=instantiate(cfg.sched.lr_d, _partial_=True) if cfg.sched.lr_d else None,
-        sched=schedule_settings(cfg),
-        cond=instantiate(cfg.cond, _partial_=True),
-        groups=data.groups,
-        multilabel=data.multilabel,
-        conditions=data.conditions(),
-        attributes=data.attributes,
-        max_iters=max_iters,
-        batches_per_epoch=datamodule.batches_per_epoch,
-        log_every=cfg.log.every,
-        guard_max_loss=cfg.guard.max_loss,
-        guard_patience=cfg.guard.patience,
-        guard_every=cfg.guard.every,
+        scheduler_g=instantiate(cfg.lr_sched.g, _partial_=True) if cfg.lr_sched.g else None,
+        scheduler_d=instantiate(cfg.lr_sched.d, _partial_=True) if cfg.lr_sched.d else None,
+        sched=OmegaConf.to_container(cfg.sched, resolve=True),
+        loop=Loop(max_iters=max_iters, batches_per_epoch=datamodule.batches_per_epoch, log_every=cfg.log.every,
+                  guard_max_loss=cfg.guard.max_loss, guard_patience=cfg.guard.patience, guard_every=cfg.guard.every),
     )
 
 
-def schedule_settings(cfg: DictConfig) -> dict[str, Any]:
-    """The update schedule as plain data (the LR schedulers are built separately, not passed to the module)."""
-    sched = OmegaConf.to_container(cfg.sched, resolve=True)
-    return {k: v for k, v in sched.items() if k not in ("lr_g", "lr_d")}
-
-
-def build_evaluation(cfg: DictConfig, datamodule: ImageData, run_dir: Path) -> Evaluation | None:
-    e = cfg.eval
-    if not e.enabled:
-        return None
-    return Evaluation(datamodule, run_dir, every=e.every_n_steps, monitor=cfg.monitor, seed=e.seed, floor=e.floor,
-                      threshold=e.threshold, epochs=e.epochs, width=e.width)
-
-
 def build_watchers(cfg: DictConfig, datamodule: ImageData, run_dir: Path, max_iters: int
-                   ) -> tuple[Evaluation | None, pl.Callback]:
+                   ) -> tuple[Measurement | None, pl.Callback]:
     """(evaluation, pictures) callbacks: image metrics and sample grids, or for 2-D points modes and scatter plots."""
-    every = images_every(cfg, max_iters)
-    if isinstance(datamodule, PointData):
-        evaluation = ToyEvaluation(datamodule, run_dir, cfg.eval.every_n_steps, cfg.monitor, cfg.eval.seed)
-        return evaluation if cfg.eval.enabled else None, ToyPlots(run_dir / "samples", every, datamodule.source.kind,
-                                                                  cfg.log.bank_seed)
-    grids = SampleGrids(run_dir / "samples", every, cfg.log.grid, cfg.log.bank_seed, datamodule.load().attributes)
-    return build_evaluation(cfg, datamodule, run_dir), grids
+    e, every = cfg.eval, images_every(cfg, max_iters)
+    if datamodule.samples == "points":
+        evaluation = PointEvaluation(datamodule, run_dir, e.every_n_steps, cfg.monitor, e.seed)
+        pictures = PointPlots(run_dir / "samples", every, datamodule.source.kind, cfg.log.bank_seed)
+    else:
+        evaluation = ImageEvaluation(datamodule, run_dir, every=e.every_n_steps, monitor=cfg.monitor, seed=e.seed,
+                                     floor=e.floor, threshold=e.threshold, epochs=e.epochs, width=e.width)
+        pictures = SampleGrids(run_dir / "samples", every, cfg.log.grid, cfg.log.bank_seed,
+                               datamodule.load().attributes)
+    return evaluation if e.enabled else None, pictures
 
 
 def run_paths() -> tuple[Path, Path, str]:
@@ -114,7 +117,8 @@ def run_length(cfg: DictConfig, batches_per_epoch: int) -> int:
     """`trainer.max_iters`, or the iterations that make `trainer.max_epochs` passes over the training images."""
     if cfg.trainer.max_iters:
         return cfg.trainer.max_iters
-    return iterations_for_batches(cfg.trainer.max_epochs * batches_per_epoch, schedule_settings(cfg))
+    return iterations_for_batches(cfg.trainer.max_epochs * batches_per_epoch,
+                                  OmegaConf.to_container(cfg.sched, resolve=True))
 
 
 def images_every(cfg: DictConfig, max_iters: int) -> int:
@@ -190,7 +194,7 @@ class Job:
     module: GANModule
     trainer: pl.Trainer
     logger: TensorBoardLogger
-    evaluation: Evaluation | None
+    evaluation: Measurement | None
     startup: dict[str, float]
 
 

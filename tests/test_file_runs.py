@@ -74,7 +74,7 @@ def test_smoke_run_on_each_user_file_format(data, tmp_path, monkeypatch):
     FORMATS[data](root)
     monkeypatch.chdir(tmp_path)
     model = "model=dcgan" if data == "folder" else "model=cgan"
-    cfg = make_config("trainer=smoke", model, f"data={data}", f"data.root={root}", "eval.n_samples=8")
+    cfg = make_config("trainer=smoke", model, f"data={data}", f"data.root={root}", "data.holdout=8")
     train(cfg)
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["status"] == "completed" and metrics["iterations"] == 8

@@ -58,6 +58,11 @@ TAGS_CLEAN = [
 ]
 
 
+def anime_tags(root: str, **settings) -> AnimeTags:
+    """The loader with conf/data/anime.yaml's settings at 8 px, changed by `settings`."""
+    return AnimeTags(root, **{"image_size": 8, "format": "tags_clean", "policy": "exact", **settings})
+
+
 def write_anime(root: Path, lines: list[str], ids: range = range(6)) -> None:
     root.mkdir(parents=True, exist_ok=True)
     (root / "tags_clean.csv").write_text("\n".join(lines) + "\n")
@@ -67,7 +72,7 @@ def write_anime(root: Path, lines: list[str], ids: range = range(6)) -> None:
 
 def test_tags_clean_exact_keeps_one_hair_and_one_eye_colour(tmp_path):
     write_anime(tmp_path, TAGS_CLEAN)
-    data = AnimeTags(str(tmp_path), image_size=8).build()
+    data = anime_tags(str(tmp_path), image_size=8).build()
     assert data.images.shape == (2, 3, 8, 8) and data.images.dtype == torch.uint8
     assert data.labels.dtype == torch.long
     assert data.labels.tolist() == [[hair("blue"), eyes("red")], [hair("aqua"), eyes("yellow")]]
@@ -79,7 +84,7 @@ def test_tags_clean_exact_keeps_one_hair_and_one_eye_colour(tmp_path):
 
 def test_tags_clean_top_takes_the_highest_count_and_first_of_ties(tmp_path):
     write_anime(tmp_path, TAGS_CLEAN)
-    data = AnimeTags(str(tmp_path), image_size=8, policy="top").build()
+    data = anime_tags(str(tmp_path), image_size=8, policy="top").build()
     assert data.labels.tolist() == [
         [hair("blue"), eyes("red")],
         [hair("pink"), eyes("green")],
@@ -88,33 +93,33 @@ def test_tags_clean_top_takes_the_highest_count_and_first_of_ties(tmp_path):
     ]
     for row, face in enumerate([0, 1, 3, 4]):
         assert_colour(data.images[row], COLOURS[face], atol=4)
-    assert len(AnimeTags(str(tmp_path), image_size=8, policy="top", n=2).build()) == 2
+    assert len(anime_tags(str(tmp_path), image_size=8, policy="top", n=2).build()) == 2
 
 
 @pytest.mark.parametrize("bad", ["abc", "7,blue hair:many\tred eyes:2", ",blue hair:1"])
 def test_tags_clean_malformed_line_names_file_and_line(tmp_path, bad):
     write_anime(tmp_path, TAGS_CLEAN[:2] + [bad] + TAGS_CLEAN[2:])
     with pytest.raises(DataFileError, match=r"tags_clean\.csv line 3: expected \"id,tag:count<TAB>"):
-        AnimeTags(str(tmp_path)).build()
+        anime_tags(str(tmp_path)).build()
 
 
 def test_tags_clean_no_images_left_says_which_filter_and_lines_read(tmp_path):
     write_anime(tmp_path, [TAGS_CLEAN[1], TAGS_CLEAN[2], TAGS_CLEAN[5]])
     with pytest.raises(DataFileError, match=r"tags_clean\.csv: no images left after the 'exact' .*3 lines read"):
-        AnimeTags(str(tmp_path)).build()
+        anime_tags(str(tmp_path)).build()
 
 
 def test_missing_image_names_it_and_the_line(tmp_path):
     write_anime(tmp_path, TAGS_CLEAN, ids=range(3))  # face 3 (kept, line 4) is missing
     with pytest.raises(DataFileError, match=r"tags_clean\.csv line 4: image file not found: .*faces[/\\]3\.jpg"):
-        AnimeTags(str(tmp_path), image_size=8).build()
+        anime_tags(str(tmp_path), image_size=8).build()
 
 
 def test_missing_label_file_names_the_expected_path(tmp_path):
     with pytest.raises(DataFileError, match=r"label file not found: .*tags_clean\.csv"):
-        AnimeTags(str(tmp_path)).key()
+        anime_tags(str(tmp_path)).key()
     with pytest.raises(DataFileError, match=r"label file not found: .*tags\.csv"):
-        AnimeTags(str(tmp_path), format="extra").build()
+        anime_tags(str(tmp_path), format="extra").build()
 
 
 def test_unknown_options_are_rejected():
@@ -123,15 +128,15 @@ def test_unknown_options_are_rejected():
     with pytest.raises(ConfigError, match=r"data.source.format='csv': not one of tags_clean, extra"):
         validate(make_config("data=anime", "data.root=x", "data.source.format=csv"))
     with pytest.raises(ConfigError, match="data.source.n=0"):
-        Folder("x", n=0)
+        Folder("x", image_size=8, n=0)
 
 
 def test_key_changes_with_the_label_file_images_and_settings(tmp_path):
     write_anime(tmp_path, TAGS_CLEAN)
-    source = AnimeTags(str(tmp_path), image_size=8)
+    source = anime_tags(str(tmp_path), image_size=8)
     first = source.key()
     assert source.key() == first
-    assert AnimeTags(str(tmp_path), image_size=8, policy="top").key() != first
+    assert anime_tags(str(tmp_path), image_size=8, policy="top").key() != first
     (tmp_path / "tags_clean.csv").write_text("\n".join(TAGS_CLEAN[:4]) + "\n")
     second = source.key()
     assert second != first
@@ -143,7 +148,7 @@ def test_extra_tags(tmp_path):
     (tmp_path / "tags.csv").write_text("0,aqua hair aqua eyes\n1,blonde hair red eyes\n\n")
     save_image(tmp_path / "images" / "0.jpg", COLOURS[5])
     save_image(tmp_path / "images" / "1.jpg", COLOURS[3])
-    data = AnimeTags(str(tmp_path), image_size=8, format="extra").build()
+    data = anime_tags(str(tmp_path), image_size=8, format="extra").build()
     assert data.labels.tolist() == [[hair("aqua"), eyes("aqua")], [hair("blonde"), eyes("red")]]
     assert_colour(data.images[1], COLOURS[3], atol=4)
 
@@ -155,7 +160,7 @@ def test_extra_tags(tmp_path):
 def test_extra_tags_bad_line(tmp_path, bad, message):
     (tmp_path / "tags.csv").write_text(f"0,aqua hair aqua eyes\n1,blonde hair red eyes\n{bad}\n")
     with pytest.raises(DataFileError, match=r"tags\.csv line 3: " + re.escape(message)):
-        AnimeTags(str(tmp_path), format="extra").build()
+        anime_tags(str(tmp_path), format="extra").build()
 
 
 # -------------------------------------------------------------------------------------------------------- cartoon
@@ -195,16 +200,16 @@ def test_cartoon_attr_groups_and_labels(tmp_path):
 def test_cartoon_attr_rejects_bad_lines(tmp_path, rows, message):
     write_cartoon(tmp_path, rows)
     with pytest.raises(DataFileError, match=r"cartoon_attr\.txt" + message):
-        CartoonAttr(str(tmp_path)).build()
+        CartoonAttr(str(tmp_path), image_size=8).build()
 
 
 def test_cartoon_attr_bad_header(tmp_path):
     write_cartoon(tmp_path, header=["three", ATTR_HEADER[1]])
     with pytest.raises(DataFileError, match=r"cartoon_attr\.txt line 1: expected the image count"):
-        CartoonAttr(str(tmp_path)).build()
+        CartoonAttr(str(tmp_path), image_size=8).build()
     write_cartoon(tmp_path, header=["3", "hair_0 hair_1 glasses"])
     with pytest.raises(DataFileError, match=r"cartoon_attr\.txt line 2: attribute name 'glasses'"):
-        CartoonAttr(str(tmp_path)).build()
+        CartoonAttr(str(tmp_path), image_size=8).build()
 
 
 def test_corrupt_image_names_it_and_pil_reason(tmp_path):
@@ -255,7 +260,7 @@ def test_iclevr_multi_hot_and_rgba_on_white(tmp_path):
 def test_iclevr_unknown_object_names_file_and_key(tmp_path):
     write_iclevr(tmp_path, {"a.png": ["gray cube"], "b.png": ["purple torus"]})
     with pytest.raises(DataFileError, match=re.escape("train.json entry 'b.png': unknown object 'purple torus'")):
-        ICLEVR(str(tmp_path)).build()
+        ICLEVR(str(tmp_path), image_size=8).build()
 
 
 def test_iclevr_missing_image_names_the_entry(tmp_path):
@@ -267,12 +272,12 @@ def test_iclevr_missing_image_names_the_entry(tmp_path):
 def test_iclevr_test_sets(tmp_path):
     write_iclevr(tmp_path, {"a.png": ["gray cube"]})
     (tmp_path / "test.json").write_text(json.dumps([["gray cube"], ["red sphere", "blue cylinder"]]))
-    sets = ICLEVR(str(tmp_path)).test_sets()
+    sets = ICLEVR(str(tmp_path), image_size=8).test_sets()
     assert list(sets) == ["test"]  # new_test.json is absent
     torch.testing.assert_close(sets["test"], torch.tensor([[1.0, 0, 0], [0, 1, 1]]))
     (tmp_path / "new_test.json").write_text(json.dumps([["gray cube"], ["green torus"]]))
     with pytest.raises(DataFileError, match=r"new_test\.json entry 1: unknown object 'green torus'"):
-        ICLEVR(str(tmp_path)).test_sets()
+        ICLEVR(str(tmp_path), image_size=8).test_sets()
     (tmp_path / "bad.json").write_text('[["gray cube"],\n oops]')
     with pytest.raises(DataFileError, match=r"bad\.json line 2: invalid JSON"):
         load_label_sets(str(tmp_path / "bad.json"), load_objects(tmp_path / "objects.json"))
@@ -280,9 +285,9 @@ def test_iclevr_test_sets(tmp_path):
 
 def test_iclevr_key_changes_with_train_json(tmp_path):
     write_iclevr(tmp_path, {"a.png": ["gray cube"]})
-    first = ICLEVR(str(tmp_path)).key()
+    first = ICLEVR(str(tmp_path), image_size=8).key()
     (tmp_path / "train.json").write_text(json.dumps({"a.png": ["gray cube"], "b.png": ["red sphere"]}))
-    assert ICLEVR(str(tmp_path)).key() != first
+    assert ICLEVR(str(tmp_path), image_size=8).key() != first
 
 
 # --------------------------------------------------------------------------------------------------------- folder
@@ -299,20 +304,20 @@ def test_folder_loads_every_image_recursively_sorted(tmp_path):
     assert data.attributes == [("image", ["any"])]
     assert data.conditions().tolist() == [[0]]  # torch.unique(dim=0) works on the constant label
     assert len(Folder(str(tmp_path), image_size=8, n=2).build()) == 2
-    first = Folder(str(tmp_path)).key()
+    first = Folder(str(tmp_path), image_size=8).key()
     save_image(tmp_path / "d.jpg", COLOURS[3])
-    assert Folder(str(tmp_path)).key() != first
+    assert Folder(str(tmp_path), image_size=8).key() != first
 
 
 def test_folder_errors_name_the_folder(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(DataFileError, match=r"empty: no image files"):
-        Folder(str(tmp_path / "empty")).build()
+        Folder(str(tmp_path / "empty"), image_size=8).build()
     with pytest.raises(DataFileError, match=r"image folder not found: .*nowhere"):
-        Folder(str(tmp_path / "nowhere")).key()
+        Folder(str(tmp_path / "nowhere"), image_size=8).key()
     (tmp_path / "empty" / "x.png").write_bytes(b"garbage")
     with pytest.raises(DataFileError, match=r"cannot read image .*x\.png"):
-        Folder(str(tmp_path / "empty")).build()
+        Folder(str(tmp_path / "empty"), image_size=8).build()
 
 
 def test_root_expands_user(tmp_path, monkeypatch):

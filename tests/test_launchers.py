@@ -58,9 +58,9 @@ def test_submitit_local_executor_runs_a_smoke_job(tmp_path):
 
 def test_ddp_over_two_cpu_processes(tmp_path):
     """trainer=ddp's code path on CPU (gloo): two ranks, one folder written by rank 0."""
-    smoke = ["trainer.max_iters=8", "trainer.num_threads=1", "trainer.progress=false", "model.g_width=8",
-             "model.d_width=8", "data.source.n=288", "data.batch_size=16", "eval.n_samples=32", "eval.floor=0",
-             "eval.every_n_steps=4"]  # trainer=smoke's values (it is a trainer option itself)
+    smoke = ["trainer.max_iters=8", "trainer.num_threads=1", "trainer.progress=false", "model.generator.width=8",
+             "model.discriminator.width=8", "data.source.n=288", "data.batch_size=16", "data.holdout=32",
+             "eval.floor=0", "eval.every_n_steps=4"]  # trainer=smoke's values (it is a trainer option itself)
     out = run(tmp_path, "trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2", *smoke,
               f"hydra.run.dir={tmp_path / 'run'}")
     assert out.returncode == 0, out.stderr[-3000:]

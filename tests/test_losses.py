@@ -21,16 +21,16 @@ def softplus(x: float) -> float:
 def test_bce_by_hand():
     # D: mean(-log σ(real)) + mean(-log(1 - σ(fake))) = mean(softplus(-real)) + mean(softplus(fake))
     expected_d = (softplus(0) + softplus(-2)) / 2 + (softplus(0) + softplus(-1)) / 2
-    assert_close(BCE().d_loss(t(0, 2), t(0, -1)), torch.tensor(expected_d))
+    assert_close(BCE(1.0).d_loss(t(0, 2), t(0, -1)), torch.tensor(expected_d))
     # non-saturating G: mean(-log σ(fake))
-    assert_close(BCE().g_loss(t(0, -1)), torch.tensor((softplus(0) + softplus(1)) / 2))
+    assert_close(BCE(1.0).g_loss(t(0, -1)), torch.tensor((softplus(0) + softplus(1)) / 2))
 
 
 def test_bce_one_sided_label_smoothing_softens_real_targets_only():
     # real target 0.9 at logit 2: 0.9 * softplus(-2) + 0.1 * softplus(2); fake targets stay 0
     expected = 0.9 * softplus(-2) + 0.1 * softplus(2) + softplus(-3)
     assert_close(BCE(real_label=0.9).d_loss(t(2), t(-3)), torch.tensor(expected))
-    assert_close(BCE(real_label=0.9).g_loss(t(-3)), BCE().g_loss(t(-3)))
+    assert_close(BCE(real_label=0.9).g_loss(t(-3)), BCE(1.0).g_loss(t(-3)))
 
 
 def test_lsgan_by_hand():
@@ -41,8 +41,8 @@ def test_lsgan_by_hand():
 
 def test_wgan_by_hand():
     # mean(fake) - mean(real) = -1 - 2
-    assert_close(WGAN().d_loss(t(1, 3), t(0, -2)), torch.tensor(-3.0))
-    assert_close(WGAN().g_loss(t(0, -2)), torch.tensor(1.0))
+    assert_close(WGAN(clip=0.01).d_loss(t(1, 3), t(0, -2)), torch.tensor(-3.0))
+    assert_close(WGAN(clip=0.01).g_loss(t(0, -2)), torch.tensor(1.0))
 
 
 def test_hinge_by_hand():
@@ -51,7 +51,8 @@ def test_hinge_by_hand():
     assert_close(Hinge().g_loss(t(-2, 0)), torch.tensor(1.0))
 
 
-@pytest.mark.parametrize("loss", [BCE(), BCE(0.9), LSGAN(), WGAN(), WGANGP(), Hinge()], ids=type)
+@pytest.mark.parametrize("loss", [BCE(1.0), BCE(0.9), LSGAN(), WGAN(clip=0.01), WGANGP(gp_weight=10.0), Hinge()],
+                         ids=type)
 def test_direction(loss):
     """D's loss is lower when real scores high and fake low; G's is lower when fake scores high."""
     good, bad = t(1.5, 0.8), t(-1.2, -0.4)
@@ -92,7 +93,7 @@ def test_wgan_clipping_bounds_every_weight():
     assert values.abs().max() <= 0.05
     assert (values.abs() == 0.05).float().mean() > 0.5  # most were outside and sit on the bound now
     before = [p.clone() for p in d.parameters()]
-    WGANGP().after_d_step(d.parameters())  # WGAN-GP does not clip
+    WGANGP(gp_weight=10.0).after_d_step(d.parameters())  # WGAN-GP does not clip
     assert all(torch.equal(a, b) for a, b in zip(before, d.parameters(), strict=True))
 
 

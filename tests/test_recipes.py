@@ -110,7 +110,8 @@ def test_max_epochs_counts_passes_over_the_data_not_iterations(tmp_path, monkeyp
 
 # ---------------------------------------------------------------------------------------- clipping the whole critic
 def test_wgan_clips_the_condition_encoder_of_d_too_and_before_the_first_step():
-    _, _, module = build("model=cgan", "cond=embed", "model.d_cond=projection", "loss=wgan", "loss.clip=0.02")
+    _, _, module = build("model=cgan", "cond=embed", "model.discriminator.cond=projection", "loss=wgan",
+                         "loss.clip=0.02")
     critic = module.critic_parameters()
     assert {id(p) for p in module.cond_d.parameters()} <= {id(p) for p in critic}
     assert max(p.abs().max().item() for p in module.cond_d.parameters()) > 0.02  # N(0, 1) embedding rows
@@ -128,8 +129,9 @@ def test_wgan_leaves_the_extra_heads_of_acgan_unclipped():
 
 def test_trained_wgan_cgan_keeps_its_projection_embedding_in_the_box(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    train(make_config("trainer=smoke", "eval.enabled=false", "model=cgan", "cond=embed", "model.d_cond=projection",
-                      "loss=wgan", "loss.clip=0.02", "optimizer=adam"))
+    train(make_config("trainer=smoke", "eval.enabled=false", "model=cgan", "cond=embed",
+                      "model.discriminator.cond=projection", "loss=wgan", "loss.clip=0.02", "optim@optimizer.g=adam",
+                      "optim@optimizer.d=adam"))
     state = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=False)["state_dict"]
     cond_d = [v for k, v in state.items() if k.startswith("cond_d.")]
     assert cond_d and max(v.abs().max().item() for v in cond_d) <= 0.02 + 1e-7
@@ -155,8 +157,8 @@ def test_d_adv_is_the_adversarial_term_alone():
 
 
 def test_gradient_penalty_on_a_batchnorm_critic_is_refused_naming_both_keys():
-    with pytest.raises(ConfigError, match=r"loss=WGANGP with model.d_norm=batch"):
-        validate(make_config("loss=gp", "model.d_norm=batch"))
+    with pytest.raises(ConfigError, match=r"loss=WGANGP with model.discriminator.norm=batch"):
+        validate(make_config("loss=gp", "model.discriminator.norm=batch"))
     validate(make_config("loss=gp"))  # auto: LayerNorm
 
 
@@ -198,7 +200,7 @@ def test_held_out_images_of_a_folder_come_from_every_sub_folder(tmp_path):
         save_colour(tmp_path / "a" / f"{i:02d}.png", (200, 10, 10))
         save_colour(tmp_path / "b" / f"{i:02d}.png", (10, 10, 200))
     data = ImageData(Folder(str(tmp_path), image_size=8), batch_size=4,
-                     cache_dir=str(tmp_path / "cache"), holdout=10)
+                     cache_dir=str(tmp_path / "cache"), holdout=10, seed=0)
     held, _ = data.heldout_images
     red = (held[:, 0, 0, 0] > 100).sum().item()
     assert 0 < red < 10  # the file-order tail would be all of b/

@@ -160,8 +160,8 @@ def test_same_seed_same_results(tmp_path, monkeypatch):
 
 
 def test_condition_options_on_an_unconditional_model_fail_at_start(tmp_path):
-    proc = run_cli("trainer=smoke", "model=dcgan", "model.d_cond=projection", f"hydra.run.dir={tmp_path}")
-    assert proc.returncode != 0 and "model.d_cond" in proc.stderr
+    proc = run_cli("trainer=smoke", "model=dcgan", "model.discriminator.cond=projection", f"hydra.run.dir={tmp_path}")
+    assert proc.returncode != 0 and "model.discriminator.cond" in proc.stderr
 
 
 def test_corrupted_data_cache_is_named_and_rebuilt(tmp_path, caplog):

@@ -53,7 +53,8 @@ def test_schedule_drives_the_real_loop(tmp_path, monkeypatch):
 
 def test_wgan_weights_stay_clipped_after_training(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    train(make_config("trainer=smoke", "loss=wgan", "loss.clip=0.02", "optimizer=adam"))
+    train(make_config("trainer=smoke", "loss=wgan", "loss.clip=0.02", "optim@optimizer.g=adam",
+                      "optim@optimizer.d=adam"))
     state = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=False)["state_dict"]
     d_params = [v for k, v in state.items() if k.startswith("discriminator.") and "running" not in k
                 and "num_batches" not in k]
@@ -63,14 +64,14 @@ def test_wgan_weights_stay_clipped_after_training(tmp_path, monkeypatch):
 def test_lr_drop_at_an_iteration(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     train(make_config("trainer=smoke", "log.every=1",
-                      "+sched.lr_d={_target_: torch.optim.lr_scheduler.MultiStepLR, milestones: [5], gamma: 0.1}"))
+                      "lr_sched.d={_target_: torch.optim.lr_scheduler.MultiStepLR, milestones: [5], gamma: 0.1}"))
     lrs = [round(e.value, 8) for e in events(tmp_path / "tb").Scalars("lr/d")]
     assert lrs == [2e-4] * 4 + [2e-5] * 4  # logged after iterations 1..8; the drop takes effect after 5 steps
 
 
 def test_cgan_with_matching_aware_loss_trains(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    train(make_config("trainer=smoke", "model=cgan", "model.wrong_weight=1.0", "model.d_cond=projection"))
+    train(make_config("trainer=smoke", "model=cgan", "model.wrong_weight=1.0", "model.discriminator.cond=projection"))
     assert "d/wrong" in events(tmp_path / "tb").Tags()["scalars"]
 
 

@@ -92,8 +92,8 @@ def test_infogan_loss_term_depends_on_the_codes_it_was_given():
 
 @pytest.mark.parametrize("size", [32, 64, 128])
 def test_acgan_heads_per_attribute_at_every_size(size):
-    cfg, datamodule, module = build("model=acgan", "data=cartoon", f"model.image_size={size}", "data.source.n=64",
-                                    "eval.n_samples=16")
+    cfg, datamodule, module = build("model=acgan", "data=cartoon", f"data.image_size={size}", "data.source.n=64",
+                                    "data.holdout=16")
     assert isinstance(module, ACGAN) and module.cond_d is None  # D predicts the condition instead of reading it
     assert [head[1].out_features for head in module.heads] == [6, 4, 3, 2]
     real, labels = next(iter(datamodule.train_dataloader()))
@@ -129,7 +129,7 @@ def test_infogan_writes_traversal_grids(tmp_path, monkeypatch):
     train(cfg)
     from PIL import Image
 
-    size = cfg.model.image_size + 2  # make_grid pads 2 px
+    size = cfg.data.image_size + 2  # make_grid pads 2 px
     cat = Image.open(tmp_path / "samples" / "code_cat0.png")
     assert cat.size == (8 * size + 2, 5 * size + 2)  # one row per categorical value, 8 noises
     cont = Image.open(tmp_path / "samples" / "code_cont0.png")
@@ -161,7 +161,7 @@ def test_variants_combine_with_mixed_optimizers_soft_labels_and_lr_drops(model, 
     monkeypatch.chdir(tmp_path)
     cfg = make_config("trainer=smoke", f"model={model}", "data=cartoon", "optim@optimizer.d=sgd",
                       "loss.real_label=0.9",
-                      "+sched.lr_d={_target_: torch.optim.lr_scheduler.MultiStepLR, milestones: [4], gamma: 0.1}")
+                      "lr_sched.d={_target_: torch.optim.lr_scheduler.MultiStepLR, milestones: [4], gamma: 0.1}")
     _, opt_d = build_module(cfg, build_data(cfg)).configure_optimizers()[0][:2]
     assert type(opt_d).__name__ == "SGD"
     train(cfg)

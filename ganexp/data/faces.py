@@ -9,10 +9,11 @@ where that attribute is drawn. `python -m ganexp.data.faces --out faces.png` sav
 """
 
 import argparse
-from collections.abc import Callable
 
 import torch
 from torch import Tensor
+
+from ganexp.data.draw import box, render_chunks
 
 HAIR_COLOURS = ("orange", "white", "aqua", "gray", "green", "red", "purple", "pink", "blue", "black", "brown", "blonde")
 EYE_COLOURS = ("black", "orange", "pink", "yellow", "aqua", "purple", "green", "brown", "red", "blue")
@@ -35,7 +36,6 @@ MOUTH_RGB = torch.tensor([180.0, 60, 70])
 STYLES = 4  # hair: 0 short cap, 1 long with side locks, 2 spiky, 3 twin tails
 BANGS = 3  # 0 arched, 1 jagged, 2 parted
 _DRAWS = 32  # uniforms per image; 28 used, new nuisances go at the end so existing data sets stay the same
-_CHUNK_PIXELS = 1 << 18  # images per chunk = this / pixels per image: keeps the working set in cache
 
 
 def sample_labels(n: int, seed: int, hair: int = 12, eyes: int = 10, face: int = 3, glasses: int = 2) -> Tensor:
@@ -48,24 +48,6 @@ def render_faces(labels: Tensor, image_size: int, seed: int) -> Tensor:
     """uint8 (N, 3, S, S) faces for long labels (N, 4) = (hair, eye, face colour, glasses); deterministic."""
     labels = labels.long().cpu()
     return render_chunks(labels, _nuisance(len(labels), seed), image_size, _draw)
-
-
-def render_chunks(labels: Tensor, nuisance: dict[str, Tensor], image_size: int,
-                  draw: Callable[[Tensor, dict[str, Tensor], int], Tensor]) -> Tensor:
-    """uint8 (N, 3, S, S) from `draw(labels, nuisance, size)` applied to chunks of images that fit in cache."""
-    out = torch.empty(len(labels), 3, image_size, image_size, dtype=torch.uint8)
-    step = max(1, _CHUNK_PIXELS // image_size**2)
-    threads = torch.get_num_threads()
-    # Hundreds of small elementwise ops: a second thread gains little, and while another process keeps the cores
-    # busy, thread hand-offs made rendering 10-60x slower (measured on the 2-core dev machine).
-    torch.set_num_threads(1)
-    try:
-        for start in range(0, len(labels), step):
-            part = slice(start, start + step)
-            out[part] = draw(labels[part], {k: v[part] for k, v in nuisance.items()}, image_size)
-    finally:
-        torch.set_num_threads(threads)
-    return out
 
 
 def _nuisance(n: int, seed: int) -> dict[str, Tensor]:
@@ -108,12 +90,6 @@ def _ellipse(x: Tensor, y: Tensor, x0: float | Tensor, y0: float | Tensor, a: fl
     return (q.sqrt_() - 1) * torch.minimum(torch.as_tensor(a), torch.as_tensor(b))
 
 
-def _box(x: Tensor, y: Tensor, x0: float | Tensor, y0: float | Tensor, half_w: float | Tensor,
-         half_h: float | Tensor) -> Tensor:
-    """Signed distance to an axis-aligned box, exact outside along the axes (enough for a one-pixel edge ramp)."""
-    return torch.maximum((x - x0).abs() - half_w, (y - y0).abs() - half_h)
-
-
 def _tri(t: Tensor) -> Tensor:
     """Triangle wave in [0, 1] with period 1: 0 at integers (spike tips)."""
     return 2 * (t - t.floor() - 0.5).abs()
@@ -150,7 +126,7 @@ def _draw(labels: Tensor, p: dict[str, Tensor], size: int) -> Tensor:
     tails = _ellipse(ax, y, 0.74, p["tail_y"], 0.2, 0.55)
     back = torch.where(style == 1, long_back, torch.where(style == 3, tails, torch.full_like(long_back, 9.0)))
     paint(back, hair_field, hair_line)
-    paint(_box(x, y, 0, 0.75, 0.15, 0.3), skin * 0.85, skin * 0.6)  # neck
+    paint(box(x, y, 0, 0.75, 0.15, 0.3), skin * 0.85, skin * 0.6)  # neck
     # Face: an ellipse whose lower half narrows towards a soft anime chin.
     face_y = 0.12
     face = _ellipse(x / (1 - 0.28 * ((y - face_y) / 0.6).clamp(0, 1)), y, 0, face_y, 0.5, 0.6)
@@ -164,7 +140,7 @@ def _draw(labels: Tensor, p: dict[str, Tensor], size: int) -> Tensor:
                                         -0.1 - 0.5 * (0.25 - (x - p["part"]).abs()).clamp(min=0)))
     open_face = torch.maximum(face, bang_line - y)
     front = torch.maximum(torch.maximum(cap, -open_face), y - p["cut"])
-    locks = _box(ax, y, 0.5, 0.3, 0.1 - 0.07 * ((y - 0.1) / 0.7).clamp(0, 1), 0.5)  # tapering towards the tips
+    locks = box(ax, y, 0.5, 0.3, 0.1 - 0.07 * ((y - 0.1) / 0.7).clamp(0, 1), 0.5)  # tapering towards the tips
     front = torch.minimum(front, torch.where((style == 1) | (style == 3), locks, torch.full_like(locks, 9.0)))
     paint(front, hair_field, hair_line)
 
@@ -187,7 +163,7 @@ def _draw(labels: Tensor, p: dict[str, Tensor], size: int) -> Tensor:
     lens = ((ex / 0.215) ** 4 + ((ey + 0.015) / 0.235) ** 4).pow_(0.25).sub_(1).mul_(0.215).add_(away)
     image.lerp_(torch.full((1, 3, 1, 1), 255.0), 0.15 * cover(lens))
     frame_width = (0.02 * px).clamp(min=0.6) / px  # at least about a pixel wide at 32 px
-    bridge = _box(x, y, 0, p["eye_y"] - 0.03, 0.05, 0.0)
+    bridge = box(x, y, 0, p["eye_y"] - 0.03, 0.05, 0.0)
     paint(torch.minimum(lens.abs(), bridge + away) - frame_width, LINE_RGB.view(1, 3, 1, 1))
     return image.round_().clamp_(0, 255).to(torch.uint8)
 

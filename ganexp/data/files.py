@@ -168,9 +168,9 @@ class AnimeTags:
     """
 
     root: str
-    image_size: int = 64
-    format: Literal["tags_clean", "extra"] = "tags_clean"
-    policy: Literal["exact", "top"] = "exact"
+    image_size: int
+    format: Literal["tags_clean", "extra"]
+    policy: Literal["exact", "top"]
     n: int | None = None
 
     def __post_init__(self) -> None:
@@ -238,7 +238,7 @@ class CartoonAttr:
     """
 
     root: str
-    image_size: int = 64
+    image_size: int
     attr_file: str = "cartoon_attr.txt"
     n: int | None = None
 
@@ -331,7 +331,7 @@ class ICLEVR:
     """
 
     root: str
-    image_size: int = 64
+    image_size: int
     n: int | None = None
 
     def __post_init__(self) -> None:
@@ -381,7 +381,7 @@ class Folder:
     """
 
     root: str
-    image_size: int = 64
+    image_size: int
     n: int | None = None
 
     def __post_init__(self) -> None:

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Literal, Protocol
 
 import pytorch_lightning as pl
 import torch
@@ -44,6 +44,20 @@ class LabelledImages:
     def conditions(self) -> Tensor:
         """The distinct label rows present in the data (what wrong-condition sampling draws from)."""
         return torch.unique(self.labels, dim=0)
+
+    def label_space(self) -> "LabelSpace":
+        return LabelSpace(self.groups, self.multilabel, self.attributes, self.conditions())
+
+
+@dataclass
+class LabelSpace:
+    """What a model needs to know about the data's labels: the attribute groups and their sizes (or one group of
+    labels when `multilabel`), their names, and the distinct label rows present in the data."""
+
+    groups: list[int]
+    multilabel: bool
+    attributes: list[tuple[str, list[str]]]
+    conditions: Tensor
 
 
 class Source(Protocol):
@@ -128,15 +142,16 @@ class ImageData(pl.LightningDataModule):
     def __init__(
         self,
         source: Source,
-        batch_size: int = 64,
-        cache_dir: str = "~/.cache/ganexp",
-        holdout: int = 0,
+        batch_size: int,
+        cache_dir: str,
+        holdout: int,
+        seed: int,
         on_device: bool = False,
-        seed: int = 0,
         root: str | None = None,  # the user's data folder, for the file loaders' `source.root: ${..root}`
+        image_size: Literal[32, 64, 128] | None = None,  # for the source and the networks (`${data.image_size}`)
     ):
         super().__init__()
-        self.root = root
+        self.root, self.image_size = root, image_size
         self.source, self.batch_size, self.cache_dir = source, batch_size, cache_dir
         self.holdout, self.on_device, self.seed = holdout, on_device, seed
         self.data: LabelledImages | None = None

@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from ganexp.data.faces import render_chunks
+from ganexp.data.draw import box, render_chunks
 
 SHAPES = ("cube", "sphere", "cylinder")
 COLOURS = ("gray", "red", "blue", "green", "brown", "purple", "cyan", "yellow")
@@ -81,11 +81,6 @@ def _nuisance(n: int, seed: int) -> dict[str, Tensor]:
     }
 
 
-def _box(x: Tensor, y: Tensor, x0: Tensor, y0: Tensor, half_w: Tensor, half_h: Tensor) -> Tensor:
-    """Signed distance to an axis-aligned box, exact outside along the axes (enough for a one-pixel edge ramp)."""
-    return torch.maximum((x - x0).abs() - half_w, (y - y0).abs() - half_h)
-
-
 def _ellipse(x: Tensor, y: Tensor, x0: Tensor, y0: Tensor, a: Tensor, b: Tensor) -> Tensor:
     """Signed distance to an ellipse to first order (level / gradient), so even flat ones get a one-pixel edge."""
     u, v = (x - x0) / a, (y - y0) / b
@@ -103,7 +98,7 @@ def _cube(x: Tensor, y: Tensor, cx: Tensor, ground: Tensor, r: Tensor, px: float
     """A cube in oblique view: front square, lit top and dark right side as parallelograms -> (distance, light)."""
     depth, skew = 0.45 * r, 0.35 * r  # how far the back edges appear up and to the right
     fx, top = cx - skew / 2, ground - 2 * r  # front face centre x, front face top edge
-    front = _box(x, y, fx, ground - r, r, r)
+    front = box(x, y, fx, ground - r, r, r)
     back = (top - y) / depth  # 0 at the front top edge, 1 at the back edge
     lid = torch.maximum((x - fx - back * skew).abs() - r, (y - top + depth / 2).abs() - depth / 2)
     along = (x - fx - r) / skew  # 0 at the front right edge, 1 at the back
@@ -129,7 +124,7 @@ def _cylinder(x: Tensor, y: Tensor, cx: Tensor, ground: Tensor, r: Tensor, px: f
     rim, height = 0.3 * r, 2 * r  # half-height of the end ellipses, body height
     bottom, top = ground - rim, ground - rim - height  # centres of the end ellipses
     lid = _ellipse(x, y, cx, top, r, rim)
-    body = torch.minimum(_box(x, y, cx, (top + bottom) / 2, r, height / 2), _ellipse(x, y, cx, bottom, r, rim))
+    body = torch.minimum(box(x, y, cx, (top + bottom) / 2, r, height / 2), _ellipse(x, y, cx, bottom, r, rim))
     nx = ((x - cx) / r).clamp(-1, 1)
     lambert = (_LIGHT[0] * nx + _LIGHT[2] * (1 - nx**2).sqrt()).clamp(min=0) / _LIGHT[[0, 2]].norm()
     light = 0.4 + 0.7 * lambert + 0.4 * torch.exp(-((nx + 0.45) ** 2) / 0.02)

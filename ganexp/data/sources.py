@@ -20,9 +20,9 @@ class Faces:
     each group uses its first k values, and a group with k = 1 is constant and not a label.
     The default is the anime-faces stand-in, 12 hair x 10 eye colours; `data=cartoon` is 6 x 4 x 3 x 2."""
 
-    n: int = 20000
-    image_size: int = 32
-    seed: int = 0
+    n: int
+    image_size: int
+    seed: int
     hair: int = 12
     eyes: int = 10
     face: int = 1
@@ -52,7 +52,7 @@ class Digits:
     """scikit-learn's bundled handwritten digits (1,797 real 8x8 grey images, 10 classes), upscaled bilinearly to
     `image_size` and repeated to 3 channels, so every network and the evaluator take them unchanged."""
 
-    image_size: int = 32
+    image_size: int
     n: int | None = None  # the first n after a fixed shuffle (None: all 1,797)
 
     def key(self) -> str:
@@ -77,9 +77,9 @@ class Shapes:
     """Procedural iCLEVR-like scenes: 1-3 shaded objects from 3 shapes x 8 colours, multi-hot over the 24 labels.
     `test_sets()` are the shipped test.json / new_test.json-style label files, scored as acc/test, acc/new_test."""
 
-    n: int = 20000
-    image_size: int = 32
-    seed: int = 0
+    n: int
+    image_size: int
+    seed: int
 
     def key(self) -> str:
         return f"shapes:{asdict(self)}"

@@ -51,10 +51,10 @@ def mode_scores(points: Tensor, centers: Tensor, std: float, min_count: int = 20
 class Mixture:
     """The source for `data=toy_ring` / `data=toy_grid`: points as the "images" (float (N, 2)), the mode as label."""
 
-    kind: Literal["ring", "grid"] = "ring"
-    n: int = 50000
-    std: float = 0.02
-    seed: int = 0
+    kind: Literal["ring", "grid"]
+    n: int
+    std: float
+    seed: int
 
     def key(self) -> str:
         return f"mixture:{asdict(self)}"

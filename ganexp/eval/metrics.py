@@ -13,6 +13,8 @@ from torch import Tensor, nn
 from torchmetrics.image.fid import FrechetInceptionDistance
 from torchmetrics.image.kid import KernelInceptionDistance
 
+from ganexp.nets import eval_mode
+
 
 def attribute_accuracy(logits: list[Tensor], labels: Tensor, names: list[str] | None = None) -> dict[str, float]:
     """Per attribute group: how often the argmax equals the label column; `overall` is the mean over all
@@ -69,9 +71,7 @@ def feature_distances(feature_net: nn.Module, real: Tensor, fake: Tensor, batch_
     """
     if min(len(real), len(fake)) < 2:
         raise ValueError(f"FID/KID need at least 2 images per set, got {len(real)} real and {len(fake)} fake")
-    was_training = feature_net.training
-    feature_net.eval()  # BatchNorm in train mode would make features depend on the batch they come in
-    try:
+    with eval_mode(feature_net):  # BatchNorm in train mode would make features depend on the batch they come in
         extractor = _Features(feature_net, feature_net.features(real[:2]).shape[1])
         # For a custom module torchmetrics passes images through untouched: `normalize` only picks the dtype of a
         # probe image, and no probe runs because `num_features` is set; [-1, 1] floats reach the net as they are.
@@ -90,8 +90,6 @@ def feature_distances(feature_net: nn.Module, real: Tensor, fake: Tensor, batch_
             kid_mean, kid_std = kid.compute()
         return {"fid": fid.compute().item(), "kid": kid_mean.item(), "kid_std": kid_std.item(),
                 "kid_subset_size": subset_size}
-    finally:
-        feature_net.train(was_training)
 
 
 def mean_pairwise_distance(features: Tensor) -> float:

@@ -1,10 +1,9 @@
-"""GAN LightningModules: the shared loop (`base.GANModule`) and one small subclass per variant."""
+"""GAN LightningModules: the shared loop (`base.GANModule`, itself the unconditional GAN) and one small subclass
+per variant that says how the condition enters and which loss terms it adds."""
 
 from ganexp.modules.acgan import ACGAN
-from ganexp.modules.base import GANModule
+from ganexp.modules.base import GANModule, Loop
 from ganexp.modules.cgan import CGAN
-from ganexp.modules.dcgan import DCGAN
 from ganexp.modules.infogan import InfoGAN
-from ganexp.modules.toy import ToyGAN
 
-__all__ = ["GANModule", "DCGAN", "CGAN", "ACGAN", "InfoGAN", "ToyGAN"]
+__all__ = ["GANModule", "Loop", "CGAN", "ACGAN", "InfoGAN"]

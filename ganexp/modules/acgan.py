@@ -16,10 +16,10 @@ class ACGAN(GANModule):
     conditional = True
     d_conditional = False
 
-    def __init__(self, *args, cls_weight: float = 1.0, cls_on_fake: bool = True, **kwargs):
+    def __init__(self, *args, cls_weight: float, cls_on_fake: bool, **kwargs):
         super().__init__(*args, **kwargs)
         self.cls_weight, self.cls_on_fake = cls_weight, cls_on_fake
-        width = self.discriminator.features_dim * 16
+        width = self.discriminator.feature_size
         outputs = [sum(self.groups)] if self.multilabel else self.groups
         self.heads = nn.ModuleList(nn.Sequential(nn.Flatten(), nn.Linear(width, n)) for n in outputs)
 

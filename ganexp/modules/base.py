@@ -15,17 +15,17 @@ TensorBoard x-axis use `iteration`.
 
 import math
 import time
-from collections.abc import Callable
-from functools import partial
-from typing import Any, Literal
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
 
 import pytorch_lightning as pl
 import torch
 from torch import Tensor, nn
 
 from ganexp.checkpoint import rng_states, set_rng_states
+from ganexp.data.module import LabelSpace
 from ganexp.losses import AdversarialLoss
-from ganexp.nets.dcgan import Discriminator, Generator
 from ganexp.schedule import real_batches_at, real_batches_before, updates_at
 
 
@@ -37,76 +37,76 @@ class Diverged(RuntimeError):
         self.iteration, self.name, self.value = iteration, name, value
 
 
+@dataclass(frozen=True)
+class Loop:
+    """How long the loop runs and how it logs and guards itself (from `trainer`, `log` and `guard`)."""
+
+    max_iters: int  # stop after this many iterations
+    batches_per_epoch: int  # real batches in one pass over the training images
+    log_every: int  # iterations between scalar writes
+    guard_max_loss: float  # |loss| above this for guard_patience checks ends the run as diverged
+    guard_patience: int
+    guard_every: int  # iterations between checks (one host sync each)
+
+
 class GANModule(pl.LightningModule):
+    """The unconditional GAN (DCGAN with `model=dcgan`, the MLP pair with `model=toy`): labels are ignored.
+
+    It receives its networks built (`conf/model/*.yaml` names them; `ganexp.train.build_module` completes them with
+    the condition sizes that `condition_sizes` gives) and owns the loop around them.
+    """
+
     conditional = False  # whether G draws what the labels ask for (and so is scored on it)
     d_conditional = True  # whether the condition is also an input of D (AC-GAN's D predicts it instead)
-    samples = "images"  # what G makes: the data set must serve the same (data.samples)
 
     def __init__(
         self,
+        generator: nn.Module,
+        discriminator: nn.Module,
         loss: AdversarialLoss,
         optimizer_g: Callable[..., torch.optim.Optimizer],
         optimizer_d: Callable[..., torch.optim.Optimizer],
-        sched: Any,
+        sched: Mapping,
+        loop: Loop,
+        z_dim: int,
+        cond_g: nn.Module | None = None,
+        cond_d: nn.Module | None = None,
+        labels: LabelSpace | None = None,
         scheduler_g: Callable[..., Any] | None = None,
         scheduler_d: Callable[..., Any] | None = None,
-        groups: list[int] | None = None,
-        multilabel: bool = False,
-        conditions: Tensor | None = None,
-        attributes: list[tuple[str, list[str]]] | None = None,
-        cond: Callable[..., nn.Module] | None = None,
-        z_dim: int = 100,
-        image_size: Literal[32, 64, 128] = 32,
-        channels: int = 3,
-        g_width: int = 64,
-        d_width: int = 64,
-        d_norm: Literal["auto", "batch", "layer", "none", "spectral"] = "auto",
-        d_cond: Literal["expand", "concat", "projection"] = "expand",
-        d_mbstd: bool = False,
-        max_iters: int = 0,
-        batches_per_epoch: int = 0,
-        log_every: int = 50,
-        guard_max_loss: float = math.inf,
-        guard_patience: int = 1,
-        guard_every: int = 1,
     ):
         super().__init__()
         self.automatic_optimization = False
-        self.loss, self.sched = loss, sched
+        self.loss, self.sched, self.loop = loss, sched, loop
         self.optimizer_g, self.optimizer_d = optimizer_g, optimizer_d
         self.scheduler_g, self.scheduler_d = scheduler_g, scheduler_d
-        self.groups, self.multilabel = list(groups or []), multilabel
-        self.d_mbstd = d_mbstd
-        self.z_dim, self.max_iters, self.log_every = z_dim, max_iters, log_every
-        self.batches_per_epoch = batches_per_epoch  # real batches in one pass over the training images
-        self.guard_max_loss, self.guard_patience, self.guard_every = guard_max_loss, guard_patience, guard_every
+        self.labels = labels or LabelSpace([], False, [], torch.empty(0))
+        self.z_dim, self.max_iters = z_dim, loop.max_iters
         self._over_max = 0
         self._rng_to_restore: dict | None = None
         # Each network owns its condition encoder, so a learned one trains with that network's optimizer.
-        conditions = conditions if conditions is not None else torch.empty(0)
-        if self.conditional:
-            make_cond = partial(cond, groups=self.groups, multilabel=multilabel, attributes=attributes,
-                                conditions=conditions)
-            self.cond_g = make_cond()
-            self.cond_d = make_cond() if self.d_conditional else None
-        else:
-            self.cond_g = self.cond_d = None
-        self.generator = self.build_generator(z_dim, image_size, channels, g_width)
-        self.discriminator = self.build_discriminator(
-            image_size, channels, d_width, loss.d_norm if d_norm == "auto" else d_norm, d_cond
-        )
+        self.cond_g, self.cond_d = cond_g, cond_d
+        self.generator, self.discriminator = generator, discriminator
         # The distinct conditions present in the data (sample grids and wrong-condition sampling draw from them).
-        self.register_buffer("conditions", conditions, persistent=False)
+        self.register_buffer("conditions", self.labels.conditions, persistent=False)
         self.iteration = self.d_updates = self.g_updates = self.real_images = self.real_images_at_start = 0
         self.channels_last = False  # set by speed_up()
         self._last: dict[str, Tensor] = {}
 
-    # ---- networks (variants may replace) -------------------------------------------------------------------------
-    def build_generator(self, z_dim: int, image_size: int, channels: int, width: int) -> nn.Module:
-        return Generator(z_dim, image_size, width, channels, _out_dim(self.cond_g))
+    @classmethod
+    def condition_sizes(cls, cond_dim: int, settings: Mapping) -> tuple[int, int]:
+        """(G's, D's) condition input sizes for a condition encoder of `cond_dim`, given the model's settings."""
+        if not cls.conditional:
+            return 0, 0
+        return cond_dim, cond_dim if cls.d_conditional else 0
 
-    def build_discriminator(self, image_size: int, channels: int, width: int, norm: str, d_cond: str) -> nn.Module:
-        return Discriminator(image_size, width, channels, norm, _out_dim(self.cond_d), d_cond, self.d_mbstd)
+    @property
+    def groups(self) -> list[int]:
+        return self.labels.groups
+
+    @property
+    def multilabel(self) -> bool:
+        return self.labels.multilabel
 
     def generate(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
         return self.generator(z, self.cond_g(labels) if self.cond_g is not None else None)
@@ -115,7 +115,7 @@ class GANModule(pl.LightningModule):
         return self.judge(x, labels)[0]
 
     def judge(self, x: Tensor, labels: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        """(scores (N,), D's 4x4 features): extra heads (AC-GAN, InfoGAN) share the features of the same pass."""
+        """(scores (N,), D's features): extra heads (AC-GAN, InfoGAN) share the features of the same pass."""
         cond = self.cond_d(labels) if self.cond_d is not None else None
         h = self.discriminator.features(x, cond)
         return self.discriminator.score(h, cond), h
@@ -253,13 +253,13 @@ class GANModule(pl.LightningModule):
 
     def check(self, name: str, loss: Tensor) -> None:
         """Stop before a bad optimizer step: raises Diverged (one host sync per check, every `guard_every`)."""
-        if self.iteration % self.guard_every:
+        if self.iteration % self.loop.guard_every:
             return
         value = float(loss.detach())
         if not math.isfinite(value):
             raise Diverged(self.iteration, name, value)
-        self._over_max = self._over_max + 1 if abs(value) > self.guard_max_loss else 0
-        if self._over_max >= self.guard_patience:
+        self._over_max = self._over_max + 1 if abs(value) > self.loop.guard_max_loss else 0
+        if self._over_max >= self.loop.guard_patience:
             raise Diverged(self.iteration, name, value)
 
     # ---- hooks for variants --------------------------------------------------------------------------------------
@@ -293,7 +293,7 @@ class GANModule(pl.LightningModule):
         for name in ("loss/d", "loss/g"):
             if name in self._last:
                 self.log(name.split("/")[1], self._last[name], prog_bar=True, logger=False)
-        if self.iteration % self.log_every == 0 or self.iteration == self.max_iters:
+        if self.iteration % self.loop.log_every == 0 or self.iteration == self.max_iters:
             self.write_scalars()
         if self.max_iters and self.iteration >= self.max_iters:
             self.trainer.should_stop = True
@@ -319,8 +319,8 @@ class GANModule(pl.LightningModule):
             return {}
         per_image = (now - last[0]) / (self.real_images - last[1])
         values = {"speed/images_per_s": 1 / per_image}
-        if self.batches_per_epoch and self._trainer is not None and self.trainer.datamodule is not None:
-            values["speed/epoch_seconds"] = per_image * self.batches_per_epoch * self.trainer.datamodule.batch_size
+        if self.loop.batches_per_epoch and self._trainer is not None and self.trainer.datamodule is not None:
+            values["speed/epoch_seconds"] = per_image * self.loop.batches_per_epoch * self.trainer.datamodule.batch_size
         return values
 
     def write_scalars(self) -> None:
@@ -349,10 +349,6 @@ class GANModule(pl.LightningModule):
         if self._rng_to_restore is not None:
             set_rng_states(self._rng_to_restore)
             self._rng_to_restore = None
-
-
-def _out_dim(encoder: nn.Module | None) -> int:
-    return encoder.out_dim if encoder is not None else 0
 
 
 def _params(module: nn.Module | None) -> list[nn.Parameter]:

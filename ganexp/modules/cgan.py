@@ -1,4 +1,5 @@
-"""Conditional DCGAN: the condition joins z in G and enters D as `d_cond` says (expand, concat, projection).
+"""Conditional GAN: the condition joins z in G and enters D as the discriminator's `cond` says (expand, concat,
+projection).
 
 Matching-aware D (Reed et al. 2016, GAN-CLS): real images paired with a wrong condition are extra negatives, drawn
 uniformly from the data's other conditions (`wrong_sampling=uniform`) or by shifting the batch (`shift`).
@@ -19,16 +20,15 @@ from ganexp.schedule import iterations_for_batches
 class CGAN(GANModule):
     conditional = True
 
-    def __init__(self, *args, wrong_weight: float = 0.0,
-                 wrong_sampling: Literal["uniform", "shift", "none"] = "uniform", **kwargs):
+    def __init__(self, *args, wrong_weight: float, wrong_sampling: Literal["uniform", "shift", "none"],
+                 uncond_epochs: float, **kwargs):
         super().__init__(*args, **kwargs)
         self.wrong_weight, self.wrong_sampling = wrong_weight, wrong_sampling
         if wrong_weight > 0 and wrong_sampling == "uniform" and len(self.conditions) < 2:
             raise ConfigError(f"model.wrong_weight={wrong_weight} with wrong_sampling=uniform needs at least two "
                               f"distinct conditions in the data; it has {len(self.conditions)}")
-        # sched.uncond_epochs: the wrong-condition term waits until that many passes over the training images
-        self.uncond_iters = iterations_for_batches(round(self.sched.get("uncond_epochs", 0) * self.batches_per_epoch),
-                                                   self.sched)
+        # uncond_epochs: the wrong-condition term waits until that many passes over the training images
+        self.uncond_iters = iterations_for_batches(round(uncond_epochs * self.loop.batches_per_epoch), self.sched)
 
     def d_adversarial(self, real: Tensor, labels: Tensor, real_scores: Tensor, fake_scores: Tensor) -> Tensor:
         loss = self.loss.d_loss(real_scores, fake_scores)

