@@ -102,6 +102,27 @@ def build_watchers(cfg: DictConfig, datamodule: ImageData, run_dir: Path, max_it
     return evaluation if e.enabled else None, pictures
 
 
+def cpu_has_bf16() -> bool:
+    """Whether the CPU computes bf16 in hardware (AMX or AVX-512-BF16, from /proc/cpuinfo's flags; False where
+    that file does not exist). Elsewhere torch emulates bf16, which is slower than fp32."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "amx_bf16" in flags or "avx512_bf16" in flags
+
+
+def arithmetic(trainer_cfg: DictConfig, device: torch.device) -> str:
+    """The start-up line's account of the arithmetic: precision and memory layout, and the fast path's advice."""
+    line = f"precision {trainer_cfg.precision}, {'channels_last' if trainer_cfg.channels_last else 'NCHW'} on {device}"
+    if device.type == "cpu":
+        bf16 = cpu_has_bf16()
+        line += f"; this CPU {'has' if bf16 else 'lacks'} bf16 hardware"
+        if bf16 and not str(trainer_cfg.precision).startswith("bf16"):
+            line += " (trainer=cpu_fast: bf16 autocast + channels_last, about 2x faster; see README)"
+    return line
+
+
 def run_paths() -> tuple[Path, Path, str]:
     """(run folder, TensorBoard root, run name). In a multirun all jobs share `<sweep>/tb`, named by overrides."""
     if not HydraConfig.initialized():
@@ -219,6 +240,7 @@ def build(cfg: DictConfig, run_dir: Path, tb_root: Path, name: str, imports_s: f
 
 def fit(job: Job, resume_from: Path | None) -> float:
     log.info("start-up: imports %.2fs, data %.2fs, networks and trainer %.2fs", *job.startup.values())
+    log.info("arithmetic: %s", arithmetic(job.cfg.trainer, job.trainer.strategy.root_device))
     if resume_from:
         log.info("resuming from %s", resume_from)
     start, started_at = time.perf_counter(), time.time()

@@ -165,7 +165,7 @@ class GANModule(pl.LightningModule):
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
         real, labels = batch
         self.real_images += len(real)
-        if self.channels_last:
+        if self.channels_last and real.dim() == 4:  # images, not 2-D points
             real = real.contiguous(memory_format=torch.channels_last)
         opt_g, opt_d = self.optimizers()
         if self.iteration < self.sched.get("pixel_pretrain_steps", 0):
