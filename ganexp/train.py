@@ -282,6 +282,7 @@ def summarise(job: Job, wall: float, started_at: float, diverged: dict | None) -
         "best": best,
         "diverged": diverged,
         "evals": evaluation.history if evaluation is not None else [],
+        "measured_with": evaluation.describe() if evaluation is not None else None,
         # first evaluated iteration at which acc/cond reached eval.threshold (null: never, or unconditional)
         "steps_to_acc": evaluation.steps_to_acc if evaluation is not None else None,
     }

@@ -5,7 +5,13 @@ import torch
 from torch import nn
 from torch.testing import assert_close
 
-from ganexp.eval.metrics import attribute_accuracy, collapse_scores, feature_distances, multilabel_topk_accuracy
+from ganexp.eval.metrics import (
+    attribute_accuracy,
+    collapse_scores,
+    feature_distances,
+    multilabel_topk_accuracy,
+    precision_recall_density_coverage,
+)
 
 
 def test_attribute_accuracy_by_hand():
@@ -119,3 +125,28 @@ def test_collapse_counts_joint_attribute_classes():
     assert collapse_scores(feats, feats).keys() == {"diversity_ratio"}
     with pytest.raises(ValueError, match="both"):
         collapse_scores(feats, feats, attributes)
+
+
+def clusters(centres: list[tuple[float, float]], per: int, seed: int) -> torch.Tensor:
+    """`per` jittered points around each centre (no two distances tie)."""
+    gen = torch.Generator().manual_seed(seed)
+    return torch.cat([torch.tensor(c) + 0.1 * torch.randn(per, 2, generator=gen) for c in centres])
+
+
+def test_prdc_of_a_fake_set_equal_to_the_real_one():
+    real = clusters([(0, 0), (10, 0), (0, 10), (10, 10)], 25, seed=0)
+    scores = precision_recall_density_coverage(real, real.clone())
+    # every fake sits on a real point (inside its ball) and vice versa; each point lies in exactly the k balls of
+    # itself and its k - 1 nearest others, so density is k / k = 1 exactly
+    assert scores == {"precision": 1.0, "recall": 1.0, "density": 1.0, "coverage": 1.0}
+
+
+def test_prdc_of_a_fake_set_covering_half_the_real_modes():
+    real = clusters([(0, 0), (10, 0), (0, 10), (10, 10)], 25, seed=0)
+    fake = real[:50].clone()  # copies of the reals of the first two modes
+    scores = precision_recall_density_coverage(real, fake)
+    assert scores["precision"] == 1.0 and scores["coverage"] == 0.5 and scores["recall"] == 0.5
+    assert_close(scores["density"], 1.0)
+    far = real[:50] + 100.0  # fakes nowhere near the data
+    assert precision_recall_density_coverage(real, far) == {"precision": 0.0, "recall": 0.0, "density": 0.0,
+                                                              "coverage": 0.0}

@@ -31,10 +31,15 @@ def test_metrics_best_and_final(cgan_run):
     metrics = json.loads((run / "metrics.json").read_text())
     evals = metrics["evals"]
     assert [e["iteration"] for e in evals] == [4, 8, 12]  # every_n_steps=4 and the end (12 is both: once)
-    for key in ("fid_eval", "kid_eval", "collapse/diversity_ratio", "collapse/class_coverage", "acc/cond",
-                "acc/cond/hair", "acc/cond/eyes", "eval/seconds"):
+    for key in ("fid_eval", "kid_eval", "kid_eval_std", "collapse/diversity_ratio", "collapse/class_coverage",
+                "acc/cond", "acc/cond/hair", "acc/cond/eyes", "pr/precision", "pr/recall", "pr/density",
+                "pr/coverage", "eval/seconds"):
         assert key in evals[-1], key
         assert key in metrics["final"]
+    assert all(0 <= evals[-1][f"pr/{k}"] <= 1 for k in ("precision", "recall", "coverage"))
+    # how they were measured, so that runs compare only like with like
+    assert metrics["measured_with"]["reference"] == "32 held-out real images (data.holdout, split=perm1)"
+    assert metrics["measured_with"]["fakes"] == 32 and metrics["measured_with"]["kid"] == "50 subsets of 16"
     fids = [e["fid_eval"] for e in evals]
     assert metrics["best"]["value"] == min(fids) == returned
     assert metrics["best"]["iteration"] == evals[fids.index(min(fids))]["iteration"]

@@ -15,7 +15,12 @@ from torch import Tensor
 from ganexp.data.module import SPLIT, ImageData, to_float
 from ganexp.eval.evaluator import Evaluator, load_or_train
 from ganexp.eval.measure import Measurement
-from ganexp.eval.metrics import collapse_scores, condition_accuracy, feature_distances
+from ganexp.eval.metrics import (
+    collapse_scores,
+    condition_accuracy,
+    feature_distances,
+    precision_recall_density_coverage,
+)
 from ganexp.nets import eval_mode
 
 log = logging.getLogger(__name__)
@@ -57,6 +62,17 @@ class ImageEvaluation(Measurement):
         sets = getattr(self.datamodule.source, "test_sets", lambda: {})() if module.conditional else {}
         self.test_sets = {name: labels.repeat(TEST_REPEATS, 1).to(module.device) for name, labels in sets.items()}
 
+    def describe(self) -> dict:
+        n = len(self.datamodule.heldout_images[0])
+        return {
+            "feature_space": f"ganexp evaluator of {self.datamodule.source.key()} (not Inception; compare only "
+                             "runs on the same data settings)",
+            "reference": f"{n} held-out real images (data.holdout, {SPLIT})",
+            "fakes": n, "fake_noise_seed": self.seed,
+            "kid": f"50 subsets of {max(n // 2, 2)}",
+            "pr": "precision/recall k=3 (Kynkaanniemi et al. 2019), density/coverage k=5 (Naeem et al. 2020)",
+        }
+
     def classes(self, logits: list[Tensor]) -> Tensor:
         """What the evaluator sees: the joint class (one index per group), or the set of present labels."""
         if self.evaluator.multilabel:
@@ -86,6 +102,8 @@ class ImageEvaluation(Measurement):
         collapse = collapse_scores(self.evaluator.features(fake), self.evaluator.features(self.real),
                                    self.classes(logits), self.real_classes)
         metrics.update({f"collapse/{k}": v for k, v in collapse.items()})
+        prdc = precision_recall_density_coverage(self.evaluator.features(self.real), self.evaluator.features(fake))
+        metrics.update({f"pr/{k}": v for k, v in prdc.items()})
         if module.conditional:
             names = [name for name, _ in self.datamodule.load().attributes]
             acc = condition_accuracy(logits, self.real_labels, self.evaluator.multilabel, names)

@@ -34,6 +34,11 @@ class Measurement(Periodic):
     def measure(self, module) -> dict[str, float]:
         raise NotImplementedError
 
+    def describe(self) -> dict:
+        """How the metrics were computed (feature space, sample counts, reference set), kept in metrics.json so
+        that runs are compared only like with like."""
+        return {}
+
     def on_fit_start(self, trainer: pl.Trainer, module) -> None:
         self.prepare(trainer, module)
 

@@ -122,3 +122,33 @@ def collapse_scores(fake_feats: Tensor, real_feats: Tensor, fake_classes: Tensor
         covered = (fake_set[:, None] == real_set[None]).all(-1).any(0)  # (real classes,): met among the fakes
         scores["class_coverage"] = int(covered.sum()) / len(real_set)
     return scores
+
+
+def precision_recall_density_coverage(real: Tensor, fake: Tensor, k_pr: int = 3, k_dc: int = 5) -> dict[str, float]:
+    """Precision and recall (Kynkäänniemi et al. 2019, k = `k_pr`) and density and coverage (Naeem et al. 2020,
+    k = `k_dc`) of fake features (M, F) against real ones (N, F), computed as clovaai/generative-evaluation-prdc
+    prdc/prdc.py does: a point's radius is the distance to its k-th nearest other point of its own set, and "inside"
+    is strictly closer than that radius.
+
+    - precision: share of fakes inside some real point's ball (fidelity);
+    - recall: share of reals inside some fake point's ball (diversity);
+    - density: how many real balls contain a fake, / k, averaged over fakes (about 1 when fakes are distributed
+      like reals; above 1 when they crowd where reals are dense);
+    - coverage: share of reals whose ball contains at least one fake (diversity, robust to outlying fakes).
+    """
+    if min(len(real), len(fake)) <= max(k_pr, k_dc):
+        raise ValueError(f"precision/recall/density/coverage need more than {max(k_pr, k_dc)} points per set, "
+                         f"got {len(real)} real and {len(fake)} fake")
+    real, fake = real.double(), fake.double()
+    real_real, fake_fake, real_fake = torch.cdist(real, real), torch.cdist(fake, fake), torch.cdist(real, fake)
+
+    def radii(distances: Tensor, k: int) -> Tensor:
+        return distances.kthvalue(k + 1, dim=1).values  # k + 1: the point itself is at distance 0
+
+    real_pr, fake_pr, real_dc = radii(real_real, k_pr), radii(fake_fake, k_pr), radii(real_real, k_dc)
+    return {
+        "precision": (real_fake < real_pr[:, None]).any(0).double().mean().item(),
+        "recall": (real_fake < fake_pr[None, :]).any(1).double().mean().item(),
+        "density": ((real_fake < real_dc[:, None]).sum(0).double().mean() / k_dc).item(),
+        "coverage": (real_fake.min(1).values < real_dc).double().mean().item(),
+    }

@@ -18,6 +18,11 @@ class PointEvaluation(Measurement):
         self.centers, self.std, self.n, self.min_count = mixture_centers(source.kind), source.std, n, min_count
         self.seed = seed
 
+    def describe(self) -> dict:
+        return {"samples": self.n, "noise_seed": self.seed, "modes": len(self.centers), "std": self.std,
+                "high_quality": "within 3 std of the nearest mode",
+                "captured": f"at least {self.min_count} high-quality samples"}
+
     @torch.no_grad()
     def measure(self, module) -> dict[str, float]:
         z = torch.randn(self.n, module.z_dim, generator=torch.Generator().manual_seed(self.seed))

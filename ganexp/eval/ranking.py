@@ -1,14 +1,16 @@
 """Which way each metric points, without importing torch (the report and the config resolvers use it).
 
 Most metrics are lower-is-better (FID, KID, losses). `HIGHER_IS_BETTER` prefixes name the others.
-`collapse/diversity_ratio` is best at 1 (below: G repeats itself; above: noise), so runs are ranked by |ratio - 1|
-and it cannot steer an Optuna study, whose directions are only "maximize" and "minimize".
+`collapse/diversity_ratio` is best at 1 (below: G repeats itself; above: noise), and so is `pr/density` (above 1:
+fakes crowd where reals are dense), so runs are ranked by |value - 1| and these cannot steer an Optuna study, whose
+directions are only "maximize" and "minimize".
 """
 
 import math
 
-HIGHER_IS_BETTER = ("acc/", "collapse/class_coverage", "toy/modes", "toy/high_quality")
-BEST_AT_ONE = ("collapse/diversity_ratio",)
+HIGHER_IS_BETTER = ("acc/", "collapse/class_coverage", "toy/modes", "toy/high_quality", "pr/precision", "pr/recall",
+                    "pr/coverage")
+BEST_AT_ONE = ("collapse/diversity_ratio", "pr/density")
 
 
 def badness(metric: str, value: float) -> float:
