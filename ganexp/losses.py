@@ -146,3 +146,25 @@ def info_loss(cat_logits: list[Tensor], cat: Tensor, cont_pred: Tensor, cont: Te
     if cont.shape[1]:
         loss = loss + continuous_weight * 0.5 * ((cont_pred - cont) ** 2).sum(1).mean()
     return loss
+
+
+class R1:
+    """R1 (Mescheder et al. 2018): gamma / 2 * E ||grad_x D(x_real)||^2 added to D's loss, whatever the adversarial
+    loss (`reg=r1`). `every` > 1 is StyleGAN2's lazy form: the term on every `every`-th D step only, weighted by
+    `every` so its average strength is unchanged (NVlabs/stylegan2-ada-pytorch training/loss.py scales its Dreg
+    phase by the phase interval). StyleGAN2 runs that phase as a separate optimizer step with adjusted Adam
+    settings; here the term joins that D step's loss, with the optimizer as configured."""
+
+    double_backward = True  # it differentiates D's input gradient (torch.compile cannot take D then)
+    per_sample_penalty = True  # a per-sample gradient: a batch-mixing D (BatchNorm) breaks it
+
+    def __init__(self, gamma: float, every: int):
+        self.gamma, self.every = gamma, every
+
+    def penalty(self, critic: Callable[[Tensor], Tensor], real: Tensor, d_step: int) -> Tensor | None:
+        """The term for D step number `d_step` (0-based), or None on the steps the lazy form skips."""
+        if d_step % self.every:
+            return None
+        x = real.detach().requires_grad_(True)
+        (grad,) = torch.autograd.grad(critic(x).sum(), x, create_graph=True)
+        return self.every * self.gamma / 2 * grad.flatten(1).pow(2).sum(1).mean()

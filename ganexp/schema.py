@@ -103,6 +103,7 @@ class Config:
     optimizer: OptimizerPair = field(default_factory=OptimizerPair)
     cond: Any = MISSING
     data: Any = MISSING
+    reg: Any = None  # a regulariser of D (reg=r1), or none
     sched: SchedConf = field(default_factory=SchedConf)
     lr_sched: LRSchedConf = field(default_factory=LRSchedConf)
     trainer: TrainerConf = field(default_factory=TrainerConf)
@@ -273,10 +274,14 @@ def validate(cfg: DictConfig) -> None:
     for key in ("max_iters", "max_epochs"):
         if cfg.trainer[key] < 0:
             raise ConfigError(f"trainer.{key}={cfg.trainer[key]}: must be >= 0")
-    penalty_per_sample = getattr(_import(cfg.loss._target_), "per_sample_penalty", False)
-    if penalty_per_sample and cfg.model.discriminator.get("norm") == "batch":
-        raise ConfigError(f"loss={cfg.loss._target_.rsplit('.', 1)[-1]} with model.discriminator.norm=batch: the "
-                          "gradient penalty is per sample and BatchNorm mixes the batch; use auto|layer|none|spectral")
+    for key in ("loss", "reg"):
+        node = cfg.get(key)
+        if node and getattr(_import(node._target_), "per_sample_penalty", False) \
+                and cfg.model.discriminator.get("norm") == "batch":
+            raise ConfigError(f"{key}={node._target_.rsplit('.', 1)[-1]} with model.discriminator.norm=batch: the "
+                              "penalty is per sample and BatchNorm mixes the batch; use auto|layer|none|spectral")
+    if cfg.get("reg") and cfg.reg.get("every", 1) < 1:
+        raise ConfigError(f"reg.every={cfg.reg.every}: must be >= 1")
     for key in ("trainer.ckpt_every", "eval.every_n_steps", "log.every", "guard.every", "guard.patience"):
         if OmegaConf.select(cfg, key) < 1:
             raise ConfigError(f"{key}={OmegaConf.select(cfg, key)}: must be >= 1")

@@ -58,6 +58,7 @@ def build_module(cfg: DictConfig, datamodule: ImageData, max_iters: int = 0) -> 
     labels = datamodule.load().label_space()
     variant = get_class(cfg.model._target_)
     loss = instantiate(cfg.loss)
+    regularizer = instantiate(cfg.reg) if cfg.get("reg") else None
     # Each network owns its condition encoder, so a learned one trains with that network's optimizer.
     make_cond = partial(instantiate, cfg.cond, groups=labels.groups, multilabel=labels.multilabel,
                         attributes=labels.attributes, conditions=labels.conditions)
@@ -66,8 +67,10 @@ def build_module(cfg: DictConfig, datamodule: ImageData, max_iters: int = 0) -> 
     g_cond, d_cond = variant.condition_sizes(cond_g.out_dim if cond_g is not None else 0, cfg.model)
     generator = instantiate(cfg.model.generator, cond_dim=g_cond)
     norm = cfg.model.discriminator.get("norm")
-    discriminator = instantiate(cfg.model.discriminator, cond_dim=d_cond,
-                                **({"norm": loss.d_norm} if norm == "auto" else {}))
+    # auto: the loss's choice, and no batch-mixing norm under a per-sample penalty (gradient penalty, R1)
+    per_sample = getattr(regularizer, "per_sample_penalty", False)
+    auto = "layer" if per_sample and loss.d_norm == "batch" else loss.d_norm
+    discriminator = instantiate(cfg.model.discriminator, cond_dim=d_cond, **({"norm": auto} if norm == "auto" else {}))
     settings = OmegaConf.create({k: v for k, v in cfg.model.items() if k not in ("generator", "discriminator")})
     # built objects go to the constructor as they are (instantiate would read a dataclass kwarg as config)
     return instantiate(settings, _partial_=True)(
@@ -77,6 +80,7 @@ def build_module(cfg: DictConfig, datamodule: ImageData, max_iters: int = 0) -> 
         cond_d=cond_d,
         labels=labels,
         loss=loss,
+        regularizer=regularizer,
         optimizer_g=instantiate(cfg.optimizer.g, _partial_=True),
         optimizer_d=instantiate(cfg.optimizer.d, _partial_=True),
         scheduler_g=instantiate(cfg.lr_sched.g, _partial_=True) if cfg.lr_sched.g else None,

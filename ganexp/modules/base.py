@@ -74,10 +74,11 @@ class GANModule(pl.LightningModule):
         labels: LabelSpace | None = None,
         scheduler_g: Callable[..., Any] | None = None,
         scheduler_d: Callable[..., Any] | None = None,
+        regularizer: Any | None = None,
     ):
         super().__init__()
         self.automatic_optimization = False
-        self.loss, self.sched, self.loop = loss, sched, loop
+        self.loss, self.sched, self.loop, self.regularizer = loss, sched, loop, regularizer
         self.optimizer_g, self.optimizer_d = optimizer_g, optimizer_d
         self.scheduler_g, self.scheduler_d = scheduler_g, scheduler_d
         self.labels = labels or LabelSpace([], False, [], torch.empty(0))
@@ -129,7 +130,7 @@ class GANModule(pl.LightningModule):
             self.to(memory_format=torch.channels_last)
         if compile:
             self.generator.compile()
-            if not self.loss.double_backward:
+            if not (self.loss.double_backward or getattr(self.regularizer, "double_backward", False)):
                 self.discriminator.features = torch.compile(self.discriminator.features)
 
     # ---- the loop ------------------------------------------------------------------------------------------------
@@ -242,6 +243,11 @@ class GANModule(pl.LightningModule):
         if penalty is not None:
             self.track(gp=penalty)
             loss = loss + penalty
+        if self.regularizer is not None:
+            reg = self.regularizer.penalty(lambda x: self.critic(x, labels), real, self.d_updates)
+            if reg is not None:
+                self.track(**{"reg/r1": reg})
+                loss = loss + reg
         self.track(**{"loss/d": loss})
         return loss
 
