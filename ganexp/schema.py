@@ -84,6 +84,12 @@ class EvalConf:
 
 
 @dataclass
+class GEMAConf:
+    decay: float = 0.0  # G's exponential moving average (e.g. 0.999) for evaluation, grids, best.ckpt, sampling; 0: off
+    start: int = 0  # iterations before which the average just copies G
+
+
+@dataclass
 class GuardConf:
     max_loss: float = 1.0e5  # |loss| above this for `patience` consecutive checks ends the run as diverged
     patience: int = 3
@@ -110,6 +116,7 @@ class Config:
     log: LogConf = field(default_factory=LogConf)
     eval: EvalConf = field(default_factory=EvalConf)
     guard: GuardConf = field(default_factory=GuardConf)
+    g_ema: GEMAConf = field(default_factory=GEMAConf)
     seed: int = 0
     resume: bool = False  # continue this command's unfinished jobs from last.ckpt; skip its completed ones
     monitor: str = "fid_eval"  # picks best.ckpt; a job returns its best value to the sweeper
@@ -280,6 +287,8 @@ def validate(cfg: DictConfig) -> None:
                 and cfg.model.discriminator.get("norm") == "batch":
             raise ConfigError(f"{key}={node._target_.rsplit('.', 1)[-1]} with model.discriminator.norm=batch: the "
                               "penalty is per sample and BatchNorm mixes the batch; use auto|layer|none|spectral")
+    if not 0 <= cfg.g_ema.decay < 1:
+        raise ConfigError(f"g_ema.decay={cfg.g_ema.decay}: must be in [0, 1) (0: off)")
     if cfg.get("reg") and cfg.reg.get("every", 1) < 1:
         raise ConfigError(f"reg.every={cfg.reg.every}: must be >= 1")
     for key in ("trainer.ckpt_every", "eval.every_n_steps", "log.every", "guard.every", "guard.patience"):

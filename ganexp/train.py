@@ -29,7 +29,7 @@ from ganexp.data.module import ImageData
 from ganexp.eval.images import ImageEvaluation
 from ganexp.eval.measure import Measurement
 from ganexp.eval.points import PointEvaluation
-from ganexp.modules.base import Diverged, GANModule, Loop
+from ganexp.modules.base import Diverged, GANModule, GeneratorEMA, Loop
 from ganexp.rundir import RunLock, read_status, set_aside, write_status
 from ganexp.schedule import iterations_for_batches
 from ganexp.schema import validate
@@ -81,6 +81,7 @@ def build_module(cfg: DictConfig, datamodule: ImageData, max_iters: int = 0) -> 
         labels=labels,
         loss=loss,
         regularizer=regularizer,
+        g_ema=GeneratorEMA(decay=cfg.g_ema.decay, start=cfg.g_ema.start),
         optimizer_g=instantiate(cfg.optimizer.g, _partial_=True),
         optimizer_d=instantiate(cfg.optimizer.d, _partial_=True),
         scheduler_g=instantiate(cfg.lr_sched.g, _partial_=True) if cfg.lr_sched.g else None,

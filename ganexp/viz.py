@@ -38,9 +38,10 @@ def to_grid(images: Tensor, per_row: int) -> Tensor:
 
 
 def generate(module, z: Tensor, labels: Tensor | None) -> Tensor:
-    """G's images in eval mode (BatchNorm running statistics), leaving the module's mode as it was."""
+    """G's images in eval mode (BatchNorm running statistics), with G's moving average when it is on, leaving the
+    module's mode as it was."""
     with eval_mode(module):
-        return module.generate(z.to(module.device), labels.to(module.device) if labels is not None else None)
+        return module.generate(z.to(module.device), labels.to(module.device) if labels is not None else None, ema=True)
 
 
 def slerp(a: Tensor, b: Tensor, steps: int) -> Tensor:

@@ -51,9 +51,86 @@ def test_r1_makes_auto_d_norm_per_sample_and_refuses_batchnorm():
 
 
 @pytest.mark.parametrize("setting", [f"model={m}" for m in image_models()] + ["loss=wgan", "loss=gp", "data=toy_ring"])
-def test_r1_trains_with_every_variant_and_loss(setting, tmp_path, monkeypatch):
+def test_r1_and_g_ema_train_with_every_variant_and_loss(setting, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     extra = ["data=cartoon"] if setting == "model=acgan" else []
-    train(make_config("trainer=smoke", "eval.enabled=false", "reg=r1", "reg.every=2", setting, *extra))
+    train(make_config("trainer=smoke", "eval.enabled=false", "reg=r1", "reg.every=2", "g_ema.decay=0.99", setting,
+                      *extra))
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["status"] == "completed" and metrics["final"]["reg/r1"] > 0
+    state = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=False)["state_dict"]
+    assert state["g_ema.n_averaged"] == metrics["g_updates"]
+
+
+# ---------------------------------------------------------------------------------------------------------- EMA
+def ema_module(*overrides: str):
+    cfg = make_config("trainer=smoke", "g_ema.decay=0.9", *overrides)
+    return build_module(cfg, build_data(cfg))
+
+
+def test_ema_copies_g_before_start_then_averages_with_the_decay():
+    module = ema_module("g_ema.start=2", "model=cgan", "cond=embed")
+    weight = module.generator.net[0].weight
+    averaged = module.g_ema.module[0].net[0].weight
+    table = module.g_ema.module[1].table.weight  # the condition encoder is averaged with G
+    for iteration, value in enumerate([1.0, 2.0, 4.0, 8.0]):
+        module.iteration = iteration
+        with torch.no_grad():
+            weight.fill_(value)
+            module.cond_g.table.weight.fill_(value)
+        module.update_ema()
+    # iterations 0, 1 copy (1, then 2); then 0.9 * 2 + 0.1 * 4 = 2.2; then 0.9 * 2.2 + 0.1 * 8 = 2.78
+    assert_close(averaged, torch.full_like(averaged, 2.78))
+    assert_close(table, torch.full_like(table, 2.78))
+
+
+def test_ema_keeps_g_batchnorm_statistics_in_step():
+    module = ema_module()
+    bn = module.generator.net[1]
+    with torch.no_grad():
+        bn.running_mean.fill_(3.0)
+        bn.running_var.fill_(5.0)
+    module.update_ema()
+    averaged_bn = module.g_ema.module[0].net[1]
+    assert torch.equal(averaged_bn.running_mean, bn.running_mean)
+    assert torch.equal(averaged_bn.running_var, bn.running_var)
+
+
+def test_drawing_uses_the_average_and_training_the_raw_g():
+    module = ema_module()
+    with torch.no_grad():
+        for p in module.g_ema.module.parameters():
+            p.zero_()  # an average that draws the same flat image whatever z is
+    z = torch.randn(4, module.z_dim)
+    module.eval()
+    drawn, trained = module.generate(z, ema=True), module.generate(z)
+    assert torch.equal(drawn[0], drawn[1]) and not torch.equal(trained[0], trained[1])
+    assert {id(p) for p in module.g_parameters()}.isdisjoint({id(p) for p in module.g_ema.parameters()})
+
+
+def test_ema_is_saved_and_resumed_exactly(tmp_path, monkeypatch):
+    from ganexp.modules.base import GANModule
+
+    args = ["trainer=smoke", "eval.enabled=false", "g_ema.decay=0.9", "g_ema.start=2", "seed=3"]
+    for name in ("full", "crashed"):
+        (tmp_path / name).mkdir()
+    monkeypatch.chdir(tmp_path / "full")
+    train(make_config(*args))
+    full = torch.load("checkpoints/last.ckpt", weights_only=False)["state_dict"]
+    monkeypatch.chdir(tmp_path / "crashed")
+    original = GANModule.training_step
+
+    def crash_at_6(self, batch, batch_idx):
+        if self.iteration == 6:
+            raise RuntimeError("simulated crash")
+        return original(self, batch, batch_idx)
+
+    monkeypatch.setattr(GANModule, "training_step", crash_at_6)
+    with pytest.raises(RuntimeError):
+        train(make_config(*args))
+    monkeypatch.setattr(GANModule, "training_step", original)
+    train(make_config(*args, "resume=true"))
+    resumed = torch.load("checkpoints/last.ckpt", weights_only=False)["state_dict"]
+    assert any(k.startswith("g_ema.") for k in full)
+    for key, value in full.items():
+        assert_close(resumed[key], value, msg=key)

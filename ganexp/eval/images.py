@@ -88,7 +88,7 @@ class ImageEvaluation(Measurement):
         z = torch.randn(n or (len(labels) if labels is not None else len(self.real)), module.z_dim,
                         generator=gen).to(module.device)
         with eval_mode(module):
-            fakes = [module.generate(zc, None if labels is None else labels[i * self.batch_size:][:len(zc)])
+            fakes = [module.generate(zc, None if labels is None else labels[i * self.batch_size:][:len(zc)], ema=True)
                      for i, zc in enumerate(z.split(self.batch_size))]
         return torch.cat(fakes).clamp(-1, 1)
 

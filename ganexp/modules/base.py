@@ -22,6 +22,7 @@ from typing import Any
 import pytorch_lightning as pl
 import torch
 from torch import Tensor, nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from ganexp.checkpoint import rng_states, set_rng_states
 from ganexp.data.module import LabelSpace
@@ -35,6 +36,14 @@ class Diverged(RuntimeError):
     def __init__(self, iteration: int, name: str, value: float):
         super().__init__(f"{name}={value:.6g} at iteration {iteration}")
         self.iteration, self.name, self.value = iteration, name, value
+
+
+@dataclass(frozen=True)
+class GeneratorEMA:
+    """`g_ema`: the decay of G's exponential moving average (0: off) and the iteration before which it copies G."""
+
+    decay: float
+    start: int
 
 
 @dataclass(frozen=True)
@@ -75,6 +84,7 @@ class GANModule(pl.LightningModule):
         scheduler_g: Callable[..., Any] | None = None,
         scheduler_d: Callable[..., Any] | None = None,
         regularizer: Any | None = None,
+        g_ema: GeneratorEMA | None = None,
     ):
         super().__init__()
         self.automatic_optimization = False
@@ -88,6 +98,11 @@ class GANModule(pl.LightningModule):
         # Each network owns its condition encoder, so a learned one trains with that network's optimizer.
         self.cond_g, self.cond_d = cond_g, cond_d
         self.generator, self.discriminator = generator, discriminator
+        # The moving average of G (and of its condition encoder) that evaluation, grids and sampling use; the raw G
+        # trains. A submodule, so checkpoints keep it and a resumed run continues it exactly.
+        self.ema = g_ema
+        self.g_ema = AveragedModel(self.g_parts(), multi_avg_fn=get_ema_multi_avg_fn(g_ema.decay)) \
+            if g_ema is not None and g_ema.decay > 0 else None
         # The distinct conditions present in the data (sample grids and wrong-condition sampling draw from them).
         self.register_buffer("conditions", self.labels.conditions, persistent=False)
         self.iteration = self.d_updates = self.g_updates = self.real_images = self.real_images_at_start = 0
@@ -109,8 +124,33 @@ class GANModule(pl.LightningModule):
     def multilabel(self) -> bool:
         return self.labels.multilabel
 
-    def generate(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
-        return self.generator(z, self.cond_g(labels) if self.cond_g is not None else None)
+    def g_parts(self) -> nn.ModuleList:
+        """G and its condition encoder, as one module (what the EMA averages)."""
+        return nn.ModuleList([self.generator] + ([self.cond_g] if self.cond_g is not None else []))
+
+    def drawing_parts(self, ema: bool) -> tuple[nn.Module, nn.Module | None]:
+        """(G, its condition encoder): the averaged ones when `ema` and the EMA is on, else the trained ones."""
+        if ema and self.g_ema is not None:
+            parts = self.g_ema.module
+            return parts[0], parts[1] if len(parts) > 1 else None
+        return self.generator, self.cond_g
+
+    def generate(self, z: Tensor, labels: Tensor | None = None, ema: bool = False) -> Tensor:
+        """G's images; `ema=True` (evaluation, grids, sampling) draws with the moving average of G when it is on."""
+        generator, cond = self.drawing_parts(ema)
+        return generator(z, cond(labels) if cond is not None else None)
+
+    @torch.no_grad()
+    def update_ema(self) -> None:
+        """After each G step: the average moves towards G (before `g_ema.start` it just copies G), and G's buffers
+        (BatchNorm's running statistics) are copied, as NVlabs/stylegan2-ada-pytorch's training_loop.py does."""
+        if self.g_ema is None:
+            return
+        if self.iteration < self.ema.start:
+            self.g_ema.n_averaged.zero_()  # AveragedModel copies on the update after a reset
+        self.g_ema.update_parameters(self.g_parts())
+        for averaged, trained in zip(self.g_ema.module.buffers(), self.g_parts().buffers(), strict=True):
+            averaged.copy_(trained)
 
     def critic(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
         return self.judge(x, labels)[0]
@@ -208,6 +248,7 @@ class GANModule(pl.LightningModule):
                 opt_g.zero_grad(set_to_none=True)
                 self.manual_backward(g_loss)
                 opt_g.step()
+            self.update_ema()
             self.g_updates += 1
 
         self.end_iteration()

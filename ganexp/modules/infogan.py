@@ -68,12 +68,12 @@ class InfoGAN(GANModule):
         cat = (u[:, :len(self.categorical)] * sizes).long().clamp(max=sizes - 1)
         return cat, 2 * u[:, len(self.categorical):] - 1
 
-    def decode(self, noise: Tensor, cat: Tensor, cont: Tensor) -> Tensor:
+    def decode(self, noise: Tensor, cat: Tensor, cont: Tensor, ema: bool = False) -> Tensor:
         onehots = [F.one_hot(cat[:, j], k).float() for j, k in enumerate(self.categorical)]
-        return self.generator(noise, torch.cat([*onehots, cont], 1))
+        return self.drawing_parts(ema)[0](noise, torch.cat([*onehots, cont], 1))
 
-    def generate(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
-        return self.decode(z[:, :self.noise_dim], *self.codes_of(z))
+    def generate(self, z: Tensor, labels: Tensor | None = None, ema: bool = False) -> Tensor:
+        return self.decode(z[:, :self.noise_dim], *self.codes_of(z), ema=ema)
 
     def predict_codes(self, h: Tensor) -> tuple[list[Tensor], Tensor]:
         out = self.q_head(h)
@@ -106,7 +106,7 @@ class InfoGAN(GANModule):
         for j, k in enumerate(self.categorical):
             c = cat.repeat(k, 1)
             c[:, j] = torch.arange(k, device=self.device).repeat_interleave(columns)
-            pictures[f"code_cat{j}"] = to_grid(self.decode(noise.repeat(k, 1), c, cont.repeat(k, 1)), columns)
+            pictures[f"code_cat{j}"] = to_grid(self.decode(noise.repeat(k, 1), c, cont.repeat(k, 1), ema=True), columns)
         rows = self.categorical[0] if self.categorical else 4
         for j in range(self.continuous):
             row_noise = noise[:1].repeat(rows, 1) if self.categorical else noise[:rows]
@@ -116,6 +116,6 @@ class InfoGAN(GANModule):
             values = torch.linspace(-2, 2, steps, device=self.device)
             c = cont[:1].repeat(rows * steps, 1)
             c[:, j] = values.repeat(rows)
-            pictures[f"code_cont{j}"] = to_grid(
-                self.decode(row_noise.repeat_interleave(steps, 0), row_cat.repeat_interleave(steps, 0), c), steps)
+            rows_noise, rows_cat = row_noise.repeat_interleave(steps, 0), row_cat.repeat_interleave(steps, 0)
+            pictures[f"code_cont{j}"] = to_grid(self.decode(rows_noise, rows_cat, c, ema=True), steps)
         return pictures
