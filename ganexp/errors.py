@@ -38,7 +38,10 @@ def is_input_error(err: BaseException) -> bool:
 
 
 def one_line(err: BaseException) -> str:
-    """The error and its cause as one line, without OmegaConf's `full_key:`/`object_type=` detail lines."""
+    """The error and its cause as one line, without OmegaConf's `full_key:`/`object_type=` detail lines; one of ours
+    wrapped by Hydra (an error raised while `instantiate` built an object) speaks for itself."""
+    if isinstance(err.__cause__, InputError) and not isinstance(err, InputError):
+        return one_line(err.__cause__)
     parts = []
     for e in (err, err.__cause__):
         if e is None:

@@ -110,6 +110,7 @@ class Config:
     cond: Any = MISSING
     data: Any = MISSING
     reg: Any = None  # a regulariser of D (reg=r1), or none
+    augment: Any = None  # augmentation of every image D sees (augment=diffaug), or none
     sched: SchedConf = field(default_factory=SchedConf)
     lr_sched: LRSchedConf = field(default_factory=LRSchedConf)
     trainer: TrainerConf = field(default_factory=TrainerConf)
@@ -289,6 +290,8 @@ def validate(cfg: DictConfig) -> None:
                               "penalty is per sample and BatchNorm mixes the batch; use auto|layer|none|spectral")
     if not 0 <= cfg.g_ema.decay < 1:
         raise ConfigError(f"g_ema.decay={cfg.g_ema.decay}: must be in [0, 1) (0: off)")
+    if cfg.get("augment") and data_samples == "points":
+        raise ConfigError("augment: image augmentations do not apply to the 2-D points of data=toy_ring|toy_grid")
     if cfg.get("reg") and cfg.reg.get("every", 1) < 1:
         raise ConfigError(f"reg.every={cfg.reg.every}: must be >= 1")
     for key in ("trainer.ckpt_every", "eval.every_n_steps", "log.every", "guard.every", "guard.patience"):

@@ -81,6 +81,7 @@ def build_module(cfg: DictConfig, datamodule: ImageData, max_iters: int = 0) -> 
         labels=labels,
         loss=loss,
         regularizer=regularizer,
+        augment=instantiate(cfg.augment, _convert_="object") if cfg.get("augment") else None,
         g_ema=GeneratorEMA(decay=cfg.g_ema.decay, start=cfg.g_ema.start),
         optimizer_g=instantiate(cfg.optimizer.g, _partial_=True),
         optimizer_d=instantiate(cfg.optimizer.d, _partial_=True),

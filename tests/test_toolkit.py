@@ -162,3 +162,63 @@ def test_sample_cli_truncation_grid(tmp_path, monkeypatch):
     assert out.returncode == 0, out.stderr[-2000:]
     grid = Image.open(tmp_path / "s" / "truncation.png")
     assert grid.size[1] > grid.size[0] / 6 * 4  # five rows (psi 0.25 ... 2.0) of six images
+
+
+# ---------------------------------------------------------------------------------------------------- DiffAugment
+def test_translation_moves_each_image_by_at_most_an_eighth_and_fills_zeros():
+    from ganexp.augment import translation
+
+    torch.manual_seed(0)
+    x = torch.zeros(64, 1, 16, 16)
+    x[:, :, 7, 7] = 1.0  # one lit pixel per image
+    moved = translation(x)
+    ys, xs = torch.nonzero(moved[:, 0], as_tuple=True)[1:]
+    assert moved.sum() == 64 and (ys - 7).abs().max() <= 2 and (xs - 7).abs().max() <= 2  # 16 / 8 = 2
+    assert len({(int(a), int(b)) for a, b in zip(ys, xs, strict=True)}) > 10  # drawn per image
+    edge = torch.ones(64, 1, 16, 16)
+    assert (translation(edge) == 0).any()  # shifted in from outside: zeros
+
+
+def test_cutout_zeroes_a_square_of_half_the_size_at_most():
+    from ganexp.augment import cutout
+
+    torch.manual_seed(0)
+    out = cutout(torch.ones(64, 3, 16, 16))
+    zeros = (out[:, 0] == 0).flatten(1).sum(1)
+    assert zeros.max() == 64 and zeros.min() > 0  # an 8 x 8 square, cut where it leaves the image
+    assert torch.equal(out[:, 0], out[:, 2])  # the same square in every channel
+
+
+def test_color_is_differentiable_and_the_policy_keeps_the_reference_order():
+    from ganexp.augment import DiffAugment
+
+    x = torch.rand(4, 3, 8, 8, requires_grad=True)
+    DiffAugment(["cutout", "color"])(x).sum().backward()
+    assert x.grad is not None and x.grad.abs().sum() > 0
+    assert DiffAugment(["cutout", "color", "translation"]).policy == ["color", "translation", "cutout"]
+    with pytest.raises(ConfigError, match=r"augment.policy: unknown \['warp'\]"):
+        DiffAugment(["warp"])
+
+
+def test_diffaugment_reaches_every_image_d_sees(monkeypatch):
+    """Real, fake and wrong-condition images, in D's step and in G's: every judge call goes through it."""
+    cfg = make_config("trainer=smoke", "augment=diffaug", "model=cgan", "model.wrong_weight=1")
+    module = build_module(cfg, build_data(cfg))
+    seen = []
+    module.augment = lambda x: seen.append(x.shape) or x
+    real, labels = next(iter(build_data(cfg).train_dataloader()))
+    real = real.float() / 127.5 - 1
+    z = module.noise(len(real))
+    fake = module.generate(z, labels)
+    module.d_loss(real, labels, fake.detach(), labels, z)
+    assert len(seen) == 3  # real, fake, real with wrong conditions
+    module.g_loss(fake, labels, z)
+    assert len(seen) == 4
+
+
+@pytest.mark.parametrize("setting", [f"model={m}" for m in image_models()] + ["loss=gp", "reg=r1"])
+def test_diffaugment_trains_with_every_variant_and_loss(setting, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    extra = ["data=cartoon"] if setting == "model=acgan" else []
+    train(make_config("trainer=smoke", "eval.enabled=false", "augment=diffaug", setting, *extra))
+    assert json.loads((tmp_path / "metrics.json").read_text())["status"] == "completed"

@@ -85,10 +85,12 @@ class GANModule(pl.LightningModule):
         scheduler_d: Callable[..., Any] | None = None,
         regularizer: Any | None = None,
         g_ema: GeneratorEMA | None = None,
+        augment: Callable[[Tensor], Tensor] | None = None,
     ):
         super().__init__()
         self.automatic_optimization = False
         self.loss, self.sched, self.loop, self.regularizer = loss, sched, loop, regularizer
+        self.augment = augment  # applied to every image D judges (DiffAugment), in D's and G's steps
         self.optimizer_g, self.optimizer_d = optimizer_g, optimizer_d
         self.scheduler_g, self.scheduler_d = scheduler_g, scheduler_d
         self.labels = labels or LabelSpace([], False, [], torch.empty(0))
@@ -158,6 +160,8 @@ class GANModule(pl.LightningModule):
     def judge(self, x: Tensor, labels: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """(scores (N,), D's features): extra heads (AC-GAN, InfoGAN) share the features of the same pass."""
         cond = self.cond_d(labels) if self.cond_d is not None else None
+        if self.augment is not None:
+            x = self.augment(x)
         h = self.discriminator.features(x, cond)
         return self.discriminator.score(h, cond), h
 
