@@ -43,3 +43,32 @@ def built_in_data() -> list[str]:
 
 def image_models() -> list[str]:
     return [m for m in group_options("model") if m != "toy"]
+
+
+def full_and_resumed(tmp_path: Path, monkeypatch, *overrides: str, crash_at: int = 6) -> tuple[dict, dict, int]:
+    """Train `overrides` uninterrupted, and again crashing at iteration `crash_at` and then resuming with
+    resume=true: (the uninterrupted run's last.ckpt, the resumed run's, the iteration the crashed run had saved)."""
+    from ganexp.modules.base import GANModule
+    from ganexp.train import main as train
+
+    original = GANModule.training_step
+
+    def crash(self, batch, batch_idx):
+        if self.iteration == crash_at:
+            raise RuntimeError("simulated crash")
+        return original(self, batch, batch_idx)
+
+    for name in ("full", "crashed"):
+        (tmp_path / name).mkdir()
+    monkeypatch.chdir(tmp_path / "full")
+    train(make_config(*overrides))
+    monkeypatch.chdir(tmp_path / "crashed")
+    monkeypatch.setattr(GANModule, "training_step", crash)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        train(make_config(*overrides))
+    monkeypatch.setattr(GANModule, "training_step", original)
+    saved = torch.load("checkpoints/last.ckpt", weights_only=False)["ganexp_counters"]["iteration"]
+    train(make_config(*overrides, "resume=true"))
+    full, resumed = (torch.load(tmp_path / name / "checkpoints" / "last.ckpt", weights_only=False)
+                     for name in ("full", "crashed"))
+    return full, resumed, saved

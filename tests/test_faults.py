@@ -72,6 +72,9 @@ def test_kill_9_during_checkpoint_writes_then_resume_matches_an_uninterrupted_ru
     for attempt in range(3):
         proc = start(*args, *(["resume=true"] if attempt else []), f"hydra.run.dir={job}")
         wait_for_status(job, "running", proc)
+        while not (job / "checkpoints" / "last.ckpt").exists():  # the first attempt's first save (iteration 1)
+            assert proc.poll() is None
+            time.sleep(0.01)
         time.sleep(rng.uniform(0.1, 0.8))
         os.kill(proc.pid, signal.SIGKILL)
         proc.communicate()

@@ -6,7 +6,7 @@ import json
 
 import pytest
 import torch
-from conftest import make_config
+from conftest import full_and_resumed, make_config
 from PIL import Image
 from torch.testing import assert_close
 
@@ -70,28 +70,9 @@ def test_every_critic_step_of_an_iteration_sees_its_own_real_batch(tmp_path, mon
 
 def test_resume_with_several_critic_steps_is_exact(tmp_path, monkeypatch):
     """A crash at iteration 6 (last.ckpt at 4), then resume=true: the same weights as an uninterrupted run."""
-    args = ["trainer=smoke", "eval.enabled=false", "loss=wgan", "sched.d_steps=3", "seed=5"]
-    (tmp_path / "full").mkdir()
-    monkeypatch.chdir(tmp_path / "full")
-    train(make_config(*args))
-    full = torch.load("checkpoints/last.ckpt", weights_only=False)
-
-    (tmp_path / "crashed").mkdir()
-    monkeypatch.chdir(tmp_path / "crashed")
-    original = GANModule.training_step
-
-    def crash_at_6(self, batch, batch_idx):
-        if self.iteration == 6:
-            raise RuntimeError("simulated crash")
-        return original(self, batch, batch_idx)
-
-    monkeypatch.setattr(GANModule, "training_step", crash_at_6)
-    with pytest.raises(RuntimeError, match="simulated crash"):
-        train(make_config(*args))
-    monkeypatch.setattr(GANModule, "training_step", original)
-    assert torch.load("checkpoints/last.ckpt", weights_only=False)["ganexp_counters"]["iteration"] == 4
-    train(make_config(*args, "resume=true"))
-    resumed = torch.load("checkpoints/last.ckpt", weights_only=False)
+    full, resumed, saved = full_and_resumed(tmp_path, monkeypatch, "trainer=smoke", "eval.enabled=false", "loss=wgan",
+                                            "sched.d_steps=3", "seed=5")
+    assert saved == 4
     assert resumed["ganexp_counters"] == full["ganexp_counters"]
     assert resumed["ganexp_counters"]["real_images"] == 8 * 3 * 16
     for key, value in full["state_dict"].items():

@@ -4,7 +4,7 @@ import json
 
 import pytest
 import torch
-from conftest import image_models, make_config
+from conftest import full_and_resumed, image_models, make_config
 from torch.testing import assert_close
 
 from ganexp.losses import R1
@@ -109,31 +109,11 @@ def test_drawing_uses_the_average_and_training_the_raw_g():
 
 
 def test_ema_is_saved_and_resumed_exactly(tmp_path, monkeypatch):
-    from ganexp.modules.base import GANModule
-
-    args = ["trainer=smoke", "eval.enabled=false", "g_ema.decay=0.9", "g_ema.start=2", "seed=3"]
-    for name in ("full", "crashed"):
-        (tmp_path / name).mkdir()
-    monkeypatch.chdir(tmp_path / "full")
-    train(make_config(*args))
-    full = torch.load("checkpoints/last.ckpt", weights_only=False)["state_dict"]
-    monkeypatch.chdir(tmp_path / "crashed")
-    original = GANModule.training_step
-
-    def crash_at_6(self, batch, batch_idx):
-        if self.iteration == 6:
-            raise RuntimeError("simulated crash")
-        return original(self, batch, batch_idx)
-
-    monkeypatch.setattr(GANModule, "training_step", crash_at_6)
-    with pytest.raises(RuntimeError):
-        train(make_config(*args))
-    monkeypatch.setattr(GANModule, "training_step", original)
-    train(make_config(*args, "resume=true"))
-    resumed = torch.load("checkpoints/last.ckpt", weights_only=False)["state_dict"]
-    assert any(k.startswith("g_ema.") for k in full)
-    for key, value in full.items():
-        assert_close(resumed[key], value, msg=key)
+    full, resumed, saved = full_and_resumed(tmp_path, monkeypatch, "trainer=smoke", "eval.enabled=false",
+                                            "g_ema.decay=0.9", "g_ema.start=2", "seed=3")
+    assert saved == 4 and any(k.startswith("g_ema.") for k in full["state_dict"])
+    for key, value in full["state_dict"].items():
+        assert_close(resumed["state_dict"][key], value, msg=key)
 
 
 # ---------------------------------------------------------------------------------------------------- truncation
