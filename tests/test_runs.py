@@ -131,11 +131,17 @@ def test_resume_after_kill_matches_an_uninterrupted_run(tmp_path):
 
 def test_ctrl_c_saves_a_checkpoint_and_marks_interrupted(tmp_path):
     job = tmp_path / "job"
+    # A shell that starts the tests in the background makes SIGINT ignored, and children inherit that: give the run
+    # the default disposition, as a terminal's Ctrl-C would find it.
     proc = subprocess.Popen([sys.executable, "run.py", *SMOKE, "trainer.max_iters=100000", "trainer.ckpt_every=50",
-                             f"hydra.run.dir={job}"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_for(job / "checkpoints" / "last.ckpt")
-    proc.send_signal(signal.SIGINT)
-    proc.wait(timeout=60)
+                             f"hydra.run.dir={job}"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        wait_for(job / "checkpoints" / "last.ckpt")
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=60)
+    finally:
+        proc.kill()  # never leave a 100,000-iteration run behind
     s = status(job)
     assert s["status"] == "interrupted" and s["iteration"] >= 50
     ckpt = torch.load(job / "checkpoints" / "last.ckpt", weights_only=False)
