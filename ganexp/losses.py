@@ -155,6 +155,7 @@ class R1:
     phase by the phase interval). StyleGAN2 runs that phase as a separate optimizer step with adjusted Adam
     settings; here the term joins that D step's loss, with the optimizer as configured."""
 
+    name = "r1"  # logged as reg/r1
     double_backward = True  # it differentiates D's input gradient (torch.compile cannot take D then)
     per_sample_penalty = True  # a per-sample gradient: a batch-mixing D (BatchNorm) breaks it
 

@@ -94,7 +94,7 @@ class GANModule(pl.LightningModule):
         self.optimizer_g, self.optimizer_d = optimizer_g, optimizer_d
         self.scheduler_g, self.scheduler_d = scheduler_g, scheduler_d
         self.labels = labels or LabelSpace([], False, [], torch.empty(0))
-        self.z_dim, self.max_iters = z_dim, loop.max_iters
+        self.z_dim = z_dim
         self._over_max = 0
         self._rng_to_restore: dict | None = None
         # Each network owns its condition encoder, so a learned one trains with that network's optimizer.
@@ -102,7 +102,7 @@ class GANModule(pl.LightningModule):
         self.generator, self.discriminator = generator, discriminator
         # The moving average of G (and of its condition encoder) that evaluation, grids and sampling use; the raw G
         # trains. A submodule, so checkpoints keep it and a resumed run continues it exactly.
-        self.ema = g_ema
+        self.ema_start = g_ema.start if g_ema is not None else 0
         self.g_ema = AveragedModel(self.g_parts(), multi_avg_fn=get_ema_multi_avg_fn(g_ema.decay)) \
             if g_ema is not None and g_ema.decay > 0 else None
         # The distinct conditions present in the data (sample grids and wrong-condition sampling draw from them).
@@ -148,10 +148,11 @@ class GANModule(pl.LightningModule):
         (BatchNorm's running statistics) are copied, as NVlabs/stylegan2-ada-pytorch's training_loop.py does."""
         if self.g_ema is None:
             return
-        if self.iteration < self.ema.start:
+        if self.iteration < self.ema_start:
             self.g_ema.n_averaged.zero_()  # AveragedModel copies on the update after a reset
-        self.g_ema.update_parameters(self.g_parts())
-        for averaged, trained in zip(self.g_ema.module.buffers(), self.g_parts().buffers(), strict=True):
+        parts = self.g_parts()
+        self.g_ema.update_parameters(parts)
+        for averaged, trained in zip(self.g_ema.module.buffers(), parts.buffers(), strict=True):
             averaged.copy_(trained)
 
     def critic(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
@@ -189,7 +190,8 @@ class GANModule(pl.LightningModule):
         return list(self.generator.parameters()) + _params(self.cond_g)
 
     def d_parameters(self) -> list:
-        return list(self.discriminator.parameters()) + _params(self.cond_d)
+        """What D's optimizer trains: the critic, plus what variants add (AC-GAN's heads, InfoGAN's Q)."""
+        return self.critic_parameters()
 
     def noise(self, n: int) -> Tensor:
         return torch.randn(n, self.z_dim, device=self.device)
@@ -291,7 +293,7 @@ class GANModule(pl.LightningModule):
         if self.regularizer is not None:
             reg = self.regularizer.penalty(lambda x: self.critic(x, labels), real, self.d_updates)
             if reg is not None:
-                self.track(**{"reg/r1": reg})
+                self.track(**{f"reg/{self.regularizer.name}": reg})
                 loss = loss + reg
         self.track(**{"loss/d": loss})
         return loss
@@ -344,9 +346,9 @@ class GANModule(pl.LightningModule):
         for name in ("loss/d", "loss/g"):
             if name in self._last:
                 self.log(name.split("/")[1], self._last[name], prog_bar=True, logger=False)
-        if self.iteration % self.loop.log_every == 0 or self.iteration == self.max_iters:
+        if self.iteration % self.loop.log_every == 0 or self.iteration == self.loop.max_iters:
             self.write_scalars()
-        if self.max_iters and self.iteration >= self.max_iters:
+        if self.loop.max_iters and self.iteration >= self.loop.max_iters:
             self.trainer.should_stop = True
 
     def scalars(self) -> dict[str, float]:
