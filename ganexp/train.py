@@ -26,6 +26,7 @@ from pytorch_lightning.loggers import TensorBoardLogger
 from ganexp.atomic import write_json
 from ganexp.checkpoint import Checkpointer
 from ganexp.data.module import ImageData
+from ganexp.errors import ConfigError
 from ganexp.eval.images import ImageEvaluation
 from ganexp.eval.measure import Measurement
 from ganexp.eval.points import PointEvaluation
@@ -66,11 +67,14 @@ def build_module(cfg: DictConfig, datamodule: ImageData, max_iters: int = 0) -> 
     cond_d = make_cond() if variant.conditional and variant.d_conditional else None
     g_cond, d_cond = variant.condition_sizes(cond_g.out_dim if cond_g is not None else 0, cfg.model)
     generator = instantiate(cfg.model.generator, cond_dim=g_cond)
+    pack = check_pack(cfg.model.d_pack, datamodule.batch_size)
     norm = cfg.model.discriminator.get("norm")
     # auto: the loss's choice, and no batch-mixing norm under a per-sample penalty (gradient penalty, R1)
     per_sample = getattr(regularizer, "per_sample_penalty", False)
     auto = "layer" if per_sample and loss.d_norm == "batch" else loss.d_norm
-    discriminator = instantiate(cfg.model.discriminator, cond_dim=d_cond, **({"norm": auto} if norm == "auto" else {}))
+    # a packed D reads d_pack samples and their d_pack conditions at once
+    packed = {"pack": pack, "cond_dim": d_cond * pack} if pack > 1 else {"cond_dim": d_cond}
+    discriminator = instantiate(cfg.model.discriminator, **packed, **({"norm": auto} if norm == "auto" else {}))
     settings = OmegaConf.create({k: v for k, v in cfg.model.items() if k not in ("generator", "discriminator")})
     # built objects go to the constructor as they are (instantiate would read a dataclass kwarg as config)
     return instantiate(settings, _partial_=True)(
@@ -91,6 +95,16 @@ def build_module(cfg: DictConfig, datamodule: ImageData, max_iters: int = 0) -> 
         loop=Loop(max_iters=max_iters, batches_per_epoch=datamodule.batches_per_epoch, log_every=cfg.log.every,
                   guard_max_loss=cfg.guard.max_loss, guard_patience=cfg.guard.patience, guard_every=cfg.guard.every),
     )
+
+
+def check_pack(d_pack: int, batch_size: int) -> int:
+    """`model.d_pack`, checked against the batch it splits into packs."""
+    if d_pack < 1:
+        raise ConfigError(f"model.d_pack={d_pack}: the number of samples per pack must be at least 1")
+    if batch_size % d_pack:
+        raise ConfigError(f"model.d_pack={d_pack} does not divide data.batch_size={batch_size}: D judges the batch "
+                          f"in packs of d_pack samples (try data.batch_size={batch_size // d_pack * d_pack})")
+    return d_pack
 
 
 def build_watchers(cfg: DictConfig, datamodule: ImageData, run_dir: Path, max_iters: int

@@ -82,6 +82,7 @@ CASES = {
     "unknown key": (["model.nosuch=1"], "model.nosuch"),
     "unknown option": (["model=nosuch"], "model/nosuch"),
     "d_every zero": (["sched.d_every=0"], "sched.d_every=0"),
+    "pack size not dividing the batch": (["model.d_pack=3"], "model.d_pack=3 does not divide data.batch_size"),
     "clip not a number": (["loss=wgan", "loss.clip=abc"], "loss.clip"),
     "toy model, image data": (["model=toy"], "model.generator=MLPGenerator"),
     "image model, toy data": (["data=toy_ring", "model=dcgan"], "data=PointData"),

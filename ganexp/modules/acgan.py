@@ -21,13 +21,14 @@ class ACGAN(GANModule):
         self.cls_weight, self.cls_on_fake = cls_weight, cls_on_fake
         width = self.discriminator.feature_size
         outputs = [sum(self.groups)] if self.multilabel else self.groups
-        self.heads = nn.ModuleList(nn.Sequential(nn.Flatten(), nn.Linear(width, n)) for n in outputs)
+        # a packed D (d_pack > 1) predicts the labels of every sample of the pack
+        self.heads = nn.ModuleList(nn.Sequential(nn.Flatten(), nn.Linear(width, n * self.d_pack)) for n in outputs)
 
     def d_parameters(self) -> list:
         return super().d_parameters() + list(self.heads.parameters())
 
     def classify(self, h: Tensor) -> list[Tensor]:
-        return [head(h) for head in self.heads]
+        return [self.per_sample(head(h)) for head in self.heads]
 
     def d_extra(self, real_h: Tensor, labels: Tensor, fake_h: Tensor, fake_labels: Tensor, z: Tensor) -> Tensor:
         loss = classification_loss(self.classify(real_h), labels, self.multilabel)

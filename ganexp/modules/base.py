@@ -78,6 +78,7 @@ class GANModule(pl.LightningModule):
         sched: Mapping,
         loop: Loop,
         z_dim: int,
+        d_pack: int,
         cond_g: nn.Module | None = None,
         cond_d: nn.Module | None = None,
         labels: LabelSpace | None = None,
@@ -91,6 +92,7 @@ class GANModule(pl.LightningModule):
         self.automatic_optimization = False
         self.loss, self.sched, self.loop, self.regularizer = loss, sched, loop, regularizer
         self.augment = augment  # applied to every image D judges (DiffAugment), in D's and G's steps
+        self.d_pack = d_pack  # PacGAN: D judges packs of this many samples (see `pack`)
         self.optimizer_g, self.optimizer_d = optimizer_g, optimizer_d
         self.scheduler_g, self.scheduler_d = scheduler_g, scheduler_d
         self.labels = labels or LabelSpace([], False, [], torch.empty(0))
@@ -159,12 +161,44 @@ class GANModule(pl.LightningModule):
         return self.judge(x, labels)[0]
 
     def judge(self, x: Tensor, labels: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        """(scores (N,), D's features): extra heads (AC-GAN, InfoGAN) share the features of the same pass."""
+        """(scores (N / d_pack,), D's features): D sees each image augmented, then packed with its neighbours
+        (with d_pack > 1); extra heads (AC-GAN, InfoGAN) share the features of the same pass."""
         cond = self.cond_d(labels) if self.cond_d is not None else None
         if self.augment is not None:
             x = self.augment(x)
+        x, cond = self.pack(x), None if cond is None else self.pack(cond)
         h = self.discriminator.features(x, cond)
         return self.discriminator.score(h, cond), h
+
+    # ---- packing (PacGAN, Lin et al. 2018) -----------------------------------------------------------------------
+    # D judges packs of `d_pack` samples, all real or all fake, joined along channels (images) or features (points,
+    # conditions): sample j of pack p is sample p * d_pack + j of the batch. The batch of B samples makes B / d_pack
+    # packs, so the images per step, the optimizer and the number of steps stay as they are. The reference code
+    # (fjxmlzn/PacGAN, stacked_MNIST_experiments/VEEGAN_experiment/model.py: `tf.concat(self.G_sep, 3)`) draws
+    # d_pack x batch samples instead, so that D sees `batch` packs: `data.batch_size=m*B` does the same here.
+    def pack(self, x: Tensor) -> Tensor:
+        """(B, C, ...) -> (B / d_pack, d_pack * C, ...)."""
+        if self.d_pack == 1:
+            return x
+        packed = x.reshape(len(x) // self.d_pack, self.d_pack * x.shape[1], *x.shape[2:])
+        return packed.contiguous(memory_format=torch.channels_last) if self.channels_last and x.dim() == 4 \
+            else packed
+
+    def unpack(self, x: Tensor) -> Tensor:
+        """The inverse of `pack`: (B / d_pack, d_pack * C, ...) -> (B, C, ...)."""
+        if self.d_pack == 1:
+            return x
+        return x.reshape(len(x) * self.d_pack, x.shape[1] // self.d_pack, *x.shape[2:])
+
+    def per_sample(self, out: Tensor) -> Tensor:
+        """A head's output for each pack, (B / d_pack, d_pack * K) -> (B, K): the head of a packed D predicts every
+        member's label or code (AC-GAN's classifier, InfoGAN's Q), member j in the j-th block of K outputs."""
+        return out.reshape(len(out) * self.d_pack, out.shape[1] // self.d_pack)
+
+    def packed_critic(self, labels: Tensor | None) -> Callable[[Tensor], Tensor]:
+        """D's score as a function of packed images: what a penalty differentiates, so that the gradient penalty
+        and R1 take the norm of each pack's gradient (the pack is D's input) and mix real and fake packs whole."""
+        return lambda packed: self.critic(self.unpack(packed), labels)
 
     def speed_up(self, channels_last: bool = False, compile: bool = False) -> None:
         """trainer=gpu_fast: NHWC memory layout, and torch.compile of G and of D's forward (not D's when the loss
@@ -284,14 +318,14 @@ class GANModule(pl.LightningModule):
         adversarial = self.d_adversarial(real, labels, real_scores, fake_scores)
         self.track(**{"loss/d_adv": adversarial, "d/real": real_scores.mean(), "d/fake": fake_scores.mean()})
         loss = adversarial + self.d_extra(real_h, labels, fake_h, fake_labels, z)
-        penalty = self.loss.penalty(lambda x: self.critic(x, labels), real, fake)
+        penalty = self.loss.penalty(self.packed_critic(labels), self.pack(real), self.pack(fake))
         if self.loss.wasserstein:
             self.track(wasserstein=real_scores.mean() - fake_scores.mean())
         if penalty is not None:
             self.track(gp=penalty)
             loss = loss + penalty
         if self.regularizer is not None:
-            reg = self.regularizer.penalty(lambda x: self.critic(x, labels), real, self.d_updates)
+            reg = self.regularizer.penalty(self.packed_critic(labels), self.pack(real), self.d_updates)
             if reg is not None:
                 self.track(**{f"reg/{self.regularizer.name}": reg})
                 loss = loss + reg

@@ -46,7 +46,8 @@ class InfoGAN(GANModule):
         self.z_dim = self.noise_dim + len(self.categorical) + self.continuous  # the latent that callers draw
         self.info_weight, self.continuous_weight, self.info_lr = info_weight, continuous_weight, info_lr
         self.q_head = nn.Sequential(nn.Flatten(), nn.Linear(self.discriminator.feature_size, 128),
-                                    nn.LeakyReLU(0.2, True), nn.Linear(128, sum(self.categorical) + self.continuous))
+                                    nn.LeakyReLU(0.2, True),
+                                    nn.Linear(128, (sum(self.categorical) + self.continuous) * self.d_pack))
 
     @classmethod
     def condition_sizes(cls, cond_dim: int, settings: Mapping) -> tuple[int, int]:
@@ -76,7 +77,7 @@ class InfoGAN(GANModule):
         return self.decode(z[:, :self.noise_dim], *self.codes_of(z), ema=ema)
 
     def predict_codes(self, h: Tensor) -> tuple[list[Tensor], Tensor]:
-        out = self.q_head(h)
+        out = self.per_sample(self.q_head(h))  # a packed D's Q predicts the codes of every sample of the pack
         return list(out[:, :sum(self.categorical)].split(self.categorical, 1)), out[:, sum(self.categorical):]
 
     def info(self, fake_h: Tensor, z: Tensor) -> Tensor:

@@ -72,9 +72,11 @@ class Discriminator(nn.Module):
         cond: DCond | None = None,
         channels: int = 3,
         cond_dim: int = 0,
+        pack: int = 1,
     ):
         """`cond` says how a condition of `cond_dim` (> 0: a conditional D) enters; `norm="auto"` must have been
-        replaced by the loss's choice (ganexp.train.build_module does)."""
+        replaced by the loss's choice (ganexp.train.build_module does). `pack` > 1: D judges packs of that many
+        images joined along channels (PacGAN; `model.d_pack`), `cond_dim` then being the packed conditions' size."""
         super().__init__()
         if norm not in D_NORMS:
             raise ConfigError(f"model.discriminator.norm={norm!r} is not one of {D_NORMS}")
@@ -83,7 +85,7 @@ class Discriminator(nn.Module):
         self.cond_dim, self.d_cond = cond_dim, cond
         d_cond = cond
         sn = spectral_norm if norm == "spectral" else (lambda m: m)
-        c_in = channels + (cond_dim if d_cond == "expand" else 0)
+        c_in = channels * pack + (cond_dim if d_cond == "expand" else 0)
         layers: list[nn.Module] = [sn(nn.Conv2d(c_in, width, 4, 2, 1)), nn.LeakyReLU(0.2, True)]
         c = width
         for _ in range(n_blocks(image_size) - 1):

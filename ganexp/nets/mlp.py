@@ -32,10 +32,12 @@ class MLPGenerator(nn.Module):
 class MLPDiscriminator(nn.Module):
     """`norm=spectral` wraps every layer in spectral normalisation; batch and layer norms are not used on 2-D points."""
 
-    def __init__(self, width: int, depth: int, norm: Literal["none", "spectral"], in_dim: int = 2, cond_dim: int = 0):
+    def __init__(self, width: int, depth: int, norm: Literal["none", "spectral"], in_dim: int = 2, cond_dim: int = 0,
+                 pack: int = 1):
+        """`pack` > 1: D reads packs of that many points joined along features (PacGAN; `model.d_pack`)."""
         super().__init__()
         wrap = spectral_norm if norm == "spectral" else (lambda m: m)
-        self.trunk = nn.Sequential(*_mlp([in_dim + cond_dim] + [width] * depth, wrap))
+        self.trunk = nn.Sequential(*_mlp([in_dim * pack + cond_dim] + [width] * depth, wrap))
         self.out = wrap(nn.Linear(width, 1))
         self.feature_size = width
 
