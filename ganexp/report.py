@@ -3,8 +3,10 @@
 Writes into the sweep folder `report.md` and `report.csv` (one row per job: overrides, status, iterations, wall
 time, images/s, final metrics; sorted by the metric), `curves.png` (each metric over iterations, one line per job)
 and `samples.png` (each job's latest grid, labelled by its overrides). Jobs that differ only by `seed` are grouped
-in report.md as mean ± std. It reads what jobs wrote (status.json, metrics.json, TensorBoard events), so it works on
-a sweep that is still running or partly failed. At the end of every multirun `SweepStatus` prints each job's
+in report.md as mean ± std, with the best value of the monitored metric over each job's evaluations; with
+`--baseline SETTING` each other setting is compared with it by the rule in `ganexp.verdict`. It reads what jobs
+wrote (status.json, metrics.json, TensorBoard events), so it works on a sweep that is still running or partly
+failed. At the end of every multirun `SweepStatus` prints each job's
 status and writes the report.
 """
 
@@ -28,6 +30,7 @@ from ganexp.errors import InputError, tool_main
 from ganexp.eval.ranking import badness, describe
 from ganexp.rundir import read_status
 from ganexp.sweep import TOKEN, job_folders, job_overrides
+from ganexp.verdict import compare
 
 COLUMNS = ("fid_eval", "kid_eval", "acc/cond", "acc/test", "acc/new_test", "steps_to_acc",
            "collapse/diversity_ratio", "collapse/class_coverage", "toy/modes", "toy/high_quality", "epoch_seconds",
@@ -45,6 +48,7 @@ class Job:
     wall_time_s: float | None = None
     images_per_s: float | None = None
     final: dict[str, float] = field(default_factory=dict)
+    best: dict[str, float] = field(default_factory=dict)  # monitored metric -> its best value over the evaluations
     curves: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
     common: frozenset[str] = frozenset()  # overrides every job of the sweep shares: left out of its label
 
@@ -84,6 +88,8 @@ def collect(sweep: Path, statuses: dict[str, dict]) -> list[Job]:
             job.images_per_s = metrics["images_per_s"]
             job.final.update(metrics["final"])
             job.final.update({k: metrics[k] for k in ("epoch_seconds", "steps_to_acc") if metrics.get(k) is not None})
+            if (metrics.get("best") or {}).get("value") is not None:
+                job.best = {metrics["best"]["metric"]: metrics["best"]["value"]}
         elif job.curves:
             job.iterations = max(step for points in job.curves.values() for step, _ in points)
         jobs.append(job)
@@ -110,14 +116,15 @@ def fmt(values: list[float]) -> str:
     return f"{statistics.mean(values):.4g} ± {statistics.stdev(values):.2g}"
 
 
-def write_tables(jobs: list[Job], sweep: Path, metric: str) -> None:
+def write_tables(jobs: list[Job], sweep: Path, metric: str, baseline: str | None = None) -> None:
     columns = [c for c in COLUMNS if any(c in j.final for j in jobs)]
+    best = f"best {metric}"
     with open(sweep / "report.csv", "w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(["job", "overrides", "status", "iterations", "wall_time_s", "images_per_s", *columns])
+        writer.writerow(["job", "overrides", "status", "iterations", "wall_time_s", "images_per_s", best, *columns])
         for j in jobs:
             writer.writerow([j.path.name, ",".join(j.overrides), j.status, j.iterations, j.wall_time_s, j.images_per_s,
-                             *(j.final.get(c, "") for c in columns)])
+                             j.best.get(metric, ""), *(j.final.get(c, "") for c in columns)])
     groups: dict[str, list[Job]] = {}
     for j in jobs:
         groups.setdefault(j.setting, []).append(j)
@@ -125,17 +132,36 @@ def write_tables(jobs: list[Job], sweep: Path, metric: str) -> None:
              f"{len(jobs)} jobs, sorted by `{metric}` ({describe(metric)}"
              " is better); repeats that differ only by `seed` are shown as mean ± std.", "",
              *([f"Every job: `{','.join(sorted(jobs[0].common))}`", ""] if jobs and jobs[0].common else []),
-             "| setting | seeds | status | iterations | wall s | images/s | " + " | ".join(columns) + " |",
-             "|---" * (6 + len(columns)) + "|"]
+             f"| setting | seeds | status | iterations | wall s | images/s | {best} | " + " | ".join(columns) + " |",
+             "|---" * (7 + len(columns)) + "|"]
     ordered = sorted(groups.values(), key=lambda g: sort_key(metric)(_mean_job(g, metric)))
     for group in ordered:
         statuses = ", ".join(sorted({j.status for j in group}))
         cells = [group[0].setting, str(len(group)), statuses, fmt([j.iterations for j in group]),
                  fmt([j.wall_time_s for j in group]), fmt([j.images_per_s for j in group]),
+                 fmt([j.best.get(metric, math.nan) for j in group]),
                  *(fmt([j.final.get(c, math.nan) for j in group]) for c in columns)]
         lines.append("| " + " | ".join(cells) + " |")
+    if baseline is not None:
+        lines += comparisons(groups, metric, baseline)
     lines += ["", "![curves](curves.png)", "", "![samples](samples.png)", ""]
     (sweep / "report.md").write_text("\n".join(lines))
+
+
+def comparisons(groups: dict[str, list[Job]], metric: str, baseline: str) -> list[str]:
+    """report.md's section comparing each setting's best `metric` over its seeds with the baseline setting's."""
+    if baseline not in groups:
+        raise InputError(f"--baseline {baseline!r} is not a setting of this sweep (settings: {', '.join(groups)})")
+    seeds = {name: [j.best.get(metric, math.nan) for j in group] for name, group in groups.items()}
+    lines = ["", f"## Against `{baseline}` (best `{metric}`; the rule: ganexp/verdict.py, a difference beyond 2 "
+                 "standard errors)", "", "| setting | difference of means | verdict |", "|---|---|---|"]
+    for name, values in seeds.items():
+        if name != baseline:
+            c = compare(values, seeds[baseline], metric)
+            lines.append(f"| {name} | {c.diff:+.4g} ± {c.se:.2g} | "
+                         f"{ {'a': name, 'b': baseline, None: 'inconclusive'}[c.better] }"
+                         f"{'' if c.better is None else ' better'} |")
+    return lines
 
 
 def _mean_job(group: list[Job], metric: str) -> Job:
@@ -179,13 +205,14 @@ def write_pictures(jobs: list[Job], sweep: Path) -> None:
         plt.close(fig)
 
 
-def write_report(sweep: str | Path, metric: str = "fid_eval", statuses: dict[str, dict] | None = None) -> list[Job]:
+def write_report(sweep: str | Path, metric: str = "fid_eval", statuses: dict[str, dict] | None = None,
+                 baseline: str | None = None) -> list[Job]:
     """`statuses`: job folder name -> status known to the caller but not in the folder (a job that stopped before
     touching its folder, see `ganexp.sweep`)."""
     sweep = Path(sweep)
     jobs = collect(sweep, statuses or {})
     jobs.sort(key=sort_key(metric))
-    write_tables(jobs, sweep, metric)
+    write_tables(jobs, sweep, metric, baseline)
     write_pictures(jobs, sweep)
     return jobs
 
@@ -228,10 +255,12 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m ganexp.report", description=__doc__.splitlines()[0])
     parser.add_argument("sweep", type=Path)
     parser.add_argument("--metric", default="fid_eval")
+    parser.add_argument("--baseline", help="a setting (the overrides without seed, as report.md names it) to compare "
+                                           "every other setting with, by the rule in ganexp/verdict.py")
     args = parser.parse_args(argv)
     if not args.sweep.is_dir():
         raise InputError(f"{args.sweep}: no such sweep folder")
-    jobs = write_report(args.sweep, args.metric)
+    jobs = write_report(args.sweep, args.metric, baseline=args.baseline)
     print(f"{len(jobs)} jobs -> {args.sweep / 'report.md'}, report.csv, curves.png, samples.png")
 
 

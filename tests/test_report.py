@@ -4,9 +4,12 @@ import csv
 import subprocess
 import sys
 
+import pytest
 from conftest import ROOT
 
+from ganexp.errors import InputError
 from ganexp.report import write_report
+from ganexp.verdict import compare
 
 
 def test_report_of_a_seed_sweep_with_a_failing_setting(tmp_path):
@@ -36,3 +39,16 @@ def test_report_of_a_seed_sweep_with_a_failing_setting(tmp_path):
     # the report reads what jobs wrote, so it can be rebuilt (or built while a sweep runs) from the command line
     (tmp_path / "report.md").unlink()
     assert len(write_report(tmp_path, "loss/d")) == 8 and (tmp_path / "report.md").exists()
+
+    # --baseline: every other setting's best fid_eval against the baseline's, by ganexp/verdict.py's rule
+    write_report(tmp_path, "fid_eval", baseline="loss=gan,data.batch_size=16")
+    section = (tmp_path / "report.md").read_text().split("## Against `loss=gan,data.batch_size=16`")[1]
+    lsgan = next(line for line in section.splitlines() if line.startswith("| loss=lsgan,data.batch_size=16 |"))
+    gan = [float(r["best fid_eval"]) for r in completed if "loss=gan," in r["overrides"]]
+    other = [float(r["best fid_eval"]) for r in completed if "loss=lsgan," in r["overrides"]]
+    c = compare(other, gan, "fid_eval")
+    assert f"{c.diff:+.4g} ± {c.se:.2g}" in lsgan
+    assert lsgan.rstrip(" |").endswith({"a": "loss=lsgan,data.batch_size=16 better", "b": "loss=gan,data.batch_size=16 "
+                                        "better", None: "inconclusive"}[c.better])
+    with pytest.raises(InputError, match="--baseline 'loss=hinge' is not a setting"):
+        write_report(tmp_path, "fid_eval", baseline="loss=hinge")
