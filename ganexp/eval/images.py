@@ -2,7 +2,8 @@
 
 Generated images are compared with the fixed held-out real set (`data.holdout` images), as many fakes as reals; the
 noise (and, for conditional models, the requested labels: those of the held-out images) are the same at every
-evaluation and in every job.
+evaluation and in every job. With `eval.features=inception` the same two sets also give standard Inception FID/KID
+(`fid`, `kid`; see `inception.py`).
 """
 
 import logging
@@ -42,14 +43,22 @@ def load_evaluator(datamodule: ImageData, floor: float, device: str | torch.devi
 
 class ImageEvaluation(Measurement):
     """`fid_eval`, `kid_eval`, `collapse/*` and, for conditional models, `acc/cond` (+ per attribute) and the test
-    files' `acc/<name>`, in the feature space of the data set's evaluator."""
+    files' `acc/<name>`, in the feature space of the data set's evaluator; with `features="inception"` also `fid`,
+    `kid`, `kid_std` in Inception's."""
 
     def __init__(self, datamodule: ImageData, run_dir: Path, every: int, monitor: str, seed: int = 4321,
-                 floor: float = 0.9, batch_size: int = 250, threshold: float = 0.8, **train_kwargs):
+                 floor: float = 0.9, batch_size: int = 250, threshold: float = 0.8, features: str = "evaluator",
+                 inception_weights: str | None = None, **train_kwargs):
         super().__init__(run_dir, every, monitor, threshold)
         self.datamodule, self.seed = datamodule, seed
         self.floor, self.batch_size, self.train_kwargs = floor, batch_size, train_kwargs
         self.evaluator: Evaluator | None = None
+        # loaded now, at build: a machine without the weights stops before training, its run folder untouched
+        self.inception = None
+        if features == "inception":
+            from ganexp.eval.inception import InceptionDistances  # torch-fidelity: imported only when asked for
+
+            self.inception = InceptionDistances(inception_weights)
 
     def prepare(self, trainer: pl.Trainer, module) -> None:
         self.evaluator = load_evaluator(self.datamodule, self.floor, module.device, **self.train_kwargs)
@@ -58,20 +67,34 @@ class ImageEvaluation(Measurement):
         real, real_labels = self.datamodule.heldout_images
         self.real, self.real_labels = to_float(real).to(module.device), real_labels.to(module.device)
         self.real_classes = self.classes(self.evaluator.predict(self.real))
+        if self.inception is not None:
+            self.inception.set_reals(self.real)
         # Held-out condition files (iCLEVR's test.json / new_test.json): each label set asked for `TEST_REPEATS` times
         sets = getattr(self.datamodule.source, "test_sets", lambda: {})() if module.conditional else {}
         self.test_sets = {name: labels.repeat(TEST_REPEATS, 1).to(module.device) for name, labels in sets.items()}
 
     def describe(self) -> dict:
         n = len(self.datamodule.heldout_images[0])
-        return {
+        reference = f"{n} held-out real images (data.holdout, {SPLIT})"
+        described = {
+            "metrics": "fid_eval, kid_eval, kid_eval_std, collapse/*, pr/*, acc/*",
             "feature_space": f"ganexp evaluator of {self.datamodule.source.key()} (not Inception; compare only "
                              "runs on the same data settings)",
-            "reference": f"{n} held-out real images (data.holdout, {SPLIT})",
+            "reference": reference,
             "fakes": n, "fake_noise_seed": self.seed,
             "kid": f"50 subsets of {max(n // 2, 2)}",
             "pr": "precision/recall k=3 (Kynkaanniemi et al. 2019), density/coverage k=5 (Naeem et al. 2020)",
         }
+        if self.inception is not None:
+            described["inception"] = {
+                "metrics": "fid, kid, kid_std (torchmetrics FrechetInceptionDistance, KernelInceptionDistance)",
+                "feature_space": self.inception.describe(),
+                "reference": reference, "fakes": n, "fake_noise_seed": self.seed,
+                "kid": f"50 subsets of {max(n // 2, 2)}",
+                "protocol": f"{n} vs {n} images resized to 299 px; published FIDs use 50,000 generated images "
+                            "(FID is biased upwards at small sample sizes)",
+            }
+        return described
 
     def classes(self, logits: list[Tensor]) -> Tensor:
         """What the evaluator sees: the joint class (one index per group), or the set of present labels."""
@@ -98,6 +121,8 @@ class ImageEvaluation(Measurement):
         logits = self.evaluator.predict(fake)
         distances = feature_distances(self.evaluator, self.real, fake, self.batch_size)
         metrics = {"fid_eval": distances["fid"], "kid_eval": distances["kid"], "kid_eval_std": distances["kid_std"]}
+        if self.inception is not None:
+            metrics.update(self.inception(fake))
         # coverage counts the classes the evaluator sees among the held-out reals, not every possible combination
         collapse = collapse_scores(self.evaluator.features(fake), self.evaluator.features(self.real),
                                    self.classes(logits), self.real_classes)
