@@ -24,7 +24,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from ganexp.data.module import ImageData, LabelledImages, to_float
 from ganexp.schema import register
-from ganexp.train import build_module, quiet_lightning
+from ganexp.train import build_module, quiet_lightning, resolve_arithmetic
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 CASES = {"dcgan32": ["data.image_size=32"], "dcgan64": ["data.image_size=64"],
@@ -127,6 +127,7 @@ def time_plain(module, cfg, reals: list[torch.Tensor], iters: int, warmup: int) 
 def run_case(name: str, overrides: list[str], iters: int, warmup: int, repeats: int, extra: list[str]) -> dict:
     with initialize_config_dir(str(CONF), version_base="1.3"):
         cfg = compose("config", overrides=[*overrides, "eval.enabled=false", *extra])
+    resolve_arithmetic(cfg.trainer)  # what a run with these settings would use
     cache = tempfile.mkdtemp(prefix="ganexp-bench-")
     datamodule = ImageData(RandomImages(cfg.data.batch_size * 8, cfg.data.image_size), cfg.data.batch_size, cache,
                            holdout=0, seed=0, on_device=cfg.data.get("on_device", False))

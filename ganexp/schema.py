@@ -54,12 +54,12 @@ class TrainerConf:
     accelerator: str = "auto"
     strategy: str = "auto"  # ddp for one run across several GPUs (trainer=ddp)
     devices: Any = 1
-    precision: str = "32-true"
+    precision: str = "32-true"  # auto: bf16-mixed on a CPU with bf16 hardware, else 32-true
     ckpt_every: int = 1000  # iterations between last.ckpt refreshes
     progress: bool = True
     deterministic: bool = False
     benchmark: bool = False  # cudnn.benchmark
-    channels_last: bool = False  # NHWC tensors for the conv nets (faster convolutions with bf16 on recent GPUs)
+    channels_last: Any = False  # true | false | auto (on with bf16 on the CPU): NHWC tensors, faster with bf16
     compile: bool = False  # torch.compile G and D's forward (D eager when the loss needs double backward)
     num_threads: int | None = None  # torch CPU threads (None: torch's default)
 
@@ -72,6 +72,11 @@ class LogConf:
     grid: int = 64  # images per grid
 
 
+# trainer.precision: Lightning's names, and auto (ganexp.train.resolve_arithmetic)
+PRECISIONS = ("auto", "32-true", "bf16-mixed", "16-mixed", "bf16-true", "16-true", "64-true", "32", "16", "bf16", "64")
+EVAL_FEATURES = ("evaluator", "inception")  # eval.features (OmegaConf 2.3 cannot type a Literal)
+
+
 @dataclass
 class EvalConf:
     enabled: bool = True
@@ -81,6 +86,10 @@ class EvalConf:
     width: int = 32
     seed: int = 4321  # noise of the evaluation samples: the same for every evaluation and every job
     threshold: float = 0.8  # acc/cond level whose first crossing is logged as acc/steps_to_threshold
+    # evaluator: FID/KID in the data set's evaluator space only; inception: also standard Inception FID/KID
+    # (fid, kid), which needs torch-fidelity's FID weights: downloaded once, or a local copy at inception_weights
+    features: str = "evaluator"
+    inception_weights: str | None = None
 
 
 @dataclass
@@ -152,6 +161,8 @@ def register() -> None:
     OmegaConf.register_new_resolver("ganexp_command", command_name, replace=True)
     OmegaConf.register_new_resolver("ganexp_direction", direction, replace=True)
     OmegaConf.register_new_resolver("ganexp_how_keys", lambda: list(HOW_NOT_WHAT), replace=True)
+    # a product, e.g. the toy data's batch: 100 packs of model.d_pack points (conf/data/toy_ring.yaml)
+    OmegaConf.register_new_resolver("ganexp_times", lambda a, b: a * b, replace=True)
 
 
 _HYDRA_KEYS = {"_target_", "_partial_", "_convert_", "_recursive_", "_args_"}
@@ -279,6 +290,17 @@ def validate(cfg: DictConfig) -> None:
     if cfg.eval.enabled and data_samples == "images" and cfg.data.holdout < 2:
         raise ConfigError(f"data.holdout={cfg.data.holdout}: evaluation needs at least 2 held-out images "
                           "(or eval.enabled=false)")
+    if cfg.eval.features not in EVAL_FEATURES:
+        raise ConfigError(f"eval.features={cfg.eval.features}: not one of {', '.join(EVAL_FEATURES)}")
+    if cfg.eval.enabled and data_samples == "images" and cfg.eval.features == "inception" \
+            and cfg.eval.inception_weights is not None:
+        from ganexp.eval.inception import weights_file
+
+        weights_file(cfg.eval.inception_weights)  # a wrong path stops here, before the data is built
+    if cfg.trainer.channels_last not in (True, False, "auto"):
+        raise ConfigError(f"trainer.channels_last={cfg.trainer.channels_last}: not one of true, false, auto")
+    if cfg.trainer.precision not in PRECISIONS:
+        raise ConfigError(f"trainer.precision={cfg.trainer.precision}: not one of {', '.join(PRECISIONS)}")
     for key in ("max_iters", "max_epochs"):
         if cfg.trainer[key] < 0:
             raise ConfigError(f"trainer.{key}={cfg.trainer[key]}: must be >= 0")

@@ -20,7 +20,7 @@ import pytorch_lightning as pl
 import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import get_class, instantiate
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
 from pytorch_lightning.loggers import TensorBoardLogger
 
 from ganexp.atomic import write_json
@@ -115,8 +115,10 @@ def build_watchers(cfg: DictConfig, datamodule: ImageData, run_dir: Path, max_it
         evaluation = PointEvaluation(datamodule, run_dir, e.every_n_steps, cfg.monitor, e.seed)
         pictures = PointPlots(run_dir / "samples", every, datamodule.source.kind, cfg.log.bank_seed)
     else:
+        features = e.features if e.enabled else "evaluator"  # a disabled evaluation needs no Inception weights
         evaluation = ImageEvaluation(datamodule, run_dir, every=e.every_n_steps, monitor=cfg.monitor, seed=e.seed,
-                                     floor=e.floor, threshold=e.threshold, epochs=e.epochs, width=e.width)
+                                     floor=e.floor, threshold=e.threshold, features=features,
+                                     inception_weights=e.inception_weights, epochs=e.epochs, width=e.width)
         pictures = SampleGrids(run_dir / "samples", every, cfg.log.grid, cfg.log.bank_seed,
                                datamodule.load().attributes)
     return evaluation if e.enabled else None, pictures
@@ -130,6 +132,18 @@ def cpu_has_bf16() -> bool:
     except OSError:
         return False
     return "amx_bf16" in flags or "avx512_bf16" in flags
+
+
+def resolve_arithmetic(trainer_cfg: DictConfig) -> None:
+    """`trainer.precision=auto` and `trainer.channels_last=auto`, made concrete in place before anything is built or
+    saved: bf16 autocast with channels_last (the CPU fast path) on a CPU with bf16 hardware, fp32 NCHW elsewhere (a
+    GPU too: its fast path is trainer=gpu_fast). An explicit precision (trainer.precision=32-true) turns both off."""
+    on_cpu = trainer_cfg.accelerator == "cpu" or (trainer_cfg.accelerator == "auto" and not torch.cuda.is_available())
+    with open_dict(trainer_cfg):
+        if trainer_cfg.precision == "auto":
+            trainer_cfg.precision = "bf16-mixed" if on_cpu and cpu_has_bf16() else "32-true"
+        if trainer_cfg.channels_last == "auto":
+            trainer_cfg.channels_last = on_cpu and str(trainer_cfg.precision).startswith("bf16")
 
 
 def arithmetic(trainer_cfg: DictConfig, device: torch.device) -> str:
@@ -203,8 +217,10 @@ def main(cfg: DictConfig, imports_s: float = 0.0) -> float:
     run_dir, tb_root, name = run_paths()
     if int(os.environ.get("LOCAL_RANK", 0)) or int(os.environ.get("NODE_RANK", 0)):
         # A DDP worker that Lightning started by re-running the command: rank 0 owns the folder and its files.
+        resolve_arithmetic(cfg.trainer)
         return fit(build(cfg, run_dir, tb_root, name), run_dir / "checkpoints" / "last.ckpt" if cfg.resume else None)
     validate(cfg)
+    resolve_arithmetic(cfg.trainer)
     with RunLock(run_dir):
         previous = read_status(run_dir)
         if cfg.resume and previous.get("status") == "completed":

@@ -76,3 +76,31 @@ def test_cpu_flags_are_read_from_proc_cpuinfo():
     except OSError:
         flags = ""
     assert cpu_has_bf16() == ("amx_bf16" in flags or "avx512_bf16" in flags)
+
+
+@pytest.mark.parametrize(("bf16", "cuda", "overrides", "expected"), [
+    (True, False, ["trainer.precision=auto", "trainer.channels_last=auto"], ("bf16-mixed", True)),
+    (False, False, ["trainer.precision=auto", "trainer.channels_last=auto"], ("32-true", False)),
+    (True, True, ["trainer.precision=auto", "trainer.channels_last=auto"], ("32-true", False)),  # a GPU: gpu_fast
+    (True, False, ["trainer.precision=32-true", "trainer.channels_last=auto"], ("32-true", False)),
+    (True, False, ["trainer.precision=auto", "trainer.channels_last=false"], ("bf16-mixed", False)),
+    (False, False, ["trainer=cpu_fast"], ("bf16-mixed", True)),  # asked for explicitly: kept, even if emulated
+])
+def test_auto_arithmetic_takes_the_fast_path_only_on_a_cpu_with_bf16_hardware(bf16, cuda, overrides, expected,
+                                                                             monkeypatch):
+    from ganexp import train as train_module
+
+    monkeypatch.setattr(train_module, "cpu_has_bf16", lambda: bf16)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+    t = make_config(*overrides).trainer
+    train_module.resolve_arithmetic(t)
+    assert (t.precision, t.channels_last) == expected
+
+
+@pytest.mark.parametrize(("override", "key"), [("trainer.precision=fp8", "trainer.precision=fp8"),
+                                               ("trainer.channels_last=maybe", "trainer.channels_last=maybe")])
+def test_unknown_arithmetic_is_refused_by_name(override, key):
+    from ganexp.schema import ConfigError, validate
+
+    with pytest.raises(ConfigError, match=key):
+        validate(make_config(override))
