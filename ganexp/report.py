@@ -33,7 +33,8 @@ from ganexp.sweep import TOKEN, job_folders, job_overrides
 from ganexp.verdict import compare
 
 COLUMNS = ("fid_eval", "kid_eval", "acc/cond", "acc/test", "acc/new_test", "steps_to_acc",
-           "collapse/diversity_ratio", "collapse/class_coverage", "toy/modes", "toy/high_quality", "epoch_seconds",
+           "collapse/diversity_ratio", "collapse/class_coverage", "toy/modes", "toy/high_quality", "toy/reverse_kl",
+           "epoch_seconds",
            "loss/d", "loss/g")
 log = logging.getLogger(__name__)
 CURVES = ("fid_eval", "acc/cond", "loss/d", "loss/g")

@@ -1,8 +1,13 @@
-"""2-D mixtures of Gaussians, the mode-collapse benchmark (Metz et al. 2017; VEEGAN; PacGAN): `ring` is 8 modes on
-a circle of radius 2, `grid` is 25 modes at {-4, -2, 0, 2, 4}^2, each with standard deviation 0.02.
+"""2-D mixtures of Gaussians, the mode-collapse benchmark of VEEGAN (Srivastava et al. 2017) and PacGAN (Lin et al.
+2018), with the modes of PacGAN's reference code (github fjxmlzn/PacGAN, synthetic_data_experiments/
+2DRing_GAN&PacGAN/config.py and 2DGrid_GAN&PacGAN/config.py): `ring` is 8 modes at (cos 2πk/8, sin 2πk/8), a circle
+of radius 1; `grid` is 25 modes at {-4, -2, 0, 2, 4}^2. The standard deviations (0.01 and 0.05) are in
+conf/data/toy_ring.yaml and toy_grid.yaml.
 
-A sample is *high quality* when it lies within 3 std of its nearest mode; a mode is *captured* when at least
-`min_count` of the samples are high-quality samples of it (PacGAN's rule, 20 of 2,500 samples).
+The scores follow the reference's MetricLogger (synthetic_data_experiments/PacGAN/pacgan/extensions.py) and VEEGAN's
+definitions (akashgit/VEEGAN, index.md): a sample is *high quality* when it lies less than 3 std from its nearest
+mode; a mode is *captured* when at least one high-quality sample is nearest to it; the reverse KL compares the
+high-quality samples' histogram over the modes with the uniform one.
 """
 
 import math
@@ -21,7 +26,7 @@ KINDS = ("ring", "grid")
 def mixture_centers(kind: str) -> Tensor:
     if kind == "ring":
         angles = torch.arange(8) * (2 * math.pi / 8)
-        return 2.0 * torch.stack([angles.cos(), angles.sin()], 1)
+        return torch.stack([angles.cos(), angles.sin()], 1)
     if kind == "grid":
         axis = torch.tensor([-4.0, -2.0, 0.0, 2.0, 4.0])
         return torch.cartesian_prod(axis, axis)
@@ -36,15 +41,20 @@ def sample_mixture(kind: str, n: int, std: float, seed: int) -> tuple[Tensor, Te
     return centers[modes] + std * torch.randn(n, 2, generator=gen), modes
 
 
-def mode_scores(points: Tensor, centers: Tensor, std: float, min_count: int = 20) -> dict[str, float]:
-    """`modes`: modes captured; `high_quality`: share of samples within 3 std of their nearest mode;
-    `mode_kl`: KL(captured distribution of high-quality samples || uniform), 0 when they spread evenly."""
-    distance, nearest = torch.cdist(points.float(), centers.float()).min(1)
-    good = distance <= 3 * std
-    counts = torch.bincount(nearest[good], minlength=len(centers)).float()
-    p = counts / counts.sum().clamp(min=1)
-    kl = (p[p > 0] * (p[p > 0] * len(centers)).log()).sum().item() if counts.sum() > 0 else math.nan
-    return {"modes": int((counts >= min_count).sum()), "high_quality": good.float().mean().item(), "mode_kl": kl}
+def mode_scores(points: Tensor, centers: Tensor, std: float) -> dict[str, float]:
+    """`modes`: modes captured; `high_quality`: share of all samples that are high quality; `reverse_kl`:
+    KL(p || uniform) for p the high-quality samples' histogram over their nearest modes (NaN when there are none).
+
+    Samples that are not high quality count in no mode (the reference bins only those), so reverse_kl judges how
+    evenly G spreads over the modes and high_quality how much of G lands on them. It equals log(#modes) minus the
+    reference's "entropy of coverage" column; the reference code writes no reverse KL itself, so this reading of
+    the paper's "reverse KL" is ours."""
+    distance, nearest = (points.float()[:, None] - centers.float()[None]).norm(dim=-1).min(1)
+    good = distance < 3 * std  # strictly, as the reference's `min_dis < dis_thre`
+    counts = torch.bincount(nearest[good], minlength=len(centers)).double()
+    p = counts[counts > 0] / counts.sum()
+    reverse_kl = (p * (p * len(centers)).log()).sum().item() if len(p) else math.nan
+    return {"modes": int((counts > 0).sum()), "high_quality": good.double().mean().item(), "reverse_kl": reverse_kl}
 
 
 @dataclass
@@ -57,7 +67,8 @@ class Mixture:
     seed: int
 
     def key(self) -> str:
-        return f"mixture:{asdict(self)}"
+        # the centres are part of the key: a cache built when the ring had radius 2 is not reused
+        return f"mixture:{asdict(self)}:{mixture_centers(self.kind).tolist()}"
 
     def build(self) -> LabelledImages:
         points, modes = sample_mixture(self.kind, self.n, self.std, self.seed)

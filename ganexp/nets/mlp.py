@@ -1,5 +1,7 @@
-"""MLP generator and discriminator for the 2-D toy mixtures (the shape used in the mode-collapse literature:
-a few fully connected layers of a few hundred units). Same interface as the DCGAN nets: D has features/score."""
+"""MLP generator and discriminator for the 2-D toy mixtures, with the options that the mode-collapse benchmark's
+reference code uses (github fjxmlzn/PacGAN, synthetic_data_experiments/2DRing_GAN&PacGAN/pacgan_task.py,
+`create_model_brick`; the sizes are in conf/model/toy.yaml): BatchNorm + ReLU hidden layers in G, maxout units in
+D, weights drawn from N(0, init_std) with zero biases. Same interface as the DCGAN nets: D has features/score."""
 
 from typing import Literal
 
@@ -7,22 +9,57 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils import spectral_norm
 
+# The reference's Blocks BatchNormalization: epsilon 1e-4, and population statistics that move 5% of the way to each
+# batch's (its `bn_updates`). Blocks averages the standard deviation where torch averages the variance.
+BN_EPS, BN_MOMENTUM = 1e-4, 0.05
 
-def _mlp(sizes: list[int], wrap=lambda m: m) -> list[nn.Module]:
-    layers: list[nn.Module] = []
-    for a, b in zip(sizes[:-1], sizes[1:], strict=True):
-        layers += [wrap(nn.Linear(a, b)), nn.ReLU(True)]
-    return layers
+
+def _same(module: nn.Module) -> nn.Module:
+    return module
+
+
+def linear(in_dim: int, out_dim: int, init_std: float | None, bias: bool = True, wrap=_same) -> nn.Module:
+    """nn.Linear, initialised from N(0, init_std) with zero bias when `init_std` is set (else torch's default),
+    then wrapped (spectral norm reparametrises the initialised weight)."""
+    layer = nn.Linear(in_dim, out_dim, bias=bias)
+    if init_std is not None:
+        nn.init.normal_(layer.weight, 0.0, init_std)
+        if bias:
+            nn.init.zeros_(layer.bias)
+    return wrap(layer)
+
+
+class Maxout(nn.Module):
+    """Maxout units (Goodfellow et al. 2013): `linear` gives `pieces` values per unit, consecutive ones (the grouping
+    of Blocks' LinearMaxout, which the reference D uses), and each unit outputs the largest."""
+
+    def __init__(self, linear: nn.Module, pieces: int):
+        super().__init__()
+        self.linear, self.pieces = linear, pieces
+
+    def forward(self, x: Tensor) -> Tensor:
+        h = self.linear(x)
+        return h.unflatten(-1, (h.shape[-1] // self.pieces, self.pieces)).amax(-1)
 
 
 class MLPGenerator(nn.Module):
-    """z (+ condition) -> `depth` ReLU layers of `width` units -> a point in `out_dim` dimensions."""
+    """z (+ condition) -> `depth` layers of `width` ReLU units -> a point in `out_dim` dimensions. `batch_norm`:
+    each hidden layer is Linear (no bias: BatchNorm's shift replaces it) -> BatchNorm -> ReLU, as in the reference."""
 
     samples = "points"  # what it makes: the data set must serve the same (checked at start-up)
 
-    def __init__(self, z_dim: int, width: int, depth: int, out_dim: int = 2, cond_dim: int = 0):
+    def __init__(self, z_dim: int, width: int, depth: int, batch_norm: bool, out_dim: int = 2, cond_dim: int = 0,
+                 init_std: float | None = None):
         super().__init__()
-        self.net = nn.Sequential(*_mlp([z_dim + cond_dim] + [width] * depth), nn.Linear(width, out_dim))
+        layers: list[nn.Module] = []
+        size = z_dim + cond_dim
+        for _ in range(depth):
+            layers.append(linear(size, width, init_std, bias=not batch_norm))
+            if batch_norm:
+                layers.append(nn.BatchNorm1d(width, eps=BN_EPS, momentum=BN_MOMENTUM))
+            layers.append(nn.ReLU(True))
+            size = width
+        self.net = nn.Sequential(*layers, linear(size, out_dim, init_std))
         self.z_dim = z_dim
 
     def forward(self, z: Tensor, cond: Tensor | None = None) -> Tensor:
@@ -30,16 +67,26 @@ class MLPGenerator(nn.Module):
 
 
 class MLPDiscriminator(nn.Module):
-    """`norm=spectral` wraps every layer in spectral normalisation; batch and layer norms are not used on 2-D points."""
+    """`depth` hidden layers of `width` units, ReLU or (`maxout` > 0) maxout units of that many pieces, then a linear
+    score. `pack` > 1: D reads that many points joined (PacGAN; `model.d_pack`), `cond_dim` being the packed
+    conditions' size. `norm=spectral` wraps every layer in spectral normalisation; batch and layer norms are not used
+    on 2-D points."""
 
-    def __init__(self, width: int, depth: int, norm: Literal["none", "spectral"], in_dim: int = 2, cond_dim: int = 0,
-                 pack: int = 1):
-        """`pack` > 1: D reads packs of that many points joined along features (PacGAN; `model.d_pack`)."""
+    def __init__(self, width: int, depth: int, norm: Literal["none", "spectral"], maxout: int, in_dim: int = 2,
+                 cond_dim: int = 0, pack: int = 1, init_std: float | None = None):
         super().__init__()
-        wrap = spectral_norm if norm == "spectral" else (lambda m: m)
-        self.trunk = nn.Sequential(*_mlp([in_dim * pack + cond_dim] + [width] * depth, wrap))
-        self.out = wrap(nn.Linear(width, 1))
-        self.feature_size = width
+        wrap = spectral_norm if norm == "spectral" else _same
+        layers: list[nn.Module] = []
+        size = in_dim * pack + cond_dim
+        for _ in range(depth):
+            if maxout:
+                layers.append(Maxout(linear(size, width * maxout, init_std, wrap=wrap), maxout))
+            else:
+                layers += [linear(size, width, init_std, wrap=wrap), nn.ReLU(True)]
+            size = width
+        self.trunk = nn.Sequential(*layers)
+        self.out = linear(size, 1, init_std, wrap=wrap)
+        self.feature_size = size
 
     def features(self, x: Tensor, cond: Tensor | None = None) -> Tensor:
         return self.trunk(x if cond is None else torch.cat([x, cond], 1))
