@@ -135,8 +135,9 @@ def report_accuracy(images: Tensor, labels: Tensor, datamodule, cfg, out: Path) 
     from ganexp.eval.metrics import condition_accuracy
 
     evaluator = load_evaluator(datamodule, cfg.eval.floor, epochs=cfg.eval.epochs, width=cfg.eval.width)
-    names = [name for name, _ in datamodule.load().attributes]
-    acc = condition_accuracy(evaluator.predict(images), labels, evaluator.multilabel, names)
+    data = datamodule.load()
+    acc = condition_accuracy(evaluator.predict(images), labels, evaluator.multilabel,
+                             [name for name, _ in data.attributes], data.untagged)  # "none" requests not scored
     result = {"accuracy": acc.pop("overall"), **acc}
     (out / "accuracy.json").write_text(json.dumps(result, indent=2))
     print("evaluator accuracy: " + ", ".join(f"{k}={v:.3f}" for k, v in result.items()))

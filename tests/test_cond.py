@@ -9,7 +9,7 @@ from conftest import make_config
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from torch.testing import assert_close
 
-from ganexp.modules.cgan import CGAN
+from ganexp.modules.cgan import shifted_labels
 from ganexp.nets import text
 from ganexp.nets.cond import Embed, OneHot, Text
 from ganexp.train import build_data
@@ -126,7 +126,7 @@ def test_the_real_offline_sentence_encoder(monkeypatch):
 def test_shifted_wrong_labels_are_the_batch_rolled():
     labels = torch.arange(10)[:, None]
     torch.manual_seed(0)
-    wrong = CGAN.shifted_labels(labels)
+    wrong = shifted_labels(labels)
     offset = int((labels[0, 0] - wrong[0, 0]) % 10)  # roll(k) puts row i - k at row i
     assert 1 <= offset <= 9 and torch.equal(wrong, labels.roll(offset, 0))
     assert not (wrong == labels).any()  # with distinct labels no image keeps its own

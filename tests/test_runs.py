@@ -174,7 +174,7 @@ def test_corrupted_data_cache_is_named_and_rebuilt(tmp_path, caplog):
     from ganexp.data.module import load_cached
     from ganexp.data.sources import Faces
 
-    source = Faces(n=40, image_size=32, seed=1)
+    source = Faces(n=40, image_size=32, seed=1, untagged=0.0)
     first = load_cached(source, tmp_path)
     (cache_file,) = tmp_path.glob("faces-*.pt")
     cache_file.write_bytes(cache_file.read_bytes()[:100])  # truncated, as after a crash mid-copy

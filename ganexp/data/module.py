@@ -25,6 +25,27 @@ log = logging.getLogger(__name__)
 CACHE_VERSION = 2  # bump when a generator's output changes for the same settings
 SPLIT_SEED = 20_240_917  # the held-out choice: fixed, so every job of every sweep is scored against the same reals
 SPLIT = "split=perm1"  # names the held-out rule in the evaluator's cache key (a changed rule retrains it)
+UNTAGGED = "none"  # the last value of an attribute group whose tag some images lack (`data.source.untagged`)
+
+
+def untagged_values(attributes: list[tuple[str, list[str]]], multilabel: bool = False) -> list[int | None]:
+    """Per attribute group, the index of its no-tag value (the last one, when named "none"), or None.
+
+    "none" asks for nothing: any value fits, so wrong-condition sampling never offers it as a wrong tag and
+    condition accuracy does not score it. A "none" that is not last (glasses: "none", "glasses") is a real value.
+    """
+    if multilabel:
+        return [None for _ in attributes]
+    return [len(values) - 1 if values and values[-1] == UNTAGGED else None for _, values in attributes]
+
+
+def fully_tagged(labels: Tensor, untagged: list[int | None]) -> Tensor:
+    """bool (N,): the label rows with a real value (not "none") in every group."""
+    keep = torch.ones(len(labels), dtype=torch.bool, device=labels.device)
+    for a, none in enumerate(untagged):
+        if none is not None:
+            keep &= labels[:, a] != none
+    return keep
 
 
 @dataclass
@@ -45,6 +66,10 @@ class LabelledImages:
         """The distinct label rows present in the data (what wrong-condition sampling draws from)."""
         return torch.unique(self.labels, dim=0)
 
+    @property
+    def untagged(self) -> list[int | None]:
+        return untagged_values(self.attributes, self.multilabel)
+
     def label_space(self) -> "LabelSpace":
         return LabelSpace(self.groups, self.multilabel, self.attributes, self.conditions())
 
@@ -58,6 +83,11 @@ class LabelSpace:
     multilabel: bool
     attributes: list[tuple[str, list[str]]]
     conditions: Tensor
+
+    @property
+    def untagged(self) -> list[int | None]:
+        """Per group, the index of its "none" (no tag) value, or None (see `untagged_values`)."""
+        return untagged_values(self.attributes, self.multilabel)
 
 
 class Source(Protocol):

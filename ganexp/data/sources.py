@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from ganexp.data.faces import EYE_COLOURS, FACE_COLOURS, GLASSES, HAIR_COLOURS, render_faces, sample_labels
-from ganexp.data.module import LabelledImages
+from ganexp.data.module import UNTAGGED, LabelledImages
 from ganexp.errors import ConfigError
 
 
@@ -18,18 +18,24 @@ from ganexp.errors import ConfigError
 class Faces:
     """Procedural anime-style faces. Attributes: hair and eye colour, face colour and glasses (Cartoon-Set style);
     each group uses its first k values, and a group with k = 1 is constant and not a label.
-    The default is the anime-faces stand-in, 12 hair x 10 eye colours; `data=cartoon` is 6 x 4 x 3 x 2."""
+    The default is the anime-faces stand-in, 12 hair x 10 eye colours; `data=cartoon` is 6 x 4 x 3 x 2.
+    `untagged`: the share of images whose tags are removed, as in the reports' anime data where nearly half had no
+    hair or eye tag: every group gets a last value "none" and those images' labels become it (drawn as they are)."""
 
     n: int
     image_size: int
     seed: int
+    untagged: float  # share of images without tags (conf/data/faces.yaml: 0.0)
     hair: int = 12
     eyes: int = 10
     face: int = 1
     glasses: int = 1
 
     def key(self) -> str:
-        return f"faces:{asdict(self)}"
+        settings = asdict(self)
+        if not self.untagged:  # data and evaluators cached before the option existed stay valid
+            del settings["untagged"]
+        return f"faces:{settings}"
 
     def build(self) -> LabelledImages:
         groups = [("hair", HAIR_COLOURS, self.hair), ("eyes", EYE_COLOURS, self.eyes),
@@ -37,14 +43,28 @@ class Faces:
         for name, values, k in groups:
             if not 1 <= k <= len(values):
                 raise ConfigError(f"data.source.{name}={k}: must be between 1 and {len(values)}")
+        if not 0 <= self.untagged < 1:
+            raise ConfigError(f"data.source.untagged={self.untagged}: the share of untagged images must be in [0, 1)")
         labels = sample_labels(self.n, self.seed, self.hair, self.eyes, self.face, self.glasses)
         images = render_faces(labels, self.image_size, self.seed)
         used = [a for a, (_, _, k) in enumerate(groups) if k > 1]
-        return LabelledImages(
+        data = LabelledImages(
             images=images,
             labels=labels[:, used].contiguous(),
             attributes=[(groups[a][0], list(groups[a][1][:groups[a][2]])) for a in used],
         )
+        return remove_tags(data, self.untagged, self.seed) if self.untagged else data
+
+
+def remove_tags(data: LabelledImages, share: float, seed: int) -> LabelledImages:
+    """`data` with every group's value "none" appended and the labels of round(share * N) images (a fixed choice
+    from `seed`) set to it in every group; the images are unchanged."""
+    gen = torch.Generator().manual_seed((seed * 0x2545F491 + 0x3C6EF372) % 2**32)  # not the labels' own stream
+    chosen = torch.randperm(len(data), generator=gen)[:round(share * len(data))]
+    labels = data.labels.clone()
+    labels[chosen] = torch.tensor(data.groups)  # each group's new last index
+    return LabelledImages(images=data.images, labels=labels, multilabel=data.multilabel,
+                          attributes=[(name, [*values, UNTAGGED]) for name, values in data.attributes])
 
 
 @dataclass

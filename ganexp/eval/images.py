@@ -13,7 +13,7 @@ import pytorch_lightning as pl
 import torch
 from torch import Tensor
 
-from ganexp.data.module import SPLIT, ImageData, to_float
+from ganexp.data.module import SPLIT, ImageData, fully_tagged, to_float
 from ganexp.eval.evaluator import Evaluator, load_or_train
 from ganexp.eval.measure import Measurement
 from ganexp.eval.metrics import (
@@ -30,15 +30,21 @@ TEST_REPEATS = 4  # samples per label set of a test file (32 sets -> 128 images)
 
 def load_evaluator(datamodule: ImageData, floor: float, device: str | torch.device = "cpu",
                    **train_kwargs) -> Evaluator:
-    """The evaluator of this data set, trained on its training part (cached under the data cache)."""
+    """The evaluator of this data set, trained on its training part (cached under the data cache). It learns real
+    values only: untagged images are left out and a "none" value (always last) gets no output."""
     data = datamodule.load()
     images, labels = datamodule.train_images
+    untagged = data.untagged
+    if any(none is not None for none in untagged):  # (indexing copies the images: only when some lack tags)
+        tagged = fully_tagged(labels, untagged)
+        images, labels = images[tagged], labels[tagged]
+    groups = [k - (none is not None) for k, none in zip(data.groups, untagged, strict=True)]
     key = f"{datamodule.source.key()}|holdout={datamodule.holdout}|{SPLIT}"
     # Building (or training) it must not move the global RNG: a run's results may not depend on whether the
     # evaluator came from the cache.
     with torch.random.fork_rng(devices=[]):
-        return load_or_train(datamodule.cache_dir, key, images, labels, data.groups, data.multilabel, floor=floor,
-                             device=device, **train_kwargs)
+        return load_or_train(datamodule.cache_dir, key, images, labels, groups, data.multilabel,
+                             floor=floor, device=device, **train_kwargs)
 
 
 class ImageEvaluation(Measurement):
@@ -84,6 +90,9 @@ class ImageEvaluation(Measurement):
             "fakes": n, "fake_noise_seed": self.seed,
             "kid": f"50 subsets of {max(n // 2, 2)}",
             "pr": "precision/recall k=3 (Kynkaanniemi et al. 2019), density/coverage k=5 (Naeem et al. 2020)",
+            "acc": "acc/cond: G asked for the held-out images' labels, the evaluator's prediction compared per "
+                   "attribute; a request of \"none\" (an untagged image's label) has no right answer and is not "
+                   "counted, in acc/cond/<attribute> nor in acc/cond",
         }
         if self.inception is not None:
             described["inception"] = {
@@ -130,8 +139,9 @@ class ImageEvaluation(Measurement):
         prdc = precision_recall_density_coverage(self.evaluator.features(self.real), self.evaluator.features(fake))
         metrics.update({f"pr/{k}": v for k, v in prdc.items()})
         if module.conditional:
-            names = [name for name, _ in self.datamodule.load().attributes]
-            acc = condition_accuracy(logits, self.real_labels, self.evaluator.multilabel, names)
+            data = self.datamodule.load()
+            acc = condition_accuracy(logits, self.real_labels, self.evaluator.multilabel,
+                                     [name for name, _ in data.attributes], data.untagged)
             metrics["acc/cond"] = acc.pop("overall")
             metrics.update({f"acc/cond/{k}": v for k, v in acc.items()})
         for name, labels in self.test_sets.items():

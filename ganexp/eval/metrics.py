@@ -16,15 +16,19 @@ from torchmetrics.image.kid import KernelInceptionDistance
 from ganexp.nets import eval_mode
 
 
-def attribute_accuracy(logits: list[Tensor], labels: Tensor, names: list[str] | None = None) -> dict[str, float]:
+def attribute_accuracy(logits: list[Tensor], labels: Tensor, names: list[str] | None = None,
+                       untagged: list[int | None] | None = None) -> dict[str, float]:
     """Per attribute group: how often the argmax equals the label column; `overall` is the mean over all
-    (image, group) pairs. `labels` is long (N, A), one column per entry of `logits`."""
+    (image, group) pairs. `labels` is long (N, A), one column per entry of `logits`. `untagged[a]`, if given, is
+    group a's "none" value: a request for "none" has no right answer, so it is not counted (NaN if nothing is)."""
     names = names or [f"attr{a}" for a in range(len(logits))]
     if not len(names) == len(logits) == labels.shape[1]:
         raise ValueError(f"{len(logits)} logit groups, {labels.shape[1]} label columns, {len(names)} names")
     hits = torch.stack([lg.argmax(1) == labels[:, a] for a, lg in enumerate(logits)], 1).float()
-    result = {name: hits[:, a].mean().item() for a, name in enumerate(names)}
-    result["overall"] = hits.mean().item()
+    asked = torch.stack([labels[:, a] != (-1 if none is None else none)
+                         for a, none in enumerate(untagged or [None] * len(logits))], 1)
+    result = {name: hits[:, a][asked[:, a]].mean().item() for a, name in enumerate(names)}
+    result["overall"] = hits[asked].mean().item()
     return result
 
 
@@ -39,13 +43,14 @@ def multilabel_topk_accuracy(logits: Tensor, multi_hot: Tensor) -> float:
 
 
 
-def condition_accuracy(logits: list[Tensor], labels: Tensor, multilabel: bool,
-                       names: list[str] | None = None) -> dict[str, float]:
+def condition_accuracy(logits: list[Tensor], labels: Tensor, multilabel: bool, names: list[str] | None = None,
+                       untagged: list[int | None] | None = None) -> dict[str, float]:
     """How often the evaluator sees the requested condition: `overall`, plus one entry per attribute group
-    (attribute data), or the iCLEVR top-k rule alone (multi-label data)."""
+    (attribute data, requests of "none" not counted, see `attribute_accuracy`), or the iCLEVR top-k rule alone
+    (multi-label data)."""
     if multilabel:
         return {"overall": multilabel_topk_accuracy(logits[0], labels)}
-    return attribute_accuracy(logits, labels, names)
+    return attribute_accuracy(logits, labels, names, untagged)
 
 class _Features(nn.Module):
     """What torchmetrics wants of a custom extractor: forward(images) -> (N, d), and `num_features`, without

@@ -14,6 +14,7 @@ import torch
 from torch import Tensor
 
 from ganexp.atomic import atomic_write
+from ganexp.data.module import untagged_values
 from ganexp.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -33,11 +34,13 @@ VECTORS = SentenceVectors()  # the process's one store (the encoder is loaded, a
 
 def sentences(labels: Tensor, attributes: list[tuple[str, list[str]]], multilabel: bool) -> list[str]:
     """One sentence per label row: "blue hair red eyes" (value then group name, per attribute), or the label names
-    joined by commas for multi-label data ("red cube, blue sphere")."""
+    joined by commas for multi-label data ("red cube, blue sphere"). A "none" (untagged) value says nothing, as an
+    image without that tag has no words for it: (blue, none) is "blue hair"."""
     if multilabel:
         names = attributes[0][1]
         return [", ".join(names[i] for i in row.nonzero().flatten().tolist()) for row in labels.cpu()]
-    return [" ".join(f"{attributes[a][1][v]} {attributes[a][0]}" for a, v in enumerate(row))
+    untagged = untagged_values(attributes)
+    return [" ".join(f"{attributes[a][1][v]} {attributes[a][0]}" for a, v in enumerate(row) if v != untagged[a])
             for row in labels.cpu().tolist()]
 
 
