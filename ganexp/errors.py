@@ -34,7 +34,12 @@ def is_input_error(err: BaseException) -> bool:
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
-    return isinstance(err, InputError | HydraException | OmegaConfBaseException)
+    return isinstance(err, InputError | HydraException | OmegaConfBaseException) or _null_group_sweep(err)
+
+
+def _null_group_sweep(err: BaseException) -> bool:
+    """Hydra's ValueError for a sweep over a config group that lists null (`augment=null,diffaug`)."""
+    return isinstance(err, ValueError) and str(err).startswith("Config group override must be a string or a list")
 
 
 def one_line(err: BaseException) -> str:
@@ -42,6 +47,9 @@ def one_line(err: BaseException) -> str:
     wrapped by Hydra (an error raised while `instantiate` built an object) speaks for itself."""
     if isinstance(err.__cause__, InputError) and not isinstance(err, InputError):
         return one_line(err.__cause__)
+    if _null_group_sweep(err):
+        return ("a sweep cannot list null for a config group (e.g. augment=null,diffaug): use the group's `none` "
+                "option instead (augment=none,diffaug; reg=none,r1)")
     parts = []
     for e in (err, err.__cause__):
         if e is None:

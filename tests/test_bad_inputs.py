@@ -192,6 +192,25 @@ def test_a_sweep_records_a_bad_job_as_failed_and_runs_the_others(tmp_path):
     assert json.loads((sweep / "0" / "status.json").read_text())["status"] == "completed"
 
 
+def test_a_sweep_over_null_for_a_group_names_the_none_option(tmp_path, monkeypatch, capfd):
+    monkeypatch.chdir(tmp_path)
+    code = run_entry(["-m", *SMOKE, "augment=null,diffaug", f"hydra.sweep.dir={tmp_path / 'sweep'}"], monkeypatch)
+    err = capfd.readouterr().err
+    errors = [line for line in err.splitlines() if line.startswith("error: ")]
+    assert code == 2 and len(errors) == 1 and "augment=none,diffaug" in errors[0], err[-2000:]
+    assert "Traceback" not in err
+
+
+def test_the_none_options_switch_the_regulariser_and_augmentation_off():
+    from conftest import make_config
+
+    from ganexp.train import build_data, build_module
+
+    cfg = make_config("trainer=smoke", "augment=none", "reg=none")
+    module = build_module(cfg, build_data(cfg))
+    assert module.augment is None and module.regularizer is None
+
+
 @pytest.mark.parametrize("tool", ["report", "sample"])
 def test_the_tools_answer_a_wrong_path_with_one_line(tool, tmp_path, capsys):
     module = importlib.import_module(f"ganexp.{tool}")
