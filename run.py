@@ -4,9 +4,10 @@ A mistake in the config or the data ends the run with one line naming the key, f
 (the traceback with HYDRA_FULL_ERROR=1); a bug ends with its traceback and status 1.
 """
 
+import os
 import time
 
-_STARTED = time.perf_counter()  # before the heavy imports: the start-up cost printed by each job includes them
+_STARTED = (os.getpid(), time.perf_counter())  # before the heavy imports: a job's start-up cost includes them
 
 import logging  # noqa: E402
 import math  # noqa: E402
@@ -16,6 +17,7 @@ import hydra  # noqa: E402
 from hydra.core.hydra_config import HydraConfig  # noqa: E402
 from omegaconf import DictConfig  # noqa: E402
 
+from ganexp import imports_seconds  # noqa: E402
 from ganexp.errors import (  # noqa: E402
     exit_on_input_error,
     full_error,
@@ -35,14 +37,13 @@ log = logging.getLogger("ganexp")
 def main(cfg: DictConfig) -> float | None:
     """The job's metric for the sweeper, or None when it has none (failed, or never evaluated): Optuna then records
     a failed trial and goes on (a NaN would stop the study)."""
-    global _STARTED
     from ganexp.train import main as train  # imported late: `--help`/`--cfg` stay fast
     from ganexp.train import quiet_lightning
 
     quiet_lightning()
 
-    imports = time.perf_counter() - _STARTED if _STARTED else 0.0
-    _STARTED = 0.0  # the next job of a sweep in this process imports nothing
+    pid, started = _STARTED
+    imports = imports_seconds(started if pid == os.getpid() else None)  # 0 for a process's later jobs
     sweeping = HydraConfig.get().mode.name == "MULTIRUN"
     try:
         metric = train(cfg, imports_s=imports)

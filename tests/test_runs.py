@@ -204,3 +204,16 @@ def test_sweep_folder_is_named_by_its_command_and_relaunch_skips_completed_jobs(
     assert ": 2 jobs" in first.stdout and first.stdout.count("  completed   ") == 2
     again = sweep("resume=true")
     assert again.returncode == 0 and (again.stdout + again.stderr).count("already completed, skipped") == 2
+
+
+def test_import_time_is_counted_once_per_process(monkeypatch):
+    """A process's first job reports its imports; later jobs (a joblib worker's next ones) report 0, not the time
+    since the sweep began."""
+    import time
+
+    import ganexp
+
+    monkeypatch.setattr(ganexp, "_reported", False)
+    first = ganexp.imports_seconds(time.perf_counter() - 5.0)
+    assert 5.0 <= first < 6.0
+    assert ganexp.imports_seconds(time.perf_counter() - 100.0) == 0.0
