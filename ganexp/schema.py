@@ -54,12 +54,12 @@ class TrainerConf:
     accelerator: str = "auto"
     strategy: str = "auto"  # ddp for one run across several GPUs (trainer=ddp)
     devices: Any = 1
-    precision: str = "32-true"  # auto: bf16-mixed on a CPU with bf16 hardware, else 32-true
+    precision: str = "auto"  # bf16-mixed on a CPU with bf16 hardware, else 32-true (train.resolve_arithmetic)
     ckpt_every: int = 1000  # iterations between last.ckpt refreshes
     progress: bool = True
     deterministic: bool = False
     benchmark: bool = False  # cudnn.benchmark
-    channels_last: Any = False  # true | false | auto (on with bf16 on the CPU): NHWC tensors, faster with bf16
+    channels_last: Any = "auto"  # true | false | auto (on with bf16 on the CPU): NHWC tensors, faster with bf16
     compile: bool = False  # torch.compile G and D's forward (D eager when the loss needs double backward)
     num_threads: int | None = None  # torch CPU threads (None: torch's default)
 

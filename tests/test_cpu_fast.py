@@ -61,7 +61,8 @@ def test_the_start_up_line_says_the_precision_and_whether_the_fast_path_would_he
     from ganexp import train as train_module
 
     monkeypatch.setattr(train_module, "cpu_has_bf16", lambda: bf16)
-    plain = train_module.arithmetic(make_config().trainer, torch.device("cpu"))
+    plain = train_module.arithmetic(make_config("trainer.precision=32-true", "trainer.channels_last=false").trainer,
+                                    torch.device("cpu"))
     fast = train_module.arithmetic(make_config("trainer=cpu_fast").trainer, torch.device("cpu"))
     assert plain.startswith("precision 32-true, NCHW on cpu; this CPU " + ("has" if bf16 else "lacks"))
     assert ("trainer=cpu_fast" in plain) == bf16 and "trainer=cpu_fast" not in fast
@@ -95,6 +96,24 @@ def test_auto_arithmetic_takes_the_fast_path_only_on_a_cpu_with_bf16_hardware(bf
     t = make_config(*overrides).trainer
     train_module.resolve_arithmetic(t)
     assert (t.precision, t.channels_last) == expected
+
+
+def test_auto_arithmetic_keeps_the_2d_points_in_fp32(monkeypatch):
+    from ganexp import train as train_module
+
+    monkeypatch.setattr(train_module, "cpu_has_bf16", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    cfg = make_config("data=toy_ring")
+    assert not train_module.serves_images(cfg) and train_module.serves_images(make_config())
+    train_module.resolve_arithmetic(cfg.trainer, train_module.serves_images(cfg))
+    assert (cfg.trainer.precision, cfg.trainer.channels_last) == ("32-true", False)
+
+
+def test_the_default_arithmetic_is_auto_and_smoke_runs_pin_fp32():
+    """The default takes the fast path where the CPU has bf16 hardware; tests' smoke runs stay fp32 everywhere."""
+    assert (make_config().trainer.precision, make_config().trainer.channels_last) == ("auto", "auto")
+    smoke = make_config("trainer=smoke").trainer
+    assert (smoke.precision, smoke.channels_last) == ("32-true", False)
 
 
 @pytest.mark.parametrize(("override", "key"), [("trainer.precision=fp8", "trainer.precision=fp8"),
