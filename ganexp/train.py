@@ -154,13 +154,13 @@ def resolve_arithmetic(trainer_cfg: DictConfig, images: bool = True) -> None:
             trainer_cfg.channels_last = on_cpu and str(trainer_cfg.precision).startswith("bf16")
 
 
-def arithmetic(trainer_cfg: DictConfig, device: torch.device) -> str:
+def arithmetic(trainer_cfg: DictConfig, device: torch.device, images: bool = True) -> str:
     """The start-up line's account of the arithmetic: precision and memory layout, and the fast path's advice."""
     line = f"precision {trainer_cfg.precision}, {'channels_last' if trainer_cfg.channels_last else 'NCHW'} on {device}"
     if device.type == "cpu":
         bf16 = cpu_has_bf16()
         line += f"; this CPU {'has' if bf16 else 'lacks'} bf16 hardware"
-        if bf16 and not str(trainer_cfg.precision).startswith("bf16"):
+        if bf16 and images and not str(trainer_cfg.precision).startswith("bf16"):
             line += " (trainer=cpu_fast: bf16 autocast + channels_last, about 2x faster; see README)"
     return line
 
@@ -284,7 +284,7 @@ def build(cfg: DictConfig, run_dir: Path, tb_root: Path, name: str, imports_s: f
 
 def fit(job: Job, resume_from: Path | None) -> float:
     log.info("start-up: imports %.2fs, data %.2fs, networks and trainer %.2fs", *job.startup.values())
-    log.info("arithmetic: %s", arithmetic(job.cfg.trainer, job.trainer.strategy.root_device))
+    log.info("arithmetic: %s", arithmetic(job.cfg.trainer, job.trainer.strategy.root_device, serves_images(job.cfg)))
     if resume_from:
         log.info("resuming from %s", resume_from)
     start, started_at = time.perf_counter(), time.time()

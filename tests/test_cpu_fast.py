@@ -67,6 +67,9 @@ def test_the_start_up_line_says_the_precision_and_whether_the_fast_path_would_he
     assert plain.startswith("precision 32-true, NCHW on cpu; this CPU " + ("has" if bf16 else "lacks"))
     assert ("trainer=cpu_fast" in plain) == bf16 and "trainer=cpu_fast" not in fast
     assert fast.startswith("precision bf16-mixed, channels_last on cpu")
+    points = train_module.arithmetic(make_config("data=toy_ring", "trainer.precision=32-true").trainer,
+                                     torch.device("cpu"), images=False)
+    assert "trainer=cpu_fast" not in points  # no advice where the fast path was not measured to help
 
 
 def test_cpu_flags_are_read_from_proc_cpuinfo():
