@@ -84,16 +84,29 @@ def test_ema_copies_g_before_start_then_averages_with_the_decay():
     assert_close(table, torch.full_like(table, 2.78))
 
 
-def test_ema_keeps_g_batchnorm_statistics_in_step():
+def test_the_average_measures_its_own_batchnorm_statistics():
+    """Before it draws, the averaged G's BatchNorm statistics are recomputed for its own weights: reset, then the
+    cumulative average over 16 passes of fixed noise (torch's update_bn rule), without touching the global RNG."""
     module = ema_module()
-    bn = module.generator.net[1]
     with torch.no_grad():
-        bn.running_mean.fill_(3.0)
-        bn.running_var.fill_(5.0)
+        for averaged, trained in zip(module.g_ema.module.parameters(), module.g_parts().parameters(), strict=True):
+            averaged.copy_(2 * trained)  # an average unlike G
+        module.generator.net[1].running_mean.fill_(3.0)  # G's own statistics: not the average's
+    bn = module.g_ema.module[0].net[1]
+    seen = []
+    hook = bn.register_forward_hook(lambda m, inputs, out: seen.append(inputs[0].detach().clone()))
+    rng = torch.get_rng_state()
+    module.drawing_parts(ema=True)
+    hook.remove()
+    assert len(seen) == 16 and torch.equal(torch.get_rng_state(), rng)
+    dims = [0] + list(range(2, seen[0].dim()))
+    assert_close(bn.running_mean, torch.stack([x.mean(dims) for x in seen]).mean(0))
+    assert_close(bn.running_var, torch.stack([x.var(dims) for x in seen]).mean(0))  # unbiased, as BatchNorm keeps
+    assert bn.momentum == module.generator.net[1].momentum and not module.g_ema.module.training
+    module.drawing_parts(ema=True)
+    assert len(seen) == 16  # fresh: not measured again until the average moves
     module.update_ema()
-    averaged_bn = module.g_ema.module[0].net[1]
-    assert torch.equal(averaged_bn.running_mean, bn.running_mean)
-    assert torch.equal(averaged_bn.running_var, bn.running_var)
+    assert module._ema_stale
 
 
 def test_drawing_uses_the_average_and_training_the_raw_g():

@@ -107,6 +107,7 @@ class GANModule(pl.LightningModule):
         self.ema_start = g_ema.start if g_ema is not None else 0
         self.g_ema = AveragedModel(self.g_parts(), multi_avg_fn=get_ema_multi_avg_fn(g_ema.decay)) \
             if g_ema is not None and g_ema.decay > 0 else None
+        self._ema_stale = True  # the average's BatchNorm statistics need recomputing before it draws
         # The distinct conditions present in the data (sample grids and wrong-condition sampling draw from them).
         self.register_buffer("conditions", self.labels.conditions, persistent=False)
         self.iteration = self.d_updates = self.g_updates = self.real_images = self.real_images_at_start = 0
@@ -135,6 +136,8 @@ class GANModule(pl.LightningModule):
     def drawing_parts(self, ema: bool) -> tuple[nn.Module, nn.Module | None]:
         """(G, its condition encoder): the averaged ones when `ema` and the EMA is on, else the trained ones."""
         if ema and self.g_ema is not None:
+            if self._ema_stale:
+                self.refresh_ema_statistics()
             parts = self.g_ema.module
             return parts[0], parts[1] if len(parts) > 1 else None
         return self.generator, self.cond_g
@@ -146,16 +149,43 @@ class GANModule(pl.LightningModule):
 
     @torch.no_grad()
     def update_ema(self) -> None:
-        """After each G step: the average moves towards G (before `g_ema.start` it just copies G), and G's buffers
-        (BatchNorm's running statistics) are copied, as NVlabs/stylegan2-ada-pytorch's training_loop.py does."""
+        """After each G step: the average moves towards G (before `g_ema.start` it just copies G)."""
         if self.g_ema is None:
             return
         if self.iteration < self.ema_start:
             self.g_ema.n_averaged.zero_()  # AveragedModel copies on the update after a reset
-        parts = self.g_parts()
-        self.g_ema.update_parameters(parts)
-        for averaged, trained in zip(self.g_ema.module.buffers(), parts.buffers(), strict=True):
-            averaged.copy_(trained)
+        self.g_ema.update_parameters(self.g_parts())
+        self._ema_stale = True
+
+    @torch.no_grad()
+    def refresh_ema_statistics(self, batches: int = 16, size: int = 64, seed: int = 0) -> None:
+        """BatchNorm's running statistics of the averaged G, recomputed for the averaged weights before it draws:
+        reset, then a cumulative average over `batches` forward passes in train mode on fixed noise (and
+        conditions drawn from the data's), the rule of torch.optim.swa_utils.update_bn. Copying the trained G's
+        statistics instead (NVlabs/stylegan2-ada-pytorch's training_loop.py, whose G has no BatchNorm) pairs them
+        with weights they were not measured on; on the DCGAN default job that copy made the average far worse than
+        the raw G (README, *Techniques*). Own RNG: the global one, and so the run, is untouched."""
+        self._ema_stale = False
+        parts = self.g_ema.module
+        norms = [m for m in parts.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+        if not norms:
+            return
+        momenta = [bn.momentum for bn in norms]
+        for bn in norms:
+            bn.reset_running_stats()
+            bn.momentum = None  # cumulative average over the passes
+        was_training = parts.training
+        parts.train()
+        gen = torch.Generator().manual_seed(seed)
+        for _ in range(batches):
+            z = torch.randn(size, self.z_dim, generator=gen).to(self.device)
+            labels = None
+            if self.conditional and len(self.conditions):
+                labels = self.conditions[torch.randint(len(self.conditions), (size,), generator=gen).to(self.device)]
+            self.generate(z, labels, ema=True)
+        for bn, momentum in zip(norms, momenta, strict=True):
+            bn.momentum = momentum
+        parts.train(was_training)
 
     def critic(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
         return self.judge(x, labels)[0]
@@ -422,6 +452,7 @@ class GANModule(pl.LightningModule):
         checkpoint["ganexp_rng"] = rng_states()
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
+        self._ema_stale = True
         for name, value in checkpoint.get("ganexp_counters", {}).items():
             setattr(self, name, value)
         self._rng_to_restore = checkpoint.get("ganexp_rng")
