@@ -114,7 +114,7 @@ def test_weights_downloaded_once_are_used_from_the_cache(offline):
     assert weights_file(None) == cached  # no download attempted (it would raise)
 
 
-# a smoke job with eval.features=inception (~15 s on an idle 2-core CPU: the evaluator, 4 iterations, 16 images through Inception)
+# a smoke job with eval.features=inception (~15 s on an idle 2-core CPU: evaluator, 4 iterations, Inception)
 def test_a_run_logs_inception_fid_and_how_it_was_measured(weights, offline, tmp_path):
     from ganexp.train import main as train
 
