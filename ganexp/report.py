@@ -1,4 +1,4 @@
-"""The sweep as one comparison: `python -m ganexp.report SWEEP_DIR [--metric fid_eval]`.
+"""The sweep as one comparison: `python -m ganexp.report SWEEP_DIR [--metric NAME]`.
 
 Writes into the sweep folder `report.md` and `report.csv` (one row per job: overrides, status, iterations, wall
 time, images/s, final metrics; sorted by the metric), `curves.png` (each metric over iterations, one line per job)
@@ -52,6 +52,14 @@ class Job:
     best: dict[str, float] = field(default_factory=dict)  # monitored metric -> its best value over the evaluations
     curves: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
     common: frozenset[str] = frozenset()  # overrides every job of the sweep shares: left out of its label
+
+    def best_of(self, metric: str) -> float:
+        """The best value of `metric` over the job's evaluations: the run's own record for its monitored metric,
+        otherwise the best point of its TensorBoard curve (NaN when it logged none)."""
+        if metric in self.best:
+            return self.best[metric]
+        values = [v for _, v in self.curves.get(metric, []) if not math.isnan(v)]
+        return min(values, key=lambda v: badness(metric, v)) if values else math.nan
 
     @property
     def name(self) -> str:
@@ -125,7 +133,8 @@ def write_tables(jobs: list[Job], sweep: Path, metric: str, baseline: str | None
         writer.writerow(["job", "overrides", "status", "iterations", "wall_time_s", "images_per_s", best, *columns])
         for j in jobs:
             writer.writerow([j.path.name, ",".join(j.overrides), j.status, j.iterations, j.wall_time_s, j.images_per_s,
-                             j.best.get(metric, ""), *(j.final.get(c, "") for c in columns)])
+                             "" if math.isnan(j.best_of(metric)) else j.best_of(metric),
+                             *(j.final.get(c, "") for c in columns)])
     groups: dict[str, list[Job]] = {}
     for j in jobs:
         groups.setdefault(j.setting, []).append(j)
@@ -140,7 +149,7 @@ def write_tables(jobs: list[Job], sweep: Path, metric: str, baseline: str | None
         statuses = ", ".join(sorted({j.status for j in group}))
         cells = [group[0].setting, str(len(group)), statuses, fmt([j.iterations for j in group]),
                  fmt([j.wall_time_s for j in group]), fmt([j.images_per_s for j in group]),
-                 fmt([j.best.get(metric, math.nan) for j in group]),
+                 fmt([j.best_of(metric) for j in group]),
                  *(fmt([j.final.get(c, math.nan) for j in group]) for c in columns)]
         lines.append("| " + " | ".join(cells) + " |")
     if baseline is not None:
@@ -153,7 +162,7 @@ def comparisons(groups: dict[str, list[Job]], metric: str, baseline: str) -> lis
     """report.md's section comparing each setting's best `metric` over its seeds with the baseline setting's."""
     if baseline not in groups:
         raise InputError(f"--baseline {baseline!r} is not a setting of this sweep (settings: {', '.join(groups)})")
-    seeds = {name: [j.best.get(metric, math.nan) for j in group] for name, group in groups.items()}
+    seeds = {name: [j.best_of(metric) for j in group] for name, group in groups.items()}
     lines = ["", f"## Against `{baseline}` (best `{metric}`; the rule: ganexp/verdict.py, a difference beyond 2 "
                  "standard errors)", "", "| setting | difference of means | verdict |", "|---|---|---|"]
     for name, values in seeds.items():
@@ -206,6 +215,15 @@ def write_pictures(jobs: list[Job], sweep: Path) -> None:
         plt.close(fig)
 
 
+def sweep_monitor(sweep: Path) -> str:
+    """The metric the sweep's jobs monitored (their `monitor`), which the report ranks by unless told otherwise."""
+    for path in job_folders(sweep):
+        config = path / ".hydra" / "config.yaml"
+        if config.exists():
+            return OmegaConf.load(config).get("monitor") or "fid_eval"
+    return "fid_eval"
+
+
 def write_report(sweep: str | Path, metric: str = "fid_eval", statuses: dict[str, dict] | None = None,
                  baseline: str | None = None) -> list[Job]:
     """`statuses`: job folder name -> status known to the caller but not in the folder (a job that stopped before
@@ -255,13 +273,13 @@ class SweepStatus(Callback):
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m ganexp.report", description=__doc__.splitlines()[0])
     parser.add_argument("sweep", type=Path)
-    parser.add_argument("--metric", default="fid_eval")
+    parser.add_argument("--metric", help="the metric to sort and compare by (default: the jobs' `monitor`)")
     parser.add_argument("--baseline", help="a setting (the overrides without seed, as report.md names it) to compare "
                                            "every other setting with, by the rule in ganexp/verdict.py")
     args = parser.parse_args(argv)
     if not args.sweep.is_dir():
         raise InputError(f"{args.sweep}: no such sweep folder")
-    jobs = write_report(args.sweep, args.metric, baseline=args.baseline)
+    jobs = write_report(args.sweep, args.metric or sweep_monitor(args.sweep), baseline=args.baseline)
     print(f"{len(jobs)} jobs -> {args.sweep / 'report.md'}, report.csv, curves.png, samples.png")
 
 

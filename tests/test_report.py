@@ -1,6 +1,7 @@
 """The sweep report: one row per setting (seeds grouped), sorted by the metric, written at the end of a multirun."""
 
 import csv
+import math
 import subprocess
 import sys
 
@@ -8,7 +9,7 @@ import pytest
 from conftest import ROOT
 
 from ganexp.errors import InputError
-from ganexp.report import write_report
+from ganexp.report import Job, sweep_monitor, write_report
 from ganexp.verdict import compare
 
 
@@ -52,3 +53,21 @@ def test_report_of_a_seed_sweep_with_a_failing_setting(tmp_path):
                                         "better", None: "inconclusive"}[c.better])
     with pytest.raises(InputError, match="--baseline 'loss=hinge' is not a setting"):
         write_report(tmp_path, "fid_eval", baseline="loss=hinge")
+
+
+def test_best_of_a_metric_the_run_did_not_monitor_comes_from_its_curve(tmp_path):
+    job = Job(tmp_path, ["seed=0"], "completed", best={"toy/modes": 21.0},
+              curves={"toy/modes": [(1000, 18.0), (2000, 20.0)], "toy/reverse_kl": [(1000, 0.9), (2000, 0.4), (3000, 0.6)],
+                      "toy/high_quality": [(1000, 0.1), (2000, float("nan")), (3000, 0.3)]})
+    assert job.best_of("toy/modes") == 21.0  # the run's own record of its monitor wins over the logged points
+    assert job.best_of("toy/reverse_kl") == 0.4  # lower is better
+    assert job.best_of("toy/high_quality") == 0.3  # higher is better, NaN skipped
+    assert math.isnan(job.best_of("fid_eval"))
+
+
+def test_the_report_ranks_by_the_jobs_monitor_unless_told(tmp_path):
+    assert sweep_monitor(tmp_path) == "fid_eval"  # no jobs yet
+    for num, monitor in ((0, "toy/modes"), (1, "toy/modes")):
+        (tmp_path / str(num) / ".hydra").mkdir(parents=True)
+        (tmp_path / str(num) / ".hydra" / "config.yaml").write_text(f"monitor: {monitor}\nseed: {num}\n")
+    assert sweep_monitor(tmp_path) == "toy/modes"
