@@ -1,0 +1,85 @@
+"""The findings table: seeds read from committed report.csv files, the verdict rule applied to every row."""
+
+import math
+
+import pytest
+
+from ganexp import findings
+from ganexp.errors import InputError
+
+CSV = """job,overrides,status,iterations,best fid_eval,toy/modes
+0,"model.d_pack=1,seed=0",completed,10,30.0,18
+1,"model.d_pack=1,seed=1",completed,10,32.0,17
+2,"model.d_pack=1,seed=2",completed,10,34.0,19
+3,"model.d_pack=2,seed=0",completed,10,20.0,20
+4,"model.d_pack=2,seed=1",completed,10,21.0,25
+5,"model.d_pack=2,seed=2",completed,10,22.0,15
+6,"model.d_pack=2,seed=3",failed,3,,
+"""
+
+
+def write(tmp_path, claims: str) -> list:
+    (tmp_path / "docs" / "experiments" / "pack").mkdir(parents=True)
+    (tmp_path / "docs" / "experiments" / "pack" / "report.csv").write_text(CSV)
+    (tmp_path / "docs" / "findings.yaml").write_text(claims)
+    (tmp_path / "README.md").write_text(f"# x\n\nbefore\n{findings.START}\nold\n{findings.END}\nafter\n")
+    return findings.load(tmp_path / "docs" / "findings.yaml")
+
+
+SIDES = """
+  claimed: {report: docs/experiments/pack/report.csv, where: model.d_pack=2}
+  other: {report: docs/experiments/pack/report.csv, where: model.d_pack=1}
+"""
+
+
+def test_rows_read_the_seeds_and_apply_the_rule(tmp_path):
+    claims = write(tmp_path, f"""
+- claim: packing lowers FID
+  source: PacGAN
+  command: python run.py -m model.d_pack=1,2 seed=0,1,2
+  metric: best fid_eval{SIDES}
+- claim: packing captures more modes
+  source: PacGAN
+  command: same
+  metric: toy/modes{SIDES}
+- claim: not run yet
+  source: a report
+  command: python run.py -m x=1,2
+""")
+    rows = findings.measure(claims, tmp_path)
+    # the failed job (seed 3) is left out; FID: means 21 vs 32, variances 1 and 4: SE = sqrt(1/3 + 4/3) = 1.29
+    assert rows[0].claimed == [20.0, 21.0, 22.0] and rows[0].other == [30.0, 32.0, 34.0]
+    assert findings.verdict_text(rows[0]) == f"**confirmed** (-11 ± {math.sqrt(5 / 3):.2g} SE)"
+    # modes: means 20 vs 18, variances 25 and 1: SE = sqrt(26/3) = 2.94 > 2 / 2: inconclusive
+    assert findings.verdict_text(rows[1]) == f"inconclusive (+2 ± {math.sqrt(26 / 3):.2g} SE)"
+    assert not rows[2].measured and findings.verdict_text(rows[2]) == "not measured"
+    # the claim reversed is refuted by the same numbers
+    rows[0].claimed, rows[0].other = rows[0].other, rows[0].claimed
+    assert findings.verdict_text(rows[0]).startswith("**refuted**")
+
+    md, readme = findings.render(tmp_path)
+    assert "| 1 | packing lowers FID | best fid_eval | `model.d_pack=2`: 21 ± 1 (3 seeds) | `model.d_pack=1`: 32 ± 2 (3 seeds) |" in md
+    assert "- Claimed `model.d_pack=2` (docs/experiments/pack/report.csv): 20, 21, 22" in md
+    assert readme.startswith("# x\n\nbefore\n" + findings.START) and readme.endswith(findings.END + "\nafter\n")
+    assert "old" not in readme and "| 3 | not run yet | – | – | – | not measured |" in readme
+
+
+@pytest.mark.parametrize(("entry", "message"), [
+    ("- claim: a\n  source: b\n  command: c\n  metrik: fid_eval\n", "metrik"),
+    ("- claim: a\n  source: b\n  command: c\n  metric: fid_eval\n"
+     "  claimed: {report: docs/experiments/pack/report.csv, where: model.d_pack=2}\n", "needs claimed, other and metric"),
+    (f"- claim: a\n  source: b\n  command: c\n  metric: kid_eval{SIDES}", "no column 'kid_eval'"),
+    (f"- claim: a\n  source: b\n  command: c\n  metric: toy/modes{SIDES.replace('d_pack=2', 'd_pack=3')}",
+     "no completed job with 'model.d_pack=3'"),
+    (f"- claim: a\n  source: b\n  command: c\n  metric: toy/modes{SIDES.replace('pack/report', 'gone/report')}",
+     "docs/experiments/gone/report.csv: no such report"),
+])
+def test_mistakes_in_the_claims_file_are_one_line_naming_the_culprit(tmp_path, entry, message):
+    with pytest.raises(InputError, match=message):
+        findings.measure(write(tmp_path, entry), tmp_path)
+
+
+def test_the_committed_findings_are_current():
+    md, readme = findings.render()
+    assert (findings.ROOT / "docs" / "findings.md").read_text() == md, "run python -m ganexp.findings"
+    assert (findings.ROOT / "README.md").read_text() == readme, "run python -m ganexp.findings"
