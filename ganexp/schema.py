@@ -61,7 +61,7 @@ class TrainerConf:
     benchmark: bool = False  # cudnn.benchmark
     channels_last: Any = "auto"  # true | false | auto (on with bf16 on the CPU): NHWC tensors, faster with bf16
     compile: bool = False  # torch.compile G and D's forward (D eager when the loss needs double backward)
-    num_threads: int | None = None  # torch CPU threads (None: torch's default)
+    num_threads: int | None = None  # torch CPU threads (None: torch's default; cores // n_jobs under joblib)
 
 
 @dataclass

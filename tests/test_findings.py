@@ -58,7 +58,8 @@ def test_rows_read_the_seeds_and_apply_the_rule(tmp_path):
     assert findings.verdict_text(rows[0]).startswith("**refuted**")
 
     md, readme = findings.render(tmp_path)
-    assert "| 1 | packing lowers FID | best fid_eval | `model.d_pack=2`: 21 ± 1 (3 seeds) | `model.d_pack=1`: 32 ± 2 (3 seeds) |" in md
+    assert ("| 1 | packing lowers FID | best fid_eval | `model.d_pack=2`: 21 ± 1 (3 seeds) | "
+            "`model.d_pack=1`: 32 ± 2 (3 seeds) |") in md
     assert "- Claimed `model.d_pack=2` (docs/experiments/pack/report.csv): 20, 21, 22" in md
     assert readme.startswith("# x\n\nbefore\n" + findings.START) and readme.endswith(findings.END + "\nafter\n")
     assert "old" not in readme and "| 3 | not run yet | – | – | – | not measured |" in readme
@@ -67,7 +68,8 @@ def test_rows_read_the_seeds_and_apply_the_rule(tmp_path):
 @pytest.mark.parametrize(("entry", "message"), [
     ("- claim: a\n  source: b\n  command: c\n  metrik: fid_eval\n", "metrik"),
     ("- claim: a\n  source: b\n  command: c\n  metric: fid_eval\n"
-     "  claimed: {report: docs/experiments/pack/report.csv, where: model.d_pack=2}\n", "needs claimed, other and metric"),
+     "  claimed: {report: docs/experiments/pack/report.csv, where: model.d_pack=2}\n",
+     "needs claimed, other and metric"),
     (f"- claim: a\n  source: b\n  command: c\n  metric: kid_eval{SIDES}", "no column 'kid_eval'"),
     (f"- claim: a\n  source: b\n  command: c\n  metric: toy/modes{SIDES.replace('d_pack=2', 'd_pack=3')}",
      "no completed job with 'model.d_pack=3'"),

@@ -2,6 +2,7 @@
 over two processes with DDP, and an Optuna study in which a failed trial does not stop the study."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +12,7 @@ from conftest import CONF, ROOT
 from hydra import compose, initialize_config_dir
 
 from ganexp.schema import register
+from ganexp.train import shared_threads
 
 SMALL = ["trainer=smoke", "trainer.num_threads=1"]
 
@@ -24,8 +26,9 @@ def metrics(job: Path) -> dict:
     return json.loads((job / "metrics.json").read_text())
 
 
-def test_joblib_runs_two_jobs_at_once(tmp_path):
-    out = run(tmp_path, "-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "loss=gan,lsgan", *SMALL,
+def test_joblib_runs_two_jobs_at_once_sharing_the_cores(tmp_path):
+    # the preset: joblib, two jobs at a time, trainer.num_threads left unset so each job takes half the cores
+    out = run(tmp_path, "-m", "hydra/launcher=cpu_parallel", "loss=gan,lsgan", "trainer=smoke",
               "trainer.max_iters=40", "eval.every_n_steps=40", f"hydra.sweep.dir={tmp_path / 'sweep'}")
     assert out.returncode == 0, out.stderr[-3000:]
     first, second = (metrics(tmp_path / "sweep" / str(i)) for i in (0, 1))
@@ -33,6 +36,20 @@ def test_joblib_runs_two_jobs_at_once(tmp_path):
     # the two training loops overlapped in time: they ran side by side, not one after the other
     assert first["started_at"] < second["ended_at"] and second["started_at"] < first["ended_at"]
     assert "loss=gan" in (tmp_path / "sweep" / "report.md").read_text()
+    share = max(1, len(os.sched_getaffinity(0)) // 2)
+    for job in ("0", "1"):
+        assert f"threads: {share} per job" in (tmp_path / "sweep" / job / "run.log").read_text()
+
+
+def test_threads_shared_out_only_for_jobs_in_parallel_processes():
+    joblib = "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher"
+    assert shared_threads({"_target_": joblib, "n_jobs": 2}, cores=2) == 1
+    assert shared_threads({"_target_": joblib, "n_jobs": 3}, cores=16) == 5
+    assert shared_threads({"_target_": joblib, "n_jobs": 4}, cores=2) == 1  # never below one
+    assert shared_threads({"_target_": joblib, "n_jobs": -1}, cores=8) == 1  # joblib's -1: one job per CPU
+    assert shared_threads({"_target_": joblib, "n_jobs": -5}, cores=8) == 2  # -5: 8 + 1 - 5 = 4 jobs
+    assert shared_threads({"_target_": joblib, "n_jobs": 1}, cores=8) is None  # one at a time: torch's default
+    assert shared_threads({"_target_": "hydra._internal.core_plugins.basic_launcher.BasicLauncher"}, cores=8) is None
 
 
 def compose_hydra(*overrides: str):

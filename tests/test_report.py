@@ -57,7 +57,8 @@ def test_report_of_a_seed_sweep_with_a_failing_setting(tmp_path):
 
 def test_best_of_a_metric_the_run_did_not_monitor_comes_from_its_curve(tmp_path):
     job = Job(tmp_path, ["seed=0"], "completed", best={"toy/modes": 21.0},
-              curves={"toy/modes": [(1000, 18.0), (2000, 20.0)], "toy/reverse_kl": [(1000, 0.9), (2000, 0.4), (3000, 0.6)],
+              curves={"toy/modes": [(1000, 18.0), (2000, 20.0)],
+                      "toy/reverse_kl": [(1000, 0.9), (2000, 0.4), (3000, 0.6)],
                       "toy/high_quality": [(1000, 0.1), (2000, float("nan")), (3000, 0.3)]})
     assert job.best_of("toy/modes") == 21.0  # the run's own record of its monitor wins over the logged points
     assert job.best_of("toy/reverse_kl") == 0.4  # lower is better
