@@ -79,7 +79,7 @@ def seeds(side: Side, metric: str, root: Path) -> list[float]:
     path = root / side.report
     if not path.exists():
         raise InputError(f"{side.report}: no such report (commit the sweep's report.csv under docs/experiments)")
-    rows = list(csv.DictReader(path.open()))
+    rows = list(csv.DictReader(path.read_text().splitlines()))
     if rows and metric not in rows[0]:
         raise InputError(f"{side.report}: no column {metric!r} (columns: {', '.join(rows[0])})")
     wanted = {o.strip() for o in side.where.split(",") if o.strip()}

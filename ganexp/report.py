@@ -132,9 +132,9 @@ def write_tables(jobs: list[Job], sweep: Path, metric: str, baseline: str | None
         writer = csv.writer(f)
         writer.writerow(["job", "overrides", "status", "iterations", "wall_time_s", "images_per_s", best, *columns])
         for j in jobs:
+            best_value = j.best_of(metric)
             writer.writerow([j.path.name, ",".join(j.overrides), j.status, j.iterations, j.wall_time_s, j.images_per_s,
-                             "" if math.isnan(j.best_of(metric)) else j.best_of(metric),
-                             *(j.final.get(c, "") for c in columns)])
+                             "" if math.isnan(best_value) else best_value, *(j.final.get(c, "") for c in columns)])
     groups: dict[str, list[Job]] = {}
     for j in jobs:
         groups.setdefault(j.setting, []).append(j)

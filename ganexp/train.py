@@ -280,10 +280,11 @@ def job_threads(cfg: DictConfig) -> int | None:
     if cfg.trainer.num_threads or not HydraConfig.initialized():
         return cfg.trainer.num_threads
     launcher = OmegaConf.to_container(HydraConfig.get().launcher, resolve=True)
-    threads = shared_threads(launcher, len(os.sched_getaffinity(0)))
+    cores = len(os.sched_getaffinity(0))
+    threads = shared_threads(launcher, cores)
     if threads:
         log.info("threads: %d per job (%d cores, %s jobs at once; trainer.num_threads overrides)",
-                 threads, len(os.sched_getaffinity(0)), launcher.get("n_jobs"))
+                 threads, cores, launcher.get("n_jobs"))
     return threads
 
 
