@@ -33,9 +33,10 @@ from ganexp.sweep import TOKEN, job_folders, job_overrides
 from ganexp.verdict import compare
 
 COLUMNS = ("fid_eval", "kid_eval", "acc/cond", "acc/test", "acc/new_test", "steps_to_acc",
-           "collapse/diversity_ratio", "collapse/class_coverage", "toy/modes", "toy/high_quality", "toy/reverse_kl",
-           "epoch_seconds",
+           "collapse/diversity_ratio", "collapse/class_coverage", "pr/precision", "pr/recall", "toy/modes",
+           "toy/high_quality", "toy/reverse_kl", "epoch_seconds",
            "loss/d", "loss/g")
+COLUMN_FAMILIES = ("info/code_nmi/",)  # one column per attribute, named by the data set
 log = logging.getLogger(__name__)
 CURVES = ("fid_eval", "acc/cond", "loss/d", "loss/g")
 
@@ -127,6 +128,7 @@ def fmt(values: list[float]) -> str:
 
 def write_tables(jobs: list[Job], sweep: Path, metric: str, baseline: str | None = None) -> None:
     columns = [c for c in COLUMNS if any(c in j.final for j in jobs)]
+    columns += sorted({k for j in jobs for k in j.final if k.startswith(COLUMN_FAMILIES)})
     best = f"best {metric}"
     with open(sweep / "report.csv", "w", newline="") as f:
         writer = csv.writer(f)

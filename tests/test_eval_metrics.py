@@ -7,6 +7,7 @@ from torch.testing import assert_close
 
 from ganexp.eval.metrics import (
     attribute_accuracy,
+    code_dependence,
     collapse_scores,
     feature_distances,
     multilabel_topk_accuracy,
@@ -125,6 +126,18 @@ def test_collapse_counts_joint_attribute_classes():
     assert collapse_scores(feats, feats).keys() == {"diversity_ratio"}
     with pytest.raises(ValueError, match="both"):
         collapse_scores(feats, feats, attributes)
+
+
+def test_code_dependence_is_normalised_mutual_information_by_hand():
+    code = torch.tensor([0, 0, 1, 1])
+    # attribute "hair" copies the code: NMI 1; "eyes" takes every value once per code value: independent, NMI 0;
+    # "face" is 0, 0 | 0, 1: H(face) = -(3/4 ln 3/4 + 1/4 ln 1/4) = 0.5623, H(face | code) = (0 + ln 2) / 2 = 0.3466,
+    # MI = 0.2158 nats, over the mean of the entropies (ln 2 + 0.5623) / 2 = 0.6277: 0.3438
+    classes = torch.tensor([[0, 0, 0], [0, 1, 0], [1, 0, 0], [1, 1, 1]])
+    scores = code_dependence(code, classes, ["hair", "eyes", "face"])
+    assert scores.keys() == {"hair", "eyes", "face"}
+    assert_close(scores["hair"], 1.0) and assert_close(scores["eyes"], 0.0, atol=1e-12, rtol=0)
+    assert_close(scores["face"], 0.3438, atol=1e-4, rtol=0)
 
 
 def clusters(centres: list[tuple[float, float]], per: int, seed: int) -> torch.Tensor:

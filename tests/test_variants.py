@@ -134,7 +134,11 @@ def test_infogan_writes_traversal_grids(tmp_path, monkeypatch):
     assert cat.size == (8 * size + 2, 5 * size + 2)  # one row per categorical value, 8 noises
     cont = Image.open(tmp_path / "samples" / "code_cont0.png")
     assert cont.size == (9 * size + 2, 5 * size + 2)  # -2..2 in 9 steps, one row per category
-    assert json.loads((tmp_path / "metrics.json").read_text())["final"]["loss/info"] > 0
+    final = json.loads((tmp_path / "metrics.json").read_text())["final"]
+    assert final["loss/info"] > 0
+    # how far the code decides each attribute the evaluator sees (the faces' hair and eyes)
+    assert {k for k in final if k.startswith("info/code_nmi/")} == {"info/code_nmi/hair", "info/code_nmi/eyes"}
+    assert all(0 <= final[f"info/code_nmi/{a}"] <= 1 for a in ("hair", "eyes"))
 
 
 @pytest.mark.parametrize("data", built_in_data())

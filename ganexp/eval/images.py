@@ -17,6 +17,7 @@ from ganexp.data.module import SPLIT, ImageData, fully_tagged, to_float
 from ganexp.eval.evaluator import Evaluator, load_or_train
 from ganexp.eval.measure import Measurement
 from ganexp.eval.metrics import (
+    code_dependence,
     collapse_scores,
     condition_accuracy,
     feature_distances,
@@ -48,9 +49,10 @@ def load_evaluator(datamodule: ImageData, floor: float, device: str | torch.devi
 
 
 class ImageEvaluation(Measurement):
-    """`fid_eval`, `kid_eval`, `collapse/*` and, for conditional models, `acc/cond` (+ per attribute) and the test
-    files' `acc/<name>`, in the feature space of the data set's evaluator; with `features="inception"` also `fid`,
-    `kid`, `kid_std` in Inception's."""
+    """`fid_eval`, `kid_eval`, `collapse/*`, `pr/*`; for conditional models, `acc/cond` (+ per attribute) and the
+    test files' `acc/<name>`; for InfoGAN, `info/code_nmi/<attribute>` (how far its first categorical code decides
+    each attribute: `metrics.code_dependence`); all in the feature space of the data set's evaluator; with
+    `features="inception"` also `fid`, `kid`, `kid_std` in Inception's."""
 
     def __init__(self, datamodule: ImageData, run_dir: Path, every: int, monitor: str, seed: int = 4321,
                  floor: float = 0.9, batch_size: int = 250, threshold: float = 0.8, features: str = "evaluator",
@@ -83,7 +85,7 @@ class ImageEvaluation(Measurement):
         n = len(self.datamodule.heldout_images[0])
         reference = f"{n} held-out real images (data.holdout, {SPLIT})"
         described = {
-            "metrics": "fid_eval, kid_eval, kid_eval_std, collapse/*, pr/*, acc/*",
+            "metrics": "fid_eval, kid_eval, kid_eval_std, collapse/*, pr/*, acc/*, info/code_nmi/*",
             "feature_space": f"ganexp evaluator of {self.datamodule.source.key()} (not Inception; compare only "
                              "runs on the same data settings)",
             "reference": reference,
@@ -111,14 +113,17 @@ class ImageEvaluation(Measurement):
             return (logits[0] > 0).long()
         return torch.stack([lg.argmax(1) for lg in logits], 1)
 
+    def noise(self, module, n: int) -> Tensor:
+        """The fixed latent of `n` evaluation samples (the same at every evaluation and in every job)."""
+        gen = torch.Generator().manual_seed(self.seed)
+        return torch.randn(n, module.z_dim, generator=gen).to(module.device)
+
     def generate(self, module, labels: Tensor | None = None, n: int | None = None) -> Tensor:
         """Fixed-noise samples: `n` of them (default: as many as held-out reals) for `labels` (default: the
         held-out reals' labels, for a conditional model)."""
         if labels is None and module.conditional:
             labels = self.real_labels
-        gen = torch.Generator().manual_seed(self.seed)
-        z = torch.randn(n or (len(labels) if labels is not None else len(self.real)), module.z_dim,
-                        generator=gen).to(module.device)
+        z = self.noise(module, n or (len(labels) if labels is not None else len(self.real)))
         with eval_mode(module):
             fakes = [module.generate(zc, None if labels is None else labels[i * self.batch_size:][:len(zc)], ema=True)
                      for i, zc in enumerate(z.split(self.batch_size))]
@@ -144,6 +149,11 @@ class ImageEvaluation(Measurement):
                                      [name for name, _ in data.attributes], data.untagged)
             metrics["acc/cond"] = acc.pop("overall")
             metrics.update({f"acc/cond/{k}": v for k, v in acc.items()})
+        if getattr(module, "categorical", None) and not self.evaluator.multilabel:  # InfoGAN's first code
+            code = module.codes_of(self.noise(module, len(fake)))[0][:, 0]
+            names = [name for name, _ in self.datamodule.load().attributes]
+            metrics.update({f"info/code_nmi/{k}": v
+                            for k, v in code_dependence(code, self.classes(logits), names).items()})
         for name, labels in self.test_sets.items():
             logits = self.evaluator.predict(self.generate(module, labels))
             metrics[f"acc/{name}"] = condition_accuracy(logits, labels, self.evaluator.multilabel)["overall"]

@@ -129,6 +129,21 @@ def collapse_scores(fake_feats: Tensor, real_feats: Tensor, fake_classes: Tensor
     return scores
 
 
+def code_dependence(code: Tensor, classes: Tensor, names: list[str]) -> dict[str, float]:
+    """How far a categorical latent code decides each attribute the evaluator sees in G's samples (InfoGAN's claim
+    that an unsupervised code picks up a factor such as hair colour): per attribute, the normalised mutual
+    information between the code value (N,) and the predicted class (N, A) column, sklearn's
+    `normalized_mutual_info_score` (arithmetic mean of the two entropies). 0: the attribute ignores the code;
+    1: each code value draws one attribute value and vice versa. A finite sample of independent variables still
+    scores a little above 0 (about (k1 - 1)(k2 - 1) / 2N nats of chance information), so compare with a
+    control such as `model.info_weight=0`."""
+    from sklearn.metrics import normalized_mutual_info_score
+
+    code = code.cpu().numpy()
+    return {name: float(normalized_mutual_info_score(code, classes[:, a].cpu().numpy()))
+            for a, name in enumerate(names)}
+
+
 def precision_recall_density_coverage(real: Tensor, fake: Tensor, k_pr: int = 3, k_dc: int = 5) -> dict[str, float]:
     """Precision and recall (Kynkäänniemi et al. 2019, k = `k_pr`) and density and coverage (Naeem et al. 2020,
     k = `k_dc`) of fake features (M, F) against real ones (N, F), computed as clovaai/generative-evaluation-prdc

@@ -9,7 +9,7 @@ directions are only "maximize" and "minimize".
 import math
 
 HIGHER_IS_BETTER = ("acc/", "collapse/class_coverage", "toy/modes", "toy/high_quality", "pr/precision", "pr/recall",
-                    "pr/coverage")
+                    "pr/coverage", "info/")  # info/cat_acc, info/code_nmi/*: how much of its codes G keeps
 BEST_AT_ONE = ("collapse/diversity_ratio", "pr/density")
 
 
