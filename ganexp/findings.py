@@ -5,7 +5,10 @@ the length, the metric, and which jobs of which committed `report.csv` are the c
 compared with). `python -m ganexp.findings` reads the seeds' values from those files, applies the one rule of
 `ganexp.verdict` to every row, and writes `docs/findings.md` and the table between README's findings markers.
 A claim whose runs are not committed yet is listed as *not measured*, with its command, so the table is also the
-list of what is left to run. `--check` only says whether the written files are current (a test runs it).
+list of what is left to run. Where both reports have their `curves.csv` (every evaluation of every job, written
+by `ganexp.report`), the rule is applied again at every evaluated length, so each row says since when its verdict
+has stood, and `docs/findings/<row>.png` draws both settings' mean ± SE over iterations. `--check` only says
+whether the written text is current (a test runs it).
 """
 
 import argparse
@@ -19,7 +22,8 @@ from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from ganexp.errors import InputError, tool_main
-from ganexp.verdict import Z, compare
+from ganexp.eval.ranking import better
+from ganexp.verdict import Comparison, Z, compare
 
 ROOT = Path(__file__).resolve().parent.parent
 START, END = "<!-- findings:start -->", "<!-- findings:end -->"
@@ -53,6 +57,10 @@ class Row:
     claim: Claim
     claimed: list[float] = field(default_factory=list)
     other: list[float] = field(default_factory=list)
+    # from the reports' curves.csv: iteration -> each seed's value there, and the rule applied at each iteration
+    claimed_curve: dict[int, list[float]] = field(default_factory=dict)
+    other_curve: dict[int, list[float]] = field(default_factory=dict)
+    by_length: list[tuple[int, Comparison]] = field(default_factory=list)
 
     @property
     def measured(self) -> bool:
@@ -90,12 +98,36 @@ def seeds(side: Side, metric: str, root: Path) -> list[float]:
     return values
 
 
+def history(side: Side, metric: str, root: Path) -> dict[int, list[float]]:
+    """iteration -> the value of `metric` there for each completed job of `side` ("best X": the best so far), read
+    from the curves.csv beside its report; only iterations every such job evaluated. Empty without curves.csv."""
+    path = (root / side.report).with_name("curves.csv")
+    if not path.exists():
+        return {}
+    name, wanted = metric.removeprefix("best "), {o.strip() for o in side.where.split(",") if o.strip()}
+    jobs: dict[str, dict[int, float]] = {}
+    for r in csv.DictReader(path.read_text().splitlines()):
+        if r["metric"] == name and r["status"] == "completed" and wanted <= set(r["overrides"].split(",")):
+            jobs.setdefault(r["job"], {})[int(float(r["iteration"]))] = float(r["value"])
+    curve: dict[int, list[float]] = {}
+    for points in jobs.values():
+        best = None
+        for it in sorted(points):
+            if metric.startswith("best "):
+                best = points[it] if better(name, points[it], best) else best
+            curve.setdefault(it, []).append(best if metric.startswith("best ") else points[it])
+    return {it: values for it, values in sorted(curve.items()) if len(values) == len(jobs)}
+
+
 def measure(claims: list[Claim], root: Path = ROOT) -> list[Row]:
     rows = []
     for c in claims:
         row = Row(c)
         if c.claimed is not None and c.other is not None:
             row.claimed, row.other = seeds(c.claimed, c.metric, root), seeds(c.other, c.metric, root)
+            row.claimed_curve, row.other_curve = history(c.claimed, c.metric, root), history(c.other, c.metric, root)
+            row.by_length = [(it, compare(row.claimed_curve[it], row.other_curve[it], c.metric.removeprefix("best ")))
+                             for it in row.claimed_curve if it in row.other_curve]
         rows.append(row)
     return rows
 
@@ -106,13 +138,31 @@ def _stats(values: list[float]) -> str:
     return f"{statistics.mean(values):.4g} ± {statistics.stdev(values):.2g} ({len(values)} seeds)"
 
 
+WORDS = {"a": "**confirmed**", "b": "**refuted**", None: "inconclusive"}
+
+
 def verdict_text(row: Row) -> str:
     if not row.measured:
         return "not measured"
     metric = row.claim.metric.removeprefix("best ")
     c = compare(row.claimed, row.other, metric)
-    word = {"a": "**confirmed**", "b": "**refuted**", None: "inconclusive"}[c.better]
-    return f"{word} ({c.diff:+.3g} ± {c.se:.2g} SE)"
+    return f"{WORDS[c.better]} ({c.diff:+.3g} ± {c.se:.2g} SE)"
+
+
+def standing(row: Row) -> str:
+    """Since which evaluated iteration the final verdict has held ("" without curves): a verdict that changed at
+    the last evaluation has not settled, and a longer run could change it again."""
+    if len(row.by_length) < 2:
+        return ""
+    final = row.by_length[-1][1].better
+    since = len(row.by_length) - 1
+    while since > 0 and row.by_length[since - 1][1].better == final:
+        since -= 1
+    if since == 0:
+        return f"the same at all {len(row.by_length)} evaluations"
+    if since == len(row.by_length) - 1:
+        return f"changed at the last evaluation ({row.by_length[-1][0]:,}): not settled"
+    return f"held since iteration {row.by_length[since][0]:,} of {row.by_length[-1][0]:,}"
 
 
 def table(rows: list[Row]) -> list[str]:
@@ -120,8 +170,9 @@ def table(rows: list[Row]) -> list[str]:
     for num, row in enumerate(rows, 1):
         c = row.claim
         if row.measured:
+            held = standing(row)
             lines.append(f"| {num} | {c.claim} | {c.metric} | `{c.claimed.where}`: {_stats(row.claimed)} | "
-                         f"`{c.other.where}`: {_stats(row.other)} | {verdict_text(row)} |")
+                         f"`{c.other.where}`: {_stats(row.other)} | {verdict_text(row)}{'; ' + held if held else ''} |")
         else:
             lines.append(f"| {num} | {c.claim} | {c.metric or '–'} | – | – | not measured |")
     return lines
@@ -147,6 +198,14 @@ def findings_md(rows: list[Row]) -> str:
                       + ", ".join(f"{v:.4g}" for v in row.claimed),
                       f"- Other `{c.other.where}` ({c.other.report}): " + ", ".join(f"{v:.4g}" for v in row.other),
                       f"- Verdict on {c.metric}: {verdict_text(row)}"]
+            if row.by_length:
+                lines.append("- By length (the rule at each evaluation, from the reports' curves.csv): " + "; ".join(
+                    f"{it:,}: {WORDS[cmp.better].strip('*')} ({cmp.diff:+.3g} ± {cmp.se:.2g})"
+                    for it, cmp in row.by_length) + f"; {standing(row) or 'one evaluation'}.")
+                lines.append(f"- ![row {num}: {c.metric} over iterations](findings/{num}.png)")
+            else:
+                lines.append("- By length: no curves.csv beside the reports (their runs predate it), so only the final "
+                             "evaluation is compared.")
         else:
             lines.append("- Not measured yet: the command above, then add its report.csv under docs/experiments.")
         if c.note:
@@ -155,14 +214,41 @@ def findings_md(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
+def plot(row: Row, num: int, path: Path) -> None:
+    """Both settings' mean ± SE of the row's metric at every evaluation, the verdict at each written under it."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.4))
+    for side, curve in ((row.claim.claimed, row.claimed_curve), (row.claim.other, row.other_curve)):
+        its = list(curve)
+        means = [statistics.mean(v) for v in curve.values()]
+        ses = [statistics.stdev(v) / len(v) ** 0.5 if len(v) > 1 else 0.0 for v in curve.values()]
+        ax.plot(its, means, marker=".", label=f"{side.where} ({len(next(iter(curve.values())))} seeds)")
+        ax.fill_between(its, [m - e for m, e in zip(means, ses, strict=True)],
+                        [m + e for m, e in zip(means, ses, strict=True)], alpha=0.2)
+    for it, cmp in row.by_length:
+        ax.annotate({"a": "C", "b": "R", None: "·"}[cmp.better], (it, 0), xycoords=("data", "axes fraction"),
+                    xytext=(0, 3), textcoords="offset points", ha="center", fontsize=8)
+    ax.set_title(f"{num}. {row.claim.metric} (mean ± SE; C confirmed, R refuted, · inconclusive)", fontsize=9)
+    ax.set_xlabel("iteration")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
 def readme_block(rows: list[Row]) -> str:
     return "\n".join([START, RULE, "", *table(rows), "", "Details, per-seed values and lengths: "
                       "[docs/findings.md](docs/findings.md).", END])
 
 
-def render(root: Path = ROOT) -> tuple[str, str]:
+def render(root: Path = ROOT, rows: list[Row] | None = None) -> tuple[str, str]:
     """(docs/findings.md, README.md) as they should read."""
-    rows = measure(load(root / "docs" / "findings.yaml"), root)
+    rows = measure(load(root / "docs" / "findings.yaml"), root) if rows is None else rows
     readme = (root / "README.md").read_text()
     if START not in readme or END not in readme:
         raise InputError(f"README.md: no {START} ... {END} block to write the findings table into")
@@ -174,7 +260,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m ganexp.findings", description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="only say whether docs/findings.md and README are current")
     args = parser.parse_args(argv)
-    md, readme = render()
+    rows = measure(load(ROOT / "docs" / "findings.yaml"))
+    md, readme = render(ROOT, rows)
     targets = {ROOT / "docs" / "findings.md": md, ROOT / "README.md": readme}
     stale = [p.name for p, text in targets.items() if not p.exists() or p.read_text() != text]
     if args.check:
@@ -184,6 +271,9 @@ def main(argv: list[str] | None = None) -> None:
         return
     for path, text in targets.items():
         path.write_text(text)
+    for num, row in enumerate(rows, 1):
+        if row.by_length:
+            plot(row, num, ROOT / "docs" / "findings" / f"{num}.png")
     print(f"wrote docs/findings.md and README's findings table ({len(md.splitlines())} lines)")
 
 

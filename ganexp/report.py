@@ -1,12 +1,12 @@
 """The sweep as one comparison: `python -m ganexp.report SWEEP_DIR [--metric NAME]`.
 
 Writes into the sweep folder `report.md` and `report.csv` (one row per job: overrides, status, iterations, wall
-time, images/s, final metrics; sorted by the metric), `curves.png` (each metric over iterations, one line per job)
-and `samples.png` (each job's latest grid, labelled by its overrides). Jobs that differ only by `seed` are grouped
-in report.md as mean ± std, with the best value of the monitored metric over each job's evaluations; with
-`--baseline SETTING` each other setting is compared with it by the rule in `ganexp.verdict`. It reads what jobs
-wrote (status.json, metrics.json, TensorBoard events), so it works on a sweep that is still running or partly
-failed. At the end of every multirun `SweepStatus` prints each job's
+time, images/s, final metrics; sorted by the metric), `curves.csv` (every evaluation of every job), `curves.png`
+(each metric over iterations, one line per job) and `samples.png` (each job's latest grid, labelled by its
+overrides). Jobs that differ only by `seed` are grouped in report.md as mean ± std, with the best value of the
+monitored metric over each job's evaluations; with `--baseline SETTING` each other setting is compared with it by
+the rule in `ganexp.verdict`. It reads what jobs wrote (status.json, metrics.json, TensorBoard events), so it works
+on a sweep that is still running or partly failed. At the end of every multirun `SweepStatus` prints each job's
 status and writes the report.
 """
 
@@ -126,6 +126,19 @@ def fmt(values: list[float]) -> str:
     return f"{statistics.mean(values):.4g} ± {statistics.stdev(values):.2g}"
 
 
+def write_curves(jobs: list[Job], sweep: Path) -> None:
+    """curves.csv: every evaluation of every job (one row per job, metric and iteration) for the report's metrics
+    but the training losses and timings, so a comparison can be redone at each length (`ganexp.findings`)."""
+    metrics = [c for c in COLUMNS if not c.startswith(("loss/", "epoch_seconds", "steps_to_acc"))]
+    with open(sweep / "curves.csv", "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["job", "overrides", "status", "metric", "iteration", "value"])
+        for j in jobs:
+            for tag in sorted(t for t in j.curves if t in metrics or t.startswith(COLUMN_FAMILIES)):
+                writer.writerows([j.path.name, ",".join(j.overrides), j.status, tag, step, value]
+                                 for step, value in j.curves[tag])
+
+
 def write_tables(jobs: list[Job], sweep: Path, metric: str, baseline: str | None = None) -> None:
     columns = [c for c in COLUMNS if any(c in j.final for j in jobs)]
     columns += sorted({k for j in jobs for k in j.final if k.startswith(COLUMN_FAMILIES)})
@@ -234,6 +247,7 @@ def write_report(sweep: str | Path, metric: str = "fid_eval", statuses: dict[str
     jobs = collect(sweep, statuses or {})
     jobs.sort(key=sort_key(metric))
     write_tables(jobs, sweep, metric, baseline)
+    write_curves(jobs, sweep)
     write_pictures(jobs, sweep)
     return jobs
 
@@ -282,7 +296,7 @@ def main(argv: list[str] | None = None) -> None:
     if not args.sweep.is_dir():
         raise InputError(f"{args.sweep}: no such sweep folder")
     jobs = write_report(args.sweep, args.metric or sweep_monitor(args.sweep), baseline=args.baseline)
-    print(f"{len(jobs)} jobs -> {args.sweep / 'report.md'}, report.csv, curves.png, samples.png")
+    print(f"{len(jobs)} jobs -> {args.sweep / 'report.md'}, report.csv, curves.csv, curves.png, samples.png")
 
 
 if __name__ == "__main__":

@@ -1,20 +1,21 @@
 """The findings table: seeds read from committed report.csv files, the verdict rule applied to every row."""
 
 import math
+import re
 
 import pytest
 
 from ganexp import findings
 from ganexp.errors import InputError
 
-CSV = """job,overrides,status,iterations,best fid_eval,toy/modes
-0,"model.d_pack=1,seed=0",completed,10,30.0,18
-1,"model.d_pack=1,seed=1",completed,10,32.0,17
-2,"model.d_pack=1,seed=2",completed,10,34.0,19
-3,"model.d_pack=2,seed=0",completed,10,20.0,20
-4,"model.d_pack=2,seed=1",completed,10,21.0,25
-5,"model.d_pack=2,seed=2",completed,10,22.0,15
-6,"model.d_pack=2,seed=3",failed,3,,
+CSV = """job,overrides,status,iterations,best fid_eval,fid_eval,toy/modes
+0,"model.d_pack=1,seed=0",completed,10,30.0,35.0,18
+1,"model.d_pack=1,seed=1",completed,10,32.0,36.0,17
+2,"model.d_pack=1,seed=2",completed,10,34.0,37.0,19
+3,"model.d_pack=2,seed=0",completed,10,20.0,25.0,20
+4,"model.d_pack=2,seed=1",completed,10,21.0,26.0,25
+5,"model.d_pack=2,seed=2",completed,10,22.0,22.0,15
+6,"model.d_pack=2,seed=3",failed,3,,,
 """
 
 
@@ -85,3 +86,40 @@ def test_the_committed_findings_are_current():
     md, readme = findings.render()
     assert (findings.ROOT / "docs" / "findings.md").read_text() == md, "run python -m ganexp.findings"
     assert (findings.ROOT / "README.md").read_text() == readme, "run python -m ganexp.findings"
+    pictures = re.findall(r"\]\((findings/\d+\.png)\)", md)
+    assert pictures and all((findings.ROOT / "docs" / p).exists() for p in pictures), "run python -m ganexp.findings"
+
+
+CURVES = "job,overrides,status,metric,iteration,value\n" + "".join(
+    f'{job},"model.d_pack={pack},seed={seed}",{status},fid_eval,{it},{value}\n'
+    for job, pack, seed, status, points in [
+        (0, 1, 0, "completed", {1: 40.0, 2: 30.0, 3: 35.0}), (1, 1, 1, "completed", {1: 41.0, 2: 32.0, 3: 36.0}),
+        (2, 1, 2, "completed", {1: 42.0, 2: 34.0, 3: 37.0}), (3, 2, 0, "completed", {1: 50.0, 2: 20.0, 3: 25.0}),
+        (4, 2, 1, "completed", {1: 39.0, 2: 21.0, 3: 26.0}), (5, 2, 2, "completed", {1: 28.0, 2: 22.0}),
+        (6, 2, 3, "failed", {1: 1.0})]
+    for it, value in points.items())
+
+
+def test_the_rule_is_applied_again_at_every_evaluated_length(tmp_path):
+    claims = write(tmp_path, f"- claim: packing lowers FID\n  source: s\n  command: c\n  metric: best fid_eval{SIDES}"
+                             f"- claim: final FID\n  source: s\n  command: c\n  metric: fid_eval{SIDES}")
+    (tmp_path / "docs" / "experiments" / "pack" / "curves.csv").write_text(CURVES)
+    best, final = findings.measure(claims, tmp_path)
+    # seed 2 of d_pack=2 has no iteration 3, so only iterations 1 and 2 are common to all completed jobs; the failed
+    # job is left out. Best so far at 2: d_pack=2 20, 21, 22 against 30, 32, 34 (as the report's 20, 21, 22)
+    assert best.claimed_curve == {1: [50.0, 39.0, 28.0], 2: [20.0, 21.0, 22.0]}
+    assert best.other_curve == {1: [40.0, 41.0, 42.0], 2: [30.0, 32.0, 34.0], 3: [30.0, 32.0, 34.0]}
+    # iteration 1: means 39 vs 41, variances 121 and 1: SE = sqrt(122/3) = 6.4: inconclusive; 2: confirmed
+    assert [(it, c.better) for it, c in best.by_length] == [(1, None), (2, "a")]
+    assert findings.standing(best) == "changed at the last evaluation (2): not settled"
+    # the final value, not the best so far: at 3 only seeds 0 and 1 of d_pack=2 reached it, so 1 and 2 are compared
+    assert [c.better for _, c in final.by_length] == [None, "a"]
+    # a verdict that held over the last evaluations
+    best.by_length = [(1, best.by_length[0][1]), (2, best.by_length[1][1]), (3, best.by_length[1][1])]
+    assert findings.standing(best) == "held since iteration 2 of 3"
+    best.by_length = best.by_length[1:]
+    assert findings.standing(best) == "the same at all 2 evaluations"
+    md, _ = findings.render(tmp_path, [best])
+    assert "; the same at all 2 evaluations |" in md and "![row 1: best fid_eval over iterations](findings/1.png)" in md
+    findings.plot(best, 1, tmp_path / "1.png")
+    assert (tmp_path / "1.png").stat().st_size > 0

@@ -27,6 +27,13 @@ def test_report_of_a_seed_sweep_with_a_failing_setting(tmp_path):
     assert len(completed) == 4 and all(r["iterations"] == "8" for r in completed)
     fids = [float(r["fid_eval"]) for r in completed]
     assert fids == sorted(fids) and rows[:4] == completed  # best first, failed jobs last
+    # curves.csv: every evaluation of every job (not the training losses); its last fid_eval is the report's
+    curves = list(csv.DictReader(open(tmp_path / "curves.csv")))
+    assert "fid_eval" in {c["metric"] for c in curves} and not any(c["metric"].startswith("loss/") for c in curves)
+    for r in completed:
+        last = max((c for c in curves if c["job"] == r["job"] and c["metric"] == "fid_eval"),
+                   key=lambda c: int(c["iteration"]))
+        assert last["iteration"] == "8" and float(last["value"]) == float(r["fid_eval"])
 
     report = (tmp_path / "report.md").read_text()
     assert "Every job: `trainer=smoke`" in report  # what all jobs share is said once, not in every label
