@@ -21,9 +21,14 @@ def compose_hydra(*overrides: str):
         return compose(config_name="config", overrides=list(overrides), return_hydra_config=True)
 
 
-def sweep_jobs(name: str) -> list[list[str]]:
+def sweep_params(name: str) -> dict[str, list[str]]:
     params = compose_hydra(f"+experiment={name}").hydra.sweeper.params or {}
-    axes = [[f"{key}={value}" for value in str(values).split(",")] for key, values in params.items()]
+    return {key: str(values).split(",") for key, values in params.items()}
+
+
+def sweep_jobs(name: str) -> list[list[str]]:
+    """Every job of the sweep but its seeds (a seed changes no structure to build)."""
+    axes = [[f"{key}={value}" for value in values] for key, values in sweep_params(name).items() if key != "seed"]
     return [list(job) for job in itertools.product(*axes)]
 
 
@@ -32,6 +37,8 @@ def test_each_experiment_documents_itself_and_every_job_builds(name):
     text = (CONF / "experiment" / f"{name}.yaml").read_text()
     assert text.startswith("# @package _global_") and f"python run.py -m +experiment={name}" in text
     assert "Look at:" in text  # what the report claimed and what to look at
+    # the seeds a finding needs are part of the file, so `+experiment=NAME` reproduces its row as measured
+    assert len(set(sweep_params(name).get("seed", []))) >= 3
     jobs = sweep_jobs(name)
     assert jobs
     for job in jobs:
@@ -46,7 +53,7 @@ def test_each_experiment_documents_itself_and_every_job_builds(name):
 
 def test_d_condition_experiment_runs_as_one_comparison(tmp_path):
     out = subprocess.run(
-        [sys.executable, str(ROOT / "run.py"), "-m", "+experiment=d_condition", "trainer.max_iters=8",
+        [sys.executable, str(ROOT / "run.py"), "-m", "+experiment=d_condition", "seed=0", "trainer.max_iters=8",
          "eval.every_n_steps=4", "data.source.n=288", "data.batch_size=16", "data.holdout=32", "eval.floor=0",
          "model.generator.width=8", "model.discriminator.width=8", "trainer.progress=false",
          f"hydra.sweep.dir={tmp_path}"],
