@@ -45,6 +45,7 @@ class Claim:
     claimed: Side | None = None  # the setting the claim says is better; None: not measured yet
     other: Side | None = None
     note: str = ""
+    pictures: list[str] = field(default_factory=list)  # committed images under docs/, e.g. a sweep's grid_*.png
 
 
 @dataclass
@@ -79,6 +80,10 @@ def load(path: Path) -> list[Claim]:
     for num, c in enumerate(claims):
         if (c.claimed is None) != (c.other is None) or (c.claimed is not None and not c.metric):
             raise InputError(f"{path}: claim {num} ({c.claim[:40]!r}) needs claimed, other and metric together")
+        for picture in c.pictures:
+            if not picture.startswith("docs/") or not (path.parent.parent / picture).is_file():
+                raise InputError(f"{path}: claim {num} ({c.claim[:40]!r}): picture {picture!r} is not a file under "
+                                 "docs/ (commit it there, e.g. python -m ganexp.report SWEEP --grid progress)")
     return claims
 
 
@@ -210,6 +215,7 @@ def findings_md(rows: list[Row]) -> str:
             lines.append("- Not measured yet: the command above, then add its report.csv under docs/experiments.")
         if c.note:
             lines.append(f"- {c.note}")
+        lines += [f"- ![{Path(p).parent.name}: {Path(p).stem}]({p.removeprefix('docs/')})" for p in c.pictures]
         lines.append("")
     return "\n".join(lines)
 

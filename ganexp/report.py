@@ -3,11 +3,12 @@
 Writes into the sweep folder `report.md` and `report.csv` (one row per job: overrides, status, iterations, wall
 time, images/s, final metrics; sorted by the metric), `curves.csv` (every evaluation of every job), `curves.png`
 (each metric over iterations, one line per job) and `samples.png` (each job's latest grid, labelled by its
-overrides). Jobs that differ only by `seed` are grouped in report.md as mean ± std, with the best value of the
-monitored metric over each job's evaluations; with `--baseline SETTING` each other setting is compared with it by
-the rule in `ganexp.verdict`. It reads what jobs wrote (status.json, metrics.json, TensorBoard events), so it works
-on a sweep that is still running or partly failed. At the end of every multirun `SweepStatus` prints each job's
-status and writes the report.
+overrides; `--grid NAME` adds `grid_NAME.png`, every job's samples/NAME.png side by side). Jobs that differ only
+by `seed` are grouped in report.md as mean ± std, with the best value of the monitored metric over each job's
+evaluations; with `--baseline SETTING` each other setting is compared with it by the rule in `ganexp.verdict`. It
+reads what jobs wrote (status.json, metrics.json, TensorBoard events), so it works on a sweep that is still
+running or partly failed. At the end of every multirun `SweepStatus` prints each job's status and writes the
+report.
 """
 
 import argparse
@@ -215,19 +216,45 @@ def write_pictures(jobs: list[Job], sweep: Path) -> None:
         fig.savefig(sweep / "curves.png", dpi=110, bbox_inches="tight")
         plt.close(fig)
     grids = [(j, sorted((j.path / "samples").glob("iter_*.png"))) for j in jobs]
-    grids = [(j, files[-1]) for j, files in grids if files]
-    if grids:
-        cols = min(4, len(grids))
-        rows = -(-len(grids) // cols)
-        fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 3.5 * rows), squeeze=False)
-        for ax in axes.flat:
-            ax.axis("off")
-        for ax, (j, file) in zip(axes.flat, grids, strict=False):
-            ax.imshow(plt.imread(file))
-            ax.set_title(f"{j.name}\n{j.status}, {file.stem}", fontsize=7)
-        fig.tight_layout()
-        fig.savefig(sweep / "samples.png", dpi=110, bbox_inches="tight")
-        plt.close(fig)
+    montage([(j, files[-1]) for j, files in grids if files], sweep / "samples.png")
+
+
+def montage(grids: list[tuple[Job, Path]], path: Path) -> None:
+    """The jobs' pictures side by side, each titled by its overrides (all drawn from the same noise bank,
+    `log.bank_seed`, so they differ only by the setting)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    if not grids:
+        return
+    cols = min(4, len(grids))
+    rows = -(-len(grids) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 3.5 * rows), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, (j, file) in zip(axes.flat, sorted(grids, key=lambda g: g[0].name), strict=False):  # seeds side by side
+        ax.imshow(plt.imread(file))
+        ax.set_title(f"{j.name}\n{j.status}, {file.stem}", fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+
+
+def write_grids(jobs: list[Job], sweep: Path, names: list[str]) -> list[Path]:
+    """`grid_<name>.png` for each `name`: every job's `samples/<name>.png` side by side (e.g. cond_hair,
+    code_cat0, progress), for the claims one sees rather than reads."""
+    written = []
+    for name in names:
+        grids = [(j, j.path / "samples" / f"{name}.png") for j in jobs if (j.path / "samples" / f"{name}.png").exists()]
+        if not grids:
+            have = sorted({f.stem for j in jobs for f in (j.path / "samples").glob("*.png")
+                           if not f.stem.startswith("iter_")})
+            raise InputError(f"--grid {name}: no job has samples/{name}.png (they have: {', '.join(have) or 'none'})")
+        montage(grids, sweep / f"grid_{name}.png")
+        written.append(sweep / f"grid_{name}.png")
+    return written
 
 
 def sweep_monitor(sweep: Path) -> str:
@@ -292,11 +319,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--metric", help="the metric to sort and compare by (default: the jobs' `monitor`)")
     parser.add_argument("--baseline", help="a setting (the overrides without seed, as report.md names it) to compare "
                                            "every other setting with, by the rule in ganexp/verdict.py")
+    parser.add_argument("--grid", action="append", default=[], metavar="NAME",
+                        help="also lay every job's samples/NAME.png side by side in grid_NAME.png (repeatable; e.g. "
+                             "cond_hair, code_cat0, progress)")
     args = parser.parse_args(argv)
     if not args.sweep.is_dir():
         raise InputError(f"{args.sweep}: no such sweep folder")
     jobs = write_report(args.sweep, args.metric or sweep_monitor(args.sweep), baseline=args.baseline)
-    print(f"{len(jobs)} jobs -> {args.sweep / 'report.md'}, report.csv, curves.csv, curves.png, samples.png")
+    extra = "".join(f", {p.name}" for p in write_grids(jobs, args.sweep, args.grid))
+    print(f"{len(jobs)} jobs -> {args.sweep / 'report.md'}, report.csv, curves.csv, curves.png, samples.png{extra}")
 
 
 if __name__ == "__main__":

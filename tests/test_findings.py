@@ -76,6 +76,8 @@ def test_rows_read_the_seeds_and_apply_the_rule(tmp_path):
      "no completed job with 'model.d_pack=3'"),
     (f"- claim: a\n  source: b\n  command: c\n  metric: toy/modes{SIDES.replace('pack/report', 'gone/report')}",
      "docs/experiments/gone/report.csv: no such report"),
+    ("- claim: a\n  source: b\n  command: c\n  pictures: [docs/experiments/pack/grid_progress.png]\n",
+     "picture 'docs/experiments/pack/grid_progress.png' is not a file under docs/"),
 ])
 def test_mistakes_in_the_claims_file_are_one_line_naming_the_culprit(tmp_path, entry, message):
     with pytest.raises(InputError, match=message):
@@ -119,7 +121,10 @@ def test_the_rule_is_applied_again_at_every_evaluated_length(tmp_path):
     assert findings.standing(best) == "held since iteration 2 of 3"
     best.by_length = best.by_length[1:]
     assert findings.standing(best) == "the same at all 2 evaluations"
+    (tmp_path / "docs" / "experiments" / "pack" / "grid_progress.png").write_bytes(b"png")
+    best.claim.pictures = ["docs/experiments/pack/grid_progress.png"]
     md, _ = findings.render(tmp_path, [best])
+    assert "- ![pack: grid_progress](experiments/pack/grid_progress.png)" in md
     assert "; the same at all 2 evaluations |" in md and "![row 1: best fid_eval over iterations](findings/1.png)" in md
     findings.plot(best, 1, tmp_path / "1.png")
     assert (tmp_path / "1.png").stat().st_size > 0

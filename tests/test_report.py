@@ -9,7 +9,7 @@ import pytest
 from conftest import ROOT
 
 from ganexp.errors import InputError
-from ganexp.report import Job, sweep_monitor, write_report, write_tables
+from ganexp.report import Job, sweep_monitor, write_grids, write_report, write_tables
 from ganexp.verdict import compare
 
 
@@ -60,6 +60,13 @@ def test_report_of_a_seed_sweep_with_a_failing_setting(tmp_path):
                                         "better", None: "inconclusive"}[c.better])
     with pytest.raises(InputError, match="--baseline 'loss=hinge' is not a setting"):
         write_report(tmp_path, "fid_eval", baseline="loss=hinge")
+
+    # --grid: one named picture of every job that drew it, side by side (the failed jobs drew none)
+    jobs = write_report(tmp_path, "fid_eval")
+    assert write_grids(jobs, tmp_path, ["progress"]) == [tmp_path / "grid_progress.png"]
+    assert (tmp_path / "grid_progress.png").stat().st_size > 0
+    with pytest.raises(InputError, match=r"--grid cond_hair: no job has samples/cond_hair.png \(they have: .*progress"):
+        write_grids(jobs, tmp_path, ["cond_hair"])
 
 
 def test_best_of_a_metric_the_run_did_not_monitor_comes_from_its_curve(tmp_path):
