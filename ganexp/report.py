@@ -37,7 +37,7 @@ COLUMNS = ("fid_eval", "kid_eval", "acc/cond", "acc/test", "acc/new_test", "step
            "collapse/diversity_ratio", "collapse/class_coverage", "pr/precision", "pr/recall", "toy/modes",
            "toy/high_quality", "toy/reverse_kl", "epoch_seconds",
            "loss/d", "loss/g")
-COLUMN_FAMILIES = ("info/code_nmi/",)  # one column per attribute, named by the data set
+COLUMN_FAMILIES = ("acc/cond/", "info/code_nmi/")  # one column per attribute, named by the data set
 log = logging.getLogger(__name__)
 CURVES = ("fid_eval", "acc/cond", "loss/d", "loss/g")
 

@@ -91,9 +91,9 @@ def test_the_report_ranks_by_the_jobs_monitor_unless_told(tmp_path):
 def test_the_tables_carry_one_column_per_attribute_of_a_metric_family(tmp_path):
     jobs = [Job(tmp_path / str(i), [f"model.info_weight={w}", f"seed={i}"], "completed",
                 final={"fid_eval": 100.0 + i, "pr/precision": 0.5, "info/code_nmi/hair": w / 2,
-                       "info/code_nmi/eyes": 0.01 * i}) for i, w in enumerate((0.0, 1.0))]
+                       "info/code_nmi/eyes": 0.01 * i, "acc/cond/eyes": 0.25}) for i, w in enumerate((0.0, 1.0))]
     write_tables(jobs, tmp_path, "fid_eval")
     rows = {r["job"]: r for r in csv.DictReader(open(tmp_path / "report.csv"))}
     assert [(r["info/code_nmi/hair"], r["info/code_nmi/eyes"], r["pr/precision"]) for r in rows.values()] == [
         ("0.0", "0.0", "0.5"), ("0.5", "0.01", "0.5")]
-    assert "info/code_nmi/eyes | info/code_nmi/hair |" in (tmp_path / "report.md").read_text()
+    assert "| acc/cond/eyes | info/code_nmi/eyes | info/code_nmi/hair |" in (tmp_path / "report.md").read_text()
