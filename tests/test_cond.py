@@ -6,13 +6,14 @@ import json
 import pytest
 import torch
 from conftest import make_config
+from omegaconf import OmegaConf
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from torch.testing import assert_close
 
 from ganexp.modules.cgan import shifted_labels
 from ganexp.nets import text
 from ganexp.nets.cond import Embed, OneHot, Text
-from ganexp.train import build_data
+from ganexp.train import build_data, build_module
 from ganexp.train import main as train
 
 FACES = [("hair", ["blue", "red", "green"]), ("eyes", ["red", "aqua"])]
@@ -86,6 +87,24 @@ def test_sentences_from_labels():
     assert text.sentences(multi_hot()[:2], OBJECTS, True) == ["red cube, blue sphere", "gray cylinder"]
     keys = text.label_keys(torch.tensor([[a, b] for a in range(3) for b in range(2)]), [3, 2], False)
     assert keys.tolist() == list(range(6))  # mixed radix: distinct rows, distinct keys
+    # the same from a config's list (a ListConfig's groups[:0:-1] is empty: 6 rows once shared 4 keys)
+    config_groups = OmegaConf.create({"groups": [3, 2]}).groups
+    keys = text.label_keys(torch.tensor([[a, b] for a in range(3) for b in range(2)]), config_groups, False)
+    assert keys.tolist() == list(range(6))
+
+
+def test_built_text_condition_gives_each_condition_its_own_sentence_vector(fake_encoder):
+    """Through the real build path (groups from the config): every training condition looks up the vector of its
+    own sentence, so G and D can tell the 120 hair x eye conditions apart."""
+    cfg = make_config("trainer=smoke", "model=cgan", "cond=text", "model.discriminator.cond=projection")
+    module = build_module(cfg, datamodule := build_data(cfg))
+    labels = datamodule.train_images[1]
+    conditions = torch.unique(labels, dim=0)
+    enc = module.cond_g
+    assert len(torch.unique(enc.keys)) == len(enc.keys) >= len(conditions) > 50  # the data's conditions, all distinct
+    expected = torch.as_tensor(FakeEncoder().encode(text.sentences(conditions, datamodule.load().attributes, False)))
+    assert_close(enc.lookup(conditions), expected.float())
+    assert_close(module.cond_d.lookup(conditions), expected.float())
 
 
 def test_text_encoder_runs_once_per_distinct_sentence_across_an_epoch(fake_encoder, tmp_path):

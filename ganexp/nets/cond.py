@@ -63,7 +63,10 @@ class Text(nn.Module):
         self.encoder, self.cache_dir, self.out_dim = encoder, cache_dir, embed_dim
         conditions = conditions if conditions is not None and len(conditions) else torch.empty(0, len(groups))
         vectors = encode_sentences(sentences(conditions, attributes, multilabel), encoder, cache_dir)
-        keys = label_keys(conditions, groups, multilabel)
+        keys = label_keys(conditions, self.groups, multilabel)
+        if len(torch.unique(keys)) != len(torch.unique(conditions, dim=0)):  # every condition its own sentence
+            raise RuntimeError(f"cond=text: {len(torch.unique(conditions, dim=0))} conditions got "
+                               f"{len(torch.unique(keys))} distinct keys (groups {self.groups})")
         order = keys.argsort()
         self.register_buffer("keys", keys[order], persistent=False)
         self.register_buffer("vectors", vectors[order], persistent=False)

@@ -45,7 +45,9 @@ def sentences(labels: Tensor, attributes: list[tuple[str, list[str]]], multilabe
 
 
 def label_keys(labels: Tensor, groups: list[int], multilabel: bool) -> Tensor:
-    """One int64 per label row, equal rows <-> equal keys: mixed radix over the groups, or the multi-hot bits."""
+    """One int64 per label row, equal rows <-> equal keys: mixed radix over the groups, or the multi-hot bits.
+    `groups` may come from a config (an OmegaConf ListConfig, whose reversed slice is empty): read as plain ints."""
+    groups = [int(k) for k in groups]
     if multilabel:
         if labels.shape[1] > 62:
             raise ConfigError(f"cond=text supports up to 62 labels, the data has {labels.shape[1]}")
