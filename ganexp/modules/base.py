@@ -17,7 +17,7 @@ import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import pytorch_lightning as pl
 import torch
@@ -58,6 +58,12 @@ class Loop:
     guard_every: int  # iterations between checks (one host sync each)
 
 
+def latent(z: Tensor, prior: str) -> Tensor:
+    """G's input from a standard normal draw `z`: `z` itself, or U(-1, 1) through the normal CDF (2 Phi(z) - 1 =
+    erf(z / sqrt 2)). Every caller draws Gaussian noise, so one fixed noise bank serves both priors."""
+    return torch.erf(z / math.sqrt(2)) if prior == "uniform" else z
+
+
 class GANModule(pl.LightningModule):
     """The unconditional GAN (DCGAN with `model=dcgan`, the MLP pair with `model=toy`): labels are ignored.
 
@@ -78,6 +84,7 @@ class GANModule(pl.LightningModule):
         sched: Mapping,
         loop: Loop,
         z_dim: int,
+        z_prior: Literal["normal", "uniform"],
         d_pack: int,
         cond_g: nn.Module | None = None,
         cond_d: nn.Module | None = None,
@@ -96,7 +103,7 @@ class GANModule(pl.LightningModule):
         self.optimizer_g, self.optimizer_d = optimizer_g, optimizer_d
         self.scheduler_g, self.scheduler_d = scheduler_g, scheduler_d
         self.labels = labels or LabelSpace([], False, [], torch.empty(0))
-        self.z_dim = z_dim
+        self.z_dim, self.z_prior = z_dim, z_prior
         self._over_max = 0
         self._rng_to_restore: dict | None = None
         # Each network owns its condition encoder, so a learned one trains with that network's optimizer.
@@ -145,7 +152,7 @@ class GANModule(pl.LightningModule):
     def generate(self, z: Tensor, labels: Tensor | None = None, ema: bool = False) -> Tensor:
         """G's images; `ema=True` (evaluation, grids, sampling) draws with the moving average of G when it is on."""
         generator, cond = self.drawing_parts(ema)
-        return generator(z, cond(labels) if cond is not None else None)
+        return generator(latent(z, self.z_prior), cond(labels) if cond is not None else None)
 
     @torch.no_grad()
     def update_ema(self) -> None:

@@ -19,7 +19,7 @@ from torch import Tensor, nn
 
 from ganexp.errors import ConfigError
 from ganexp.losses import info_loss
-from ganexp.modules.base import GANModule
+from ganexp.modules.base import GANModule, latent
 from ganexp.viz import to_grid
 
 
@@ -71,7 +71,7 @@ class InfoGAN(GANModule):
 
     def decode(self, noise: Tensor, cat: Tensor, cont: Tensor, ema: bool = False) -> Tensor:
         onehots = [F.one_hot(cat[:, j], k).float() for j, k in enumerate(self.categorical)]
-        return self.drawing_parts(ema)[0](noise, torch.cat([*onehots, cont], 1))
+        return self.drawing_parts(ema)[0](latent(noise, self.z_prior), torch.cat([*onehots, cont], 1))
 
     def generate(self, z: Tensor, labels: Tensor | None = None, ema: bool = False) -> Tensor:
         return self.decode(z[:, :self.noise_dim], *self.codes_of(z), ema=ema)
