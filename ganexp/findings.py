@@ -23,7 +23,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from ganexp.errors import InputError, tool_main
 from ganexp.eval.ranking import better
-from ganexp.verdict import Comparison, Z, compare
+from ganexp.verdict import Comparison, Z, compare, judged
 
 ROOT = Path(__file__).resolve().parent.parent
 START, END = "<!-- findings:start -->", "<!-- findings:end -->"
@@ -41,6 +41,7 @@ class Claim:
     source: str  # which report or paper says it
     command: str  # the command that measures it
     metric: str = ""  # a report.csv column: "best fid_eval" (best over the evaluations) or "fid_eval" (final)
+    margin: float | None = None  # a claim of no difference: the largest difference it still calls none
     length: str = ""  # iterations, seeds, arithmetic, machine, wall time
     claimed: Side | None = None  # the setting the claim says is better; None: not measured yet
     other: Side | None = None
@@ -143,15 +144,15 @@ def _stats(values: list[float]) -> str:
     return f"{statistics.mean(values):.4g} ± {statistics.stdev(values):.2g} ({len(values)} seeds)"
 
 
-WORDS = {"a": "**confirmed**", "b": "**refuted**", None: "inconclusive"}
+WORDS = {"confirmed": "**confirmed**", "refuted": "**refuted**", "inconclusive": "inconclusive"}
 
 
 def verdict_text(row: Row) -> str:
     if not row.measured:
         return "not measured"
-    metric = row.claim.metric.removeprefix("best ")
-    c = compare(row.claimed, row.other, metric)
-    return f"{WORDS[c.better]} ({c.diff:+.3g} ± {c.se:.2g} SE)"
+    c = compare(row.claimed, row.other, row.claim.metric.removeprefix("best "))
+    margin = "" if row.claim.margin is None else f"; no difference means within ±{row.claim.margin:g}"
+    return f"{WORDS[judged(c, row.claim.margin)]} ({c.diff:+.3g} ± {c.se:.2g} SE{margin})"
 
 
 def standing(row: Row) -> str:
@@ -159,9 +160,9 @@ def standing(row: Row) -> str:
     the last evaluation has not settled, and a longer run could change it again."""
     if len(row.by_length) < 2:
         return ""
-    final = row.by_length[-1][1].better
-    since = len(row.by_length) - 1
-    while since > 0 and row.by_length[since - 1][1].better == final:
+    words = [judged(cmp, row.claim.margin) for _, cmp in row.by_length]
+    since = len(words) - 1
+    while since > 0 and words[since - 1] == words[-1]:
         since -= 1
     if since == 0:
         return f"the same at all {len(row.by_length)} evaluations"
@@ -187,7 +188,8 @@ RULE = (f"Verdict rule (`ganexp/verdict.py`, the same for every row): the claime
         f"against its standard error SE = sqrt(s1²/n1 + s2²/n2) over seeds; **confirmed** when the difference favours "
         f"the claim by more than {Z:g} SE, **refuted** when it favours the other setting by more than {Z:g} SE, "
         f"*inconclusive* otherwise. Three seeds see only large effects: *inconclusive* means \"no difference this "
-        f"size of experiment can see\", not \"no difference\".")
+        f"size of experiment can see\", not \"no difference\". A claim of no difference states a margin and is "
+        f"**confirmed** when the difference ± {Z:g} SE lies within ±margin, **refuted** when it lies wholly outside.")
 
 
 def findings_md(rows: list[Row]) -> str:
@@ -205,7 +207,7 @@ def findings_md(rows: list[Row]) -> str:
                       f"- Verdict on {c.metric}: {verdict_text(row)}"]
             if row.by_length:
                 lines.append("- By length (the rule at each evaluation, from the reports' curves.csv): " + "; ".join(
-                    f"{it:,}: {WORDS[cmp.better].strip('*')} ({cmp.diff:+.3g} ± {cmp.se:.2g})"
+                    f"{it:,}: {judged(cmp, c.margin)} ({cmp.diff:+.3g} ± {cmp.se:.2g})"
                     for it, cmp in row.by_length) + f"; {standing(row) or 'one evaluation'}.")
                 lines.append(f"- ![row {num}: {c.metric} over iterations](findings/{num}.png)")
             else:
@@ -236,8 +238,9 @@ def plot(row: Row, num: int, path: Path) -> None:
         ax.fill_between(its, [m - e for m, e in zip(means, ses, strict=True)],
                         [m + e for m, e in zip(means, ses, strict=True)], alpha=0.2)
     for it, cmp in row.by_length:
-        ax.annotate({"a": "C", "b": "R", None: "·"}[cmp.better], (it, 0), xycoords=("data", "axes fraction"),
-                    xytext=(0, 3), textcoords="offset points", ha="center", fontsize=8)
+        mark = {"confirmed": "C", "refuted": "R", "inconclusive": "·"}[judged(cmp, row.claim.margin)]
+        ax.annotate(mark, (it, 0), xycoords=("data", "axes fraction"), xytext=(0, 3), textcoords="offset points",
+                    ha="center", fontsize=8)
     ax.set_title(f"{num}. {row.claim.metric} (mean ± SE; C confirmed, R refuted, · inconclusive)", fontsize=9)
     ax.set_xlabel("iteration")
     ax.legend(fontsize=7)

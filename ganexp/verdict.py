@@ -6,6 +6,10 @@ setting is **better** when the difference in its favour exceeds 2 SE (about a 95
 difference; with 3 seeds a side this is a rough screen, not a test). Anything less is **inconclusive**. A claim
 "A beats B" is then *confirmed* when A is better, *refuted* when B is better, *inconclusive* otherwise. Metrics best
 at 1 (`collapse/diversity_ratio`, `pr/density`) are compared by |value - 1|, as the ranking does.
+
+A claim of *no* difference ("pixel pre-training gains nothing") names a margin, the largest difference it still
+calls none, in the metric's units; the same interval, difference ± 2 SE, then decides it (an equivalence test, as
+TOST): *confirmed* when the interval lies inside ±margin, *refuted* when it lies wholly outside, else inconclusive.
 """
 
 import math
@@ -47,6 +51,19 @@ def compare(a: list[float], b: list[float], metric: str) -> Comparison:
     return Comparison(diff, se, "a" if (diff > 0) == higher else "b")
 
 
-def verdict(claimed: list[float], other: list[float], metric: str) -> str:
-    """The claim "the `claimed` setting beats the `other` on `metric`": confirmed, refuted or inconclusive."""
-    return {"a": "confirmed", "b": "refuted", None: "inconclusive"}[compare(claimed, other, metric).better]
+def judged(c: Comparison, margin: float | None = None) -> str:
+    """confirmed, refuted or inconclusive: for "the claimed setting (a) beats the other (b)" when `margin` is None,
+    else for "they differ by less than `margin`"."""
+    if margin is None:
+        return {"a": "confirmed", "b": "refuted", None: "inconclusive"}[c.better]
+    if math.isnan(c.se):
+        return "inconclusive"
+    if abs(c.diff) + Z * c.se <= margin:
+        return "confirmed"
+    return "refuted" if abs(c.diff) - Z * c.se > margin else "inconclusive"
+
+
+def verdict(claimed: list[float], other: list[float], metric: str, margin: float | None = None) -> str:
+    """The claim "the `claimed` setting beats the `other` on `metric`" (or, with `margin`, "they differ by less
+    than `margin`"): confirmed, refuted or inconclusive."""
+    return judged(compare(claimed, other, metric), margin)

@@ -66,6 +66,21 @@ def test_rows_read_the_seeds_and_apply_the_rule(tmp_path):
     assert "old" not in readme and "| 3 | not run yet | – | – | – | not measured |" in readme
 
 
+def test_a_claim_of_no_difference_states_its_margin(tmp_path):
+    claims = write(tmp_path, "".join(f"""
+- claim: packing changes FID by less than {margin}
+  source: PacGAN
+  command: python run.py -m model.d_pack=1,2 seed=0,1,2
+  metric: best fid_eval
+  margin: {margin}{SIDES}""" for margin in (20, 5, 12)))
+    rows = findings.measure(claims, tmp_path)
+    # means 21 vs 32, SE 1.29: the interval -11 ± 2.58 lies inside ±20, wholly outside ±5, across ±12
+    se = f"{math.sqrt(5 / 3):.2g}"
+    assert findings.verdict_text(rows[0]) == f"**confirmed** (-11 ± {se} SE; no difference means within ±20)"
+    assert findings.verdict_text(rows[1]).startswith("**refuted**")
+    assert findings.verdict_text(rows[2]).startswith("inconclusive")
+
+
 @pytest.mark.parametrize(("entry", "message"), [
     ("- claim: a\n  source: b\n  command: c\n  metrik: fid_eval\n", "metrik"),
     ("- claim: a\n  source: b\n  command: c\n  metric: fid_eval\n"

@@ -37,3 +37,17 @@ def test_best_at_one_metrics_compare_distances_to_one():
 def test_one_seed_has_no_standard_error():
     c = compare([10.0], [20.0, 21.0], "fid_eval")
     assert math.isnan(c.se) and c.better is None and "one seed" in c.text()
+
+
+def test_a_claim_of_no_difference_is_judged_against_its_margin():
+    # means 10 and 11, variances 1 and 1, n = 3: SE = sqrt(2/3) = 0.816, interval 1 ± 1.63 = [-0.63, 2.63]
+    a, b = [9.0, 10.0, 11.0], [10.0, 11.0, 12.0]
+    assert verdict(a, b, "fid_eval", margin=3.0) == "confirmed"  # the interval lies inside ±3
+    assert verdict(a, b, "fid_eval", margin=2.0) == "inconclusive"  # it reaches past 2
+    # means 10 and 20: interval 10 ± 1.63 = [8.37, 11.63]: wholly outside ±8, not outside ±9
+    far = [19.0, 20.0, 21.0]
+    assert verdict(a, far, "fid_eval", margin=8.0) == "refuted"
+    assert verdict(a, far, "fid_eval", margin=9.0) == "inconclusive"
+    # direction does not matter for such a claim, and one seed decides nothing
+    assert verdict(far, a, "toy/modes", margin=8.0) == "refuted"
+    assert verdict([10.0], [10.0, 10.5], "fid_eval", margin=100.0) == "inconclusive"
