@@ -18,6 +18,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import yaml
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
@@ -77,6 +78,11 @@ def load(path: Path) -> list[Claim]:
         raise InputError(f"{path}: no such file") from err
     except OmegaConfBaseException as err:
         raise InputError(f"{path}: {str(err).splitlines()[0]} (key {err.full_key})") from err
+    except yaml.YAMLError as err:  # a syntax mistake: say where (PyYAML's marks count from 0)
+        mark = getattr(err, "problem_mark", None)
+        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise InputError(f"{path}:{where}: not valid YAML ({getattr(err, 'problem', None) or err}); quote a value "
+                         "that holds ': ' or write it as a block (command: >-)") from err
     claims = [OmegaConf.to_object(c) for c in merged.claims]
     for num, c in enumerate(claims):
         if (c.claimed is None) != (c.other is None) or (c.claimed is not None and not c.metric):

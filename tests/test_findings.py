@@ -2,6 +2,7 @@
 
 import math
 import re
+import shlex
 
 import pytest
 
@@ -91,6 +92,8 @@ def test_a_claim_of_no_difference_states_its_margin(tmp_path):
      "no completed job with 'model.d_pack=3'"),
     (f"- claim: a\n  source: b\n  command: c\n  metric: toy/modes{SIDES.replace('pack/report', 'gone/report')}",
      "docs/experiments/gone/report.csv: no such report"),
+    ("- claim: a\n  source: b\n  command: python run.py 'x={a: 1}'\n",
+     r"findings.yaml: line 3, column 31: not valid YAML"),
     ("- claim: a\n  source: b\n  command: c\n  pictures: [docs/experiments/pack/grid_progress.png]\n",
      "picture 'docs/experiments/pack/grid_progress.png' is not a file under docs/"),
 ])
@@ -143,3 +146,37 @@ def test_the_rule_is_applied_again_at_every_evaluated_length(tmp_path):
     assert "; the same at all 2 evaluations |" in md and "![row 1: best fid_eval over iterations](findings/1.png)" in md
     findings.plot(best, 1, tmp_path / "1.png")
     assert (tmp_path / "1.png").stat().st_size > 0
+
+
+def sweep_jobs(command: str) -> list[list[str]]:
+    """The overrides of every job one `python run.py -m ...` command runs, as Hydra's basic sweeper expands them:
+    the experiment file's sweep first, the command line's overrides after (the later one of a key wins)."""
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from test_experiments import compose_hydra
+
+    words = shlex.split(command)
+    assert words[:3] == ["python", "run.py", "-m"], command
+    parser = OverridesParser.create()
+    plain = [o.input_line for o in parser.parse_overrides(words[3:]) if not o.is_sweep_override()]
+    params = compose_hydra(*plain).hydra.sweeper.params or {}
+    overrides = parser.parse_overrides([f"{k}={v}" for k, v in params.items()] + words[3:])
+    return BasicSweeper.split_arguments(overrides, None)[0]
+
+
+@pytest.mark.parametrize("num", range(1, len(findings.load(findings.ROOT / "docs" / "findings.yaml")) + 1))
+def test_every_findings_command_composes_every_job(num):
+    """A row's command is what a reader copies: each of its commands (';' between them) must compose and pass the
+    start-up checks for every job it sweeps (seeds aside: they change no structure)."""
+    from conftest import CONF
+    from hydra import compose, initialize_config_dir
+
+    from ganexp.schema import validate
+
+    claim = findings.load(findings.ROOT / "docs" / "findings.yaml")[num - 1]
+    jobs = {tuple(o for o in job if not o.startswith("seed=")) for command in claim.command.split(";")
+            for job in sweep_jobs(command.strip())}
+    assert jobs
+    with initialize_config_dir(str(CONF), version_base="1.3"):
+        for job in jobs:
+            validate(compose(config_name="config", overrides=list(job)))
