@@ -32,7 +32,8 @@ class LinearCritic(nn.Module):
 
 def bare_module(discriminator: nn.Module, d_pack: int, loss=None) -> GANModule:
     return GANModule(generator=nn.Identity(), discriminator=discriminator, loss=loss or WGANGP(gp_weight=1.0),
-                     optimizer_g=torch.optim.SGD, optimizer_d=torch.optim.SGD, sched={}, z_dim=2, d_pack=d_pack,
+                     optimizer_g=torch.optim.SGD, optimizer_d=torch.optim.SGD, sched={}, z_dim=2, z_prior="normal",
+                     d_pack=d_pack,
                      loop=Loop(max_iters=1, batches_per_epoch=1, log_every=1, guard_max_loss=1e5, guard_patience=3,
                                guard_every=1))
 

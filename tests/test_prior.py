@@ -4,7 +4,6 @@ every caller (training, grids, evaluation, InfoGAN's codes) keeps drawing Gaussi
 import pytest
 import torch
 from conftest import make_config
-from omegaconf import open_dict
 from torch.testing import assert_close
 
 from ganexp.errors import ConfigError
@@ -50,9 +49,3 @@ def test_unknown_prior_is_refused_by_name():
     with pytest.raises(ConfigError, match=r"model.z_prior='laplace': not one of normal, uniform"):
         validate(make_config(SMOKE, "model.z_prior=laplace"))
 
-
-def test_a_config_from_before_the_key_builds_with_normal_noise():
-    cfg = make_config(SMOKE)
-    with open_dict(cfg):
-        del cfg.model.z_prior  # a run folder's config.yaml written before model.z_prior existed
-    assert build_module(cfg, build_data(cfg)).z_prior == "normal"

@@ -84,8 +84,8 @@ class GANModule(pl.LightningModule):
         sched: Mapping,
         loop: Loop,
         z_dim: int,
+        z_prior: Literal["normal", "uniform"],
         d_pack: int,
-        z_prior: Literal["normal", "uniform"] = "normal",  # the configs set it; run folders from before it did not
         cond_g: nn.Module | None = None,
         cond_d: nn.Module | None = None,
         labels: LabelSpace | None = None,
