@@ -93,10 +93,12 @@ def test_sentences_from_labels():
     assert keys.tolist() == list(range(6))
 
 
-def test_built_text_condition_gives_each_condition_its_own_sentence_vector(fake_encoder):
+def test_built_text_condition_gives_each_condition_its_own_sentence_vector(fake_encoder, tmp_path):
     """Through the real build path (groups from the config): every training condition looks up the vector of its
     own sentence, so G and D can tell the 120 hair x eye conditions apart."""
-    cfg = make_config("trainer=smoke", "model=cgan", "cond=text", "model.discriminator.cond=projection")
+    # the fake vectors go to a cache of their own: in the session's shared one, later tests would read them as real
+    cfg = make_config("trainer=smoke", "model=cgan", "cond=text", "model.discriminator.cond=projection",
+                      f"cond.cache_dir={tmp_path}")
     module = build_module(cfg, datamodule := build_data(cfg))
     labels = datamodule.train_images[1]
     conditions = torch.unique(labels, dim=0)
