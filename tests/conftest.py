@@ -1,6 +1,7 @@
 """Shared fixtures: real configs composed with Hydra's compose API, and a data cache shared by the session."""
 
 import os
+import shlex
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,29 @@ def make_config(*overrides: str) -> DictConfig:
     register()
     with initialize_config_dir(str(CONF), version_base="1.3"):
         return compose(config_name="config", overrides=list(overrides))
+
+
+def compose_hydra(*overrides: str) -> DictConfig:
+    """The whole config as `python run.py -m ...` would compose it, Hydra's own settings included."""
+    register()
+    with initialize_config_dir(str(CONF), version_base="1.3"):
+        return compose(config_name="config", overrides=list(overrides), return_hydra_config=True)
+
+
+def sweep_jobs(command: str) -> list[list[str]]:
+    """The overrides of every job one `python run.py -m ...` command runs, as Hydra's basic sweeper expands them:
+    the experiment file's sweep first, the command line's overrides after (the later one of a key wins).
+    Uses the basic sweeper's own expansion (a private helper of hydra-core, pinned < 1.4 in pyproject.toml)."""
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    words = shlex.split(command)
+    assert words[:3] == ["python", "run.py", "-m"], command
+    parser = OverridesParser.create()
+    plain = [o.input_line for o in parser.parse_overrides(words[3:]) if not o.is_sweep_override()]
+    params = compose_hydra(*plain).hydra.sweeper.params or {}
+    overrides = parser.parse_overrides([f"{k}={v}" for k, v in params.items()] + words[3:])
+    return BasicSweeper.split_arguments(overrides, None)[0]
 
 
 def group_options(group: str) -> list[str]:

@@ -2,9 +2,9 @@
 
 import math
 import re
-import shlex
 
 import pytest
+from conftest import sweep_jobs
 
 from ganexp import findings
 from ganexp.errors import InputError
@@ -146,22 +146,6 @@ def test_the_rule_is_applied_again_at_every_evaluated_length(tmp_path):
     assert "; the same at all 2 evaluations |" in md and "![row 1: best fid_eval over iterations](findings/1.png)" in md
     findings.plot(best, 1, tmp_path / "1.png")
     assert (tmp_path / "1.png").stat().st_size > 0
-
-
-def sweep_jobs(command: str) -> list[list[str]]:
-    """The overrides of every job one `python run.py -m ...` command runs, as Hydra's basic sweeper expands them:
-    the experiment file's sweep first, the command line's overrides after (the later one of a key wins)."""
-    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-    from test_experiments import compose_hydra
-
-    words = shlex.split(command)
-    assert words[:3] == ["python", "run.py", "-m"], command
-    parser = OverridesParser.create()
-    plain = [o.input_line for o in parser.parse_overrides(words[3:]) if not o.is_sweep_override()]
-    params = compose_hydra(*plain).hydra.sweeper.params or {}
-    overrides = parser.parse_overrides([f"{k}={v}" for k, v in params.items()] + words[3:])
-    return BasicSweeper.split_arguments(overrides, None)[0]
 
 
 @pytest.mark.parametrize("num", range(1, len(findings.load(findings.ROOT / "docs" / "findings.yaml")) + 1))

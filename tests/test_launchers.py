@@ -8,10 +8,8 @@ import sys
 from pathlib import Path
 
 import yaml
-from conftest import CONF, ROOT
-from hydra import compose, initialize_config_dir
+from conftest import ROOT, compose_hydra
 
-from ganexp.schema import register
 from ganexp.train import shared_threads
 
 SMALL = ["trainer=smoke", "trainer.num_threads=1"]
@@ -50,12 +48,6 @@ def test_threads_shared_out_only_for_jobs_in_parallel_processes():
     assert shared_threads({"_target_": joblib, "n_jobs": -5}, cores=8) == 2  # -5: 8 + 1 - 5 = 4 jobs
     assert shared_threads({"_target_": joblib, "n_jobs": 1}, cores=8) is None  # one at a time: torch's default
     assert shared_threads({"_target_": "hydra._internal.core_plugins.basic_launcher.BasicLauncher"}, cores=8) is None
-
-
-def compose_hydra(*overrides: str):
-    register()
-    with initialize_config_dir(str(CONF), version_base="1.3"):
-        return compose(config_name="config", overrides=list(overrides), return_hydra_config=True)
 
 
 def test_slurm_launcher_and_ddp_trainer_compose():
