@@ -13,6 +13,7 @@ whether the written text is current (a test runs it).
 
 import argparse
 import csv
+import math
 import statistics
 import sys
 from dataclasses import dataclass, field
@@ -94,6 +95,26 @@ def load(path: Path) -> list[Claim]:
     return claims
 
 
+def split_overrides(text: str) -> set[str]:
+    """The overrides of a report's `overrides` cell (or a side's `where`), joined there by commas: commas inside
+    brackets or quotes belong to a value (`lr_sched.g={_target_:...StepLR,step_size:500,gamma:1.1}` is one)."""
+    parts, depth, quote, start = [], 0, "", 0
+    for i, ch in enumerate(text):
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch in "{[(":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    parts.append(text[start:])
+    return {o.strip() for o in parts if o.strip()}
+
+
 def seeds(side: Side, metric: str, root: Path) -> list[float]:
     """The metric's value for every completed job of the report whose overrides include all of `side.where`."""
     path = root / side.report
@@ -102,9 +123,9 @@ def seeds(side: Side, metric: str, root: Path) -> list[float]:
     rows = list(csv.DictReader(path.read_text().splitlines()))
     if rows and metric not in rows[0]:
         raise InputError(f"{side.report}: no column {metric!r} (columns: {', '.join(rows[0])})")
-    wanted = {o.strip() for o in side.where.split(",") if o.strip()}
+    wanted = split_overrides(side.where)
     values = [float(r[metric]) for r in rows
-              if r["status"] == "completed" and wanted <= set(r["overrides"].split(",")) and r[metric] != ""]
+              if r["status"] == "completed" and wanted <= split_overrides(r["overrides"]) and r[metric] != ""]
     if not values:
         raise InputError(f"{side.report}: no completed job with {side.where!r} and a value of {metric!r}")
     return values
@@ -116,10 +137,10 @@ def history(side: Side, metric: str, root: Path) -> dict[int, list[float]]:
     path = (root / side.report).with_name("curves.csv")
     if not path.exists():
         return {}
-    name, wanted = metric.removeprefix("best "), {o.strip() for o in side.where.split(",") if o.strip()}
+    name, wanted = metric.removeprefix("best "), split_overrides(side.where)
     jobs: dict[str, dict[int, float]] = {}
     for r in csv.DictReader(path.read_text().splitlines()):
-        if r["metric"] == name and r["status"] == "completed" and wanted <= set(r["overrides"].split(",")):
+        if r["metric"] == name and r["status"] == "completed" and wanted <= split_overrides(r["overrides"]):
             jobs.setdefault(r["job"], {})[int(float(r["iteration"]))] = float(r["value"])
     curve: dict[int, list[float]] = {}
     for points in jobs.values():
@@ -158,7 +179,9 @@ def verdict_text(row: Row) -> str:
         return "not measured"
     c = compare(row.claimed, row.other, row.claim.metric.removeprefix("best "))
     margin = "" if row.claim.margin is None else f"; no difference means within ±{row.claim.margin:g}"
-    return f"{WORDS[judged(c, row.claim.margin)]} ({c.diff:+.3g} ± {c.se:.2g} SE{margin})"
+    # the difference to the SE's precision (a hundredth of it): equal means print +0, not their float residue
+    digits = 2 - math.floor(math.log10(c.se)) if c.se > 0 else 6
+    return f"{WORDS[judged(c, row.claim.margin)]} ({round(c.diff, digits) + 0.0:+.3g} ± {c.se:.2g} SE{margin})"
 
 
 def standing(row: Row) -> str:

@@ -67,6 +67,35 @@ def test_rows_read_the_seeds_and_apply_the_rule(tmp_path):
     assert "old" not in readme and "| 3 | not run yet | – | – | – | not measured |" in readme
 
 
+def test_a_side_may_name_an_override_whose_value_holds_commas(tmp_path):
+    """A dict or list override (a scheduler given inline) is one override in the report's comma-joined cell."""
+    step = "lr_sched.g={_target_:torch.optim.lr_scheduler.StepLR,step_size:500,gamma:1.1}"
+    assert findings.split_overrides(f"loss=wgan,{step},'betas=[0.5,0.9]',seed=0") == {
+        "loss=wgan", step, "'betas=[0.5,0.9]'", "seed=0"}
+    claims = write(tmp_path, f"""
+- claim: a rising learning rate lowers FID
+  source: a report
+  command: python run.py -m x=1
+  metric: fid_eval
+  claimed: {{report: docs/experiments/lr/report.csv, where: "{step}"}}
+  other: {{report: docs/experiments/lr/report.csv, where: "loss=wgan"}}
+""")
+    (tmp_path / "docs" / "experiments" / "lr").mkdir()
+    (tmp_path / "docs" / "experiments" / "lr" / "report.csv").write_text(
+        "job,overrides,status,fid_eval\n"
+        f'0,"loss=wgan,{step},seed=0",completed,10\n1,"loss=wgan,{step},seed=1",completed,12\n'
+        '2,"loss=wgan,seed=0",completed,20\n3,"loss=wgan,seed=1",completed,30\n'
+        '4,"loss=wgan,lr_sched.g={_target_:torch.optim.lr_scheduler.StepLR,step_size:500,gamma:0.5},'
+        'lr_sched.d={step_size:500,gamma:1.1},seed=0",completed,99\n')
+    row = findings.measure(claims, tmp_path)[0]
+    # the claimed side takes the gamma-1.1 jobs only (split at every comma, job 4 would hold all three pieces of
+    # the wanted override); "loss=wgan" matches every job, job 4's too
+    assert row.claimed == [10.0, 12.0] and row.other == [10.0, 12.0, 20.0, 30.0, 99.0]
+    # means a float residue apart (scores written with different digits) print as +0, not as -3.3e-10
+    row.claimed, row.other = [1.0, 2.0, 3.0], [1.0, 2.0, 3.000000001]
+    assert findings.verdict_text(row) == "inconclusive (+0 ± 0.82 SE)"  # SE = sqrt(1/3 + 1/3)
+
+
 def test_a_claim_of_no_difference_states_its_margin(tmp_path):
     claims = write(tmp_path, "".join(f"""
 - claim: packing changes FID by less than {margin}
