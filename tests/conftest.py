@@ -14,7 +14,8 @@ from ganexp.schema import register
 ROOT = Path(__file__).resolve().parents[1]
 CONF = ROOT / "conf"
 
-torch.set_num_threads(min(2, os.cpu_count() or 1))
+# one thread per pytest-xdist worker (the workers share the cores), else up to two
+torch.set_num_threads(1 if os.environ.get("PYTEST_XDIST_WORKER") else min(2, os.cpu_count() or 1))
 
 
 @pytest.fixture(scope="session", autouse=True)
