@@ -13,20 +13,16 @@ from ganexp.train import build_data, build_module
 EXPERIMENTS = sorted(p.stem for p in (CONF / "experiment").glob("*.yaml"))
 
 
-def sweep_seeds(name: str) -> set[str]:
-    return {o for job in sweep_jobs(f"python run.py -m +experiment={name}") for o in job if o.startswith("seed=")}
-
-
 @pytest.mark.parametrize("name", EXPERIMENTS)
 def test_each_experiment_documents_itself_and_every_job_builds(name):
     text = (CONF / "experiment" / f"{name}.yaml").read_text()
     assert text.startswith("# @package _global_") and f"python run.py -m +experiment={name}" in text
     assert "Look at:" in text  # what the report claimed and what to look at
     # the seeds a finding needs are part of the file, so `+experiment=NAME` reproduces its row as measured
-    assert len(sweep_seeds(name)) >= 3
+    sweep = sweep_jobs(f"python run.py -m +experiment={name}")
+    assert len({o for job in sweep for o in job if o.startswith("seed=")}) >= 3
     # every job of the sweep but its seeds (a seed changes no structure to build)
-    jobs = {tuple(o for o in job if not o.startswith("seed="))
-            for job in sweep_jobs(f"python run.py -m +experiment={name}")}
+    jobs = {tuple(o for o in job if not o.startswith("seed=")) for job in sweep}
     assert jobs
     for job in jobs:
         cfg = compose_hydra(*job)
