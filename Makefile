@@ -25,7 +25,7 @@ sweep: $(STAMP)  ## the card's 6-job sweep: loss=wgan,lsgan,gp x sched.d_every=1
 	$(BIN)/python run.py -m loss=wgan,lsgan,gp sched.d_every=1,5 $(ARGS)
 
 test: $(STAMP)  ## fast test suite on two pytest-xdist workers (2-core CPU: 9-11 min, 14 min on one)
-	$(BIN)/python -m pytest -q -m "not slow" -n 2 $(ARGS)
+	$(BIN)/python -m pytest -q -m "not slow" -n 2 --dist worksteal $(ARGS)
 
 test-full: $(STAMP)  ## every test, the slow ones included
 	$(BIN)/python -m pytest -q $(ARGS)
