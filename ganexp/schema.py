@@ -129,6 +129,9 @@ class Config:
     g_ema: GEMAConf = field(default_factory=GEMAConf)
     seed: int = 0
     resume: bool = False  # continue this command's unfinished jobs from last.ckpt; skip its completed ones
+    # a run folder, or a sweep folder, holding a shorter run of the same settings: start from a copy of its end
+    # (checkpoint, pictures, TensorBoard events) instead of from scratch, e.g. to take a sweep from 2,000 to 4,000
+    extend_from: str | None = None
     monitor: str = "fid_eval"  # picks best.ckpt; a job returns its best value to the sweeper
 
 

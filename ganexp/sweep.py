@@ -14,7 +14,8 @@ from omegaconf import OmegaConf
 from ganexp.atomic import write_json
 
 TOKEN = "GANEXP_SWEEP_TOKEN"
-HOW_NOT_WHAT = ("resume", "trainer.progress", "hydra.verbose")  # overrides that say how a job runs, not what
+# overrides that say how a job runs, not what (a run extended from a shorter one is the longer run)
+HOW_NOT_WHAT = ("resume", "extend_from", "trainer.progress", "hydra.verbose")
 
 
 def job_folders(sweep: Path) -> list[Path]:

@@ -31,7 +31,7 @@ from ganexp.eval.images import ImageEvaluation
 from ganexp.eval.measure import Measurement
 from ganexp.eval.points import PointEvaluation
 from ganexp.modules.base import Diverged, GANModule, GeneratorEMA, Loop
-from ganexp.rundir import RunLock, read_status, set_aside, write_status
+from ganexp.rundir import RunLock, copy_run, extension_source, read_status, set_aside, write_status
 from ganexp.schedule import iterations_for_batches
 from ganexp.schema import validate
 from ganexp.viz import IterationBar, PointPlots, SampleGrids
@@ -226,7 +226,8 @@ def main(cfg: DictConfig, imports_s: float = 0.0) -> float:
     if int(os.environ.get("LOCAL_RANK", 0)) or int(os.environ.get("NODE_RANK", 0)):
         # A DDP worker that Lightning started by re-running the command: rank 0 owns the folder and its files.
         resolve_arithmetic(cfg.trainer, serves_images(cfg))
-        return fit(build(cfg, run_dir, tb_root, name), run_dir / "checkpoints" / "last.ckpt" if cfg.resume else None)
+        return fit(build(cfg, run_dir, tb_root, name),
+                   run_dir / "checkpoints" / "last.ckpt" if cfg.resume or cfg.extend_from else None)
     validate(cfg)
     resolve_arithmetic(cfg.trainer, serves_images(cfg))
     with RunLock(run_dir):
@@ -236,9 +237,16 @@ def main(cfg: DictConfig, imports_s: float = 0.0) -> float:
             return float(previous.get("metric", math.nan))
         last = run_dir / "checkpoints" / "last.ckpt"
         resume_from = last if cfg.resume and last.exists() else None
+        source = extension_source(OmegaConf.to_container(cfg, resolve=True), Path(cfg.extend_from)) \
+            if cfg.extend_from and resume_from is None else None
         job = build(cfg, run_dir, tb_root, name, imports_s)
+        done = check_extendable(source, job.module.loop.max_iters) if source is not None else 0
         if resume_from is None:
             set_aside(run_dir, tb_root / name)
+        if source is not None:
+            copy_run(source, run_dir, tb_root / name)
+            resume_from, job.extended_from = last, source
+            log.info("extending %s (%d iterations) to %d iterations", source, done, job.module.loop.max_iters)
         write_status(run_dir, "starting")
         try:
             (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
@@ -247,6 +255,21 @@ def main(cfg: DictConfig, imports_s: float = 0.0) -> float:
             write_status(run_dir, "failed", error="".join(traceback.format_exception_only(err)).strip(),
                          traceback=traceback.format_exc())
             raise
+
+
+def check_extendable(source: Path, max_iters: int) -> int:
+    """`extend_from`'s run must have ended normally, with a checkpoint, short of this run's length; returns the
+    iterations it ran."""
+    status = read_status(source)
+    if status.get("status") not in ("completed", "interrupted") or not (source / "checkpoints" / "last.ckpt").exists():
+        raise ConfigError(f"extend_from: {source} is {status.get('status', 'without status')}, not a finished run "
+                          "with checkpoints/last.ckpt")
+    done = torch.load(source / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False,
+                      mmap=True)["ganexp_counters"]["iteration"]
+    if done >= max_iters:
+        raise ConfigError(f"extend_from: {source} already ran {done} iterations; trainer.max_iters={max_iters} "
+                          "must be more")
+    return done
 
 
 @dataclass
@@ -261,6 +284,7 @@ class Job:
     logger: TensorBoardLogger
     evaluation: Measurement | None
     startup: dict[str, float]
+    extended_from: Path | None = None  # the shorter run this one continues (extend_from)
 
 
 def shared_threads(launcher: dict, cores: int) -> int | None:
@@ -339,10 +363,12 @@ def summarise(job: Job, wall: float, started_at: float, diverged: dict | None) -
         "iterations": module.iteration,
         "d_updates": module.d_updates,
         "g_updates": module.g_updates,
-        "wall_time_s": round(wall, 2),
+        "wall_time_s": round(wall, 2),  # this process's
+        "total_wall_time_s": round(module.seconds_before + wall, 2),  # with the earlier processes' (resume, extend)
         "started_at": round(started_at, 3),  # Unix times of the training loop (parallel jobs overlap)
         "ended_at": round(started_at + wall, 3),
         "startup": job.startup,
+        "extended_from": str(job.extended_from) if job.extended_from else None,
         # real images drawn from the data: one batch per D step (see schedule.real_batches_at); an epoch is one
         # pass over the training images, however many iterations that takes (5x fewer with sched=critic5)
         "real_images": module.real_images,

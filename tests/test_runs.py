@@ -1,6 +1,8 @@
-"""Runs that fail well: divergence, failing jobs in a sweep, exact resume after a kill, Ctrl-C, determinism."""
+"""Runs that fail well: divergence, failing jobs in a sweep, exact resume after a kill, extension, determinism
+(Ctrl-C: tests/test_faults.py)."""
 
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -14,6 +16,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from ganexp.errors import ConfigError
 from ganexp.losses import WGANGP
+from ganexp.report import read_events
 from ganexp.train import main as train
 
 SMOKE = ["trainer=smoke", "eval.enabled=false"]
@@ -92,10 +95,16 @@ def wait_for(path, timeout=120):
         time.sleep(0.02)
 
 
-def test_resume_after_kill_matches_an_uninterrupted_run(tmp_path):
-    args = [*SMOKE, "trainer.max_iters=160", "trainer.ckpt_every=20", "log.images_every=80", "seed=3"]
-    full = run_cli(*args, f"hydra.run.dir={tmp_path / 'full'}")
-    assert full.returncode == 0, full.stderr[-2000:]
+def test_resume_after_kill_matches_an_uninterrupted_run(tmp_path, monkeypatch, caplog):
+    """Killed (kill -9, in a process of its own) and resumed, a run ends where an uninterrupted one does. The runs
+    that are not killed train in this process (the same `ganexp.train.main`, without a second start-up), all on one
+    thread so that their arithmetic is the same."""
+    args = [*SMOKE, "trainer.max_iters=160", "trainer.ckpt_every=20", "log.images_every=80", "seed=3",
+            "trainer.num_threads=1"]
+    for name in ("full", "killed"):
+        (tmp_path / name).mkdir()
+    monkeypatch.chdir(tmp_path / "full")
+    train(make_config(*args))
 
     job = tmp_path / "killed"
     proc = subprocess.Popen([sys.executable, "run.py", *args, f"hydra.run.dir={job}"], cwd=ROOT,
@@ -106,9 +115,10 @@ def test_resume_after_kill_matches_an_uninterrupted_run(tmp_path):
     killed_at = torch.load(job / "checkpoints" / "last.ckpt", weights_only=False)["ganexp_counters"]["iteration"]
     assert 20 <= killed_at < 160 and status(job)["status"] == "running"
 
-    resumed = run_cli(*args, "resume=true", f"hydra.run.dir={job}")
-    assert resumed.returncode == 0, resumed.stderr[-2000:]
-    assert "resuming from" in resumed.stdout + resumed.stderr
+    monkeypatch.chdir(job)
+    caplog.set_level(logging.INFO, logger="ganexp.train")
+    train(make_config(*args, "resume=true"))
+    assert "resuming from" in caplog.text
     assert status(job)["status"] == "completed"
     a, b = weights(tmp_path / "full"), weights(job)
     assert a.keys() == b.keys()
@@ -120,32 +130,12 @@ def test_resume_after_kill_matches_an_uninterrupted_run(tmp_path):
 
     # the same command again with resume=true skips the completed job
     mtime = (job / "metrics.json").stat().st_mtime
-    again = run_cli(*args, "resume=true", f"hydra.run.dir={job}")
-    assert again.returncode == 0 and "already completed" in again.stdout + again.stderr
-    assert (job / "metrics.json").stat().st_mtime == mtime
+    caplog.clear()
+    train(make_config(*args, "resume=true"))
+    assert "already completed" in caplog.text and (job / "metrics.json").stat().st_mtime == mtime
     # and without resume it starts over, keeping the earlier results aside
-    fresh = run_cli(*args, "trainer.max_iters=8", f"hydra.run.dir={job}")
-    assert fresh.returncode == 0
+    train(make_config(*args, "trainer.max_iters=8"))
     assert len(list((job / "previous").glob("*/metrics.json"))) == 1
-
-
-def test_ctrl_c_saves_a_checkpoint_and_marks_interrupted(tmp_path):
-    job = tmp_path / "job"
-    # A shell that starts the tests in the background makes SIGINT ignored, and children inherit that: give the run
-    # the default disposition, as a terminal's Ctrl-C would find it.
-    proc = subprocess.Popen([sys.executable, "run.py", *SMOKE, "trainer.max_iters=100000", "trainer.ckpt_every=50",
-                             f"hydra.run.dir={job}"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    try:
-        wait_for(job / "checkpoints" / "last.ckpt")
-        proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=60)
-    finally:
-        proc.kill()  # never leave a 100,000-iteration run behind
-    s = status(job)
-    assert s["status"] == "interrupted" and s["iteration"] >= 50
-    ckpt = torch.load(job / "checkpoints" / "last.ckpt", weights_only=False)
-    assert ckpt["ganexp_counters"]["iteration"] == s["iteration"]
 
 
 def test_same_seed_same_results(tmp_path, monkeypatch):
@@ -204,6 +194,48 @@ def test_sweep_folder_is_named_by_its_command_and_relaunch_skips_completed_jobs(
     assert ": 2 jobs" in first.stdout and first.stdout.count("  completed   ") == 2
     again = sweep("resume=true")
     assert again.returncode == 0 and (again.stdout + again.stderr).count("already completed, skipped") == 2
+
+    # the sweep taken from 8 to 12 iterations: each job finds its own shorter run by its settings, and its
+    # TensorBoard curve goes on from the copied events
+    longer = sweep("trainer.max_iters=12", f"extend_from='{folder}'")  # quoted: the folder's name has = and ,
+    assert longer.returncode == 0, longer.stderr[-2000:]
+    extended = folder.parent / "loss=wgan,lsgan,trainer=smoke,eval.enabled=false,trainer.max_iters=12"
+    for job, loss in (("0", "wgan"), ("1", "lsgan")):
+        metrics = json.loads((extended / job / "metrics.json").read_text())
+        assert (metrics["iterations"], metrics["extended_from"]) == (12, str(folder / job))
+        assert metrics["total_wall_time_s"] > metrics["wall_time_s"]
+        curve = read_events(extended / "tb" / f"eval.enabled=False,loss={loss},trainer.max_iters=12,trainer=smoke")
+        assert [step for step, _ in curve["loss/d"]] == [2, 4, 6, 8, 10, 12]  # log.every=2
+        short = read_events(folder / "tb" / f"eval.enabled=False,loss={loss},trainer=smoke")
+        assert curve["loss/d"][:4] == short["loss/d"]
+        assert json.loads((folder / job / "metrics.json").read_text())["iterations"] == 8  # the short run is kept
+
+
+def test_extend_from_a_shorter_run_is_the_longer_run(tmp_path, monkeypatch):
+    """12 iterations made as 8 and then 4 more (extend_from) end where 12 in one go do, weights and counters."""
+    for name, extra in (("full", ["trainer.max_iters=12"]), ("short", ["trainer.max_iters=8"]),
+                        ("long", ["trainer.max_iters=12", f"extend_from={tmp_path / 'short'}"])):
+        (tmp_path / name).mkdir()
+        monkeypatch.chdir(tmp_path / name)
+        train(make_config(*SMOKE, "loss=gp", "seed=5", *extra))
+    full, long = (torch.load(tmp_path / n / "checkpoints" / "last.ckpt", weights_only=False) for n in ("full", "long"))
+    assert full["ganexp_counters"] == long["ganexp_counters"] and long["ganexp_counters"]["iteration"] == 12
+    for key, value in full["state_dict"].items():
+        torch.testing.assert_close(long["state_dict"][key], value, msg=key)
+    assert torch.load(tmp_path / "short" / "checkpoints" / "last.ckpt", weights_only=False)[
+        "ganexp_counters"]["iteration"] == 8  # copied, not moved
+    assert [s for s, _ in read_events(tmp_path / "long" / "tb")["loss/g"]] == [2, 4, 6, 8, 10, 12]
+
+    monkeypatch.chdir(tmp_path / "long")
+    with pytest.raises(ConfigError, match=r"extend_from=.*short: no run there has this job's settings; the nearest, "
+                                          r".*short, differs in loss.gp_weight \(1 here, 10.0 there\)"):
+        train(make_config(*SMOKE, "loss=gp", "seed=5", "loss.gp_weight=1", "trainer.max_iters=12",
+                          f"extend_from={tmp_path / 'short'}"))
+    with pytest.raises(ConfigError, match=r"short already ran 8 iterations; trainer.max_iters=6 must be more"):
+        train(make_config(*SMOKE, "loss=gp", "seed=5", "trainer.max_iters=6", f"extend_from={tmp_path / 'short'}"))
+    with pytest.raises(ConfigError, match=r"extend_from=.*nowhere: no such folder"):
+        train(make_config(*SMOKE, "trainer.max_iters=12", f"extend_from={tmp_path / 'nowhere'}"))
+    assert json.loads((tmp_path / "long" / "metrics.json").read_text())["iterations"] == 12  # untouched by the errors
 
 
 def test_import_time_is_counted_once_per_process(monkeypatch):

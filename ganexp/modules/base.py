@@ -118,6 +118,8 @@ class GANModule(pl.LightningModule):
         # The distinct conditions present in the data (sample grids and wrong-condition sampling draw from them).
         self.register_buffer("conditions", self.labels.conditions, persistent=False)
         self.iteration = self.d_updates = self.g_updates = self.real_images = self.real_images_at_start = 0
+        # training seconds of the earlier processes of this run (a resumed or extended run), kept in checkpoints
+        self.seconds_before, self._started = 0.0, time.perf_counter()
         self.channels_last = False  # set by speed_up()
         self._last: dict[str, Tensor] = {}
 
@@ -456,16 +458,24 @@ class GANModule(pl.LightningModule):
         checkpoint["ganexp_counters"] = {"iteration": self.iteration, "d_updates": self.d_updates,
                                          "g_updates": self.g_updates, "real_images": self.real_images,
                                          "_over_max": self._over_max}
+        checkpoint["ganexp_seconds"] = self.seconds_so_far()  # apart from the counters: no resume repeats it
         checkpoint["ganexp_rng"] = rng_states()
+
+    def seconds_so_far(self) -> float:
+        """Training seconds of this run in all its processes: the earlier ones' (from the checkpoint) and this one's
+        since its training started; the work after a lost process's last checkpoint is not counted (it is redone)."""
+        return self.seconds_before + time.perf_counter() - self._started
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         self._ema_stale = True
         for name, value in checkpoint.get("ganexp_counters", {}).items():
             setattr(self, name, value)
+        self.seconds_before = checkpoint.get("ganexp_seconds", 0.0)
         self._rng_to_restore = checkpoint.get("ganexp_rng")
 
     def on_train_start(self) -> None:
-        self._clock = (time.perf_counter(), self.real_images)
+        self._started = time.perf_counter()
+        self._clock = (self._started, self.real_images)
         self.real_images_at_start = self.real_images
         # Weight clipping holds from the first critic step on (the reference clamps before each critic step); a
         # no-op on a resumed run, whose weights were clamped after its last D step.
