@@ -29,7 +29,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from ganexp.errors import InputError, tool_main
 from ganexp.eval.ranking import badness, describe
-from ganexp.rundir import read_status
+from ganexp.rundir import read_status, tensorboard_dir
 from ganexp.sweep import TOKEN, job_folders, job_overrides
 from ganexp.verdict import compare
 
@@ -88,9 +88,8 @@ def collect(sweep: Path, statuses: dict[str, dict]) -> list[Job]:
     jobs = []
     for path in job_folders(sweep):
         overrides = job_overrides(path)
-        tb_name = OmegaConf.load(path / ".hydra" / "hydra.yaml").hydra.job.override_dirname or "default"
         job = Job(path, overrides, statuses.get(path.name, read_status(path)).get("status", "no status"))
-        job.curves = read_events(sweep / "tb" / tb_name)
+        job.curves = read_events(tensorboard_dir(path))
         job.final = {tag: points[-1][1] for tag, points in job.curves.items() if points}
         metrics_file = path / "metrics.json"
         if metrics_file.exists():

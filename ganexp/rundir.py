@@ -116,15 +116,16 @@ def extension_source(config: dict, where: Path) -> Path:
     if not candidates:
         raise ConfigError(f"extend_from={where}: neither a run folder nor a sweep folder (no config.yaml in it or its "
                           "job folders)")
-    diffs = {p: differences(config, OmegaConf.to_container(OmegaConf.load(p / "config.yaml"))) for p in candidates}
+    configs = {p: OmegaConf.to_container(OmegaConf.load(p / "config.yaml")) for p in candidates}
+    diffs = {p: differences(config, c) for p, c in configs.items()}
     matches = [p for p, d in diffs.items() if not d]
     if len(matches) > 1:
         raise ConfigError(f"extend_from={where}: {len(matches)} runs have this job's settings "
                           f"({', '.join(p.name for p in matches)}); name one run folder")
     if not matches:
         nearest = min(diffs, key=lambda p: len(diffs[p]))
-        there = flat(OmegaConf.to_container(OmegaConf.load(nearest / "config.yaml")))
-        shown = ", ".join(f"{k} ({flat(config).get(k, '<unset>')} here, {there.get(k, '<unset>')} there)"
+        here, there = flat(config), flat(configs[nearest])
+        shown = ", ".join(f"{k} ({here.get(k, '<unset>')} here, {there.get(k, '<unset>')} there)"
                           for k in diffs[nearest][:3])
         more = f" and {len(diffs[nearest]) - 3} more" if len(diffs[nearest]) > 3 else ""
         raise ConfigError(f"extend_from={where}: no run there has this job's settings; the nearest, {nearest}, "
