@@ -177,7 +177,8 @@ class IterationBar(TQDMProgressBar):
     def on_train_epoch_start(self, trainer: pl.Trainer, module) -> None:
         bar = self.train_progress_bar
         bar.reset(total=self.max_iters)
-        bar.n = module.iteration  # a resumed run starts part-way
+        # a resumed or extended run starts part-way: its rate and time left count this process's iterations only
+        bar.n = bar.last_print_n = bar.initial = module.iteration
         bar.set_description("iterations")
 
     def on_train_batch_end(self, trainer: pl.Trainer, module, outputs, batch, batch_idx: int) -> None:
