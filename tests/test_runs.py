@@ -273,3 +273,41 @@ def test_progress_bar_of_a_resumed_run_times_its_own_iterations_only():
     progress.on_train_batch_end(None, module, None, None, 0)
     shown = str(progress.train_progress_bar)
     assert "3010/5000" in shown and "5.00it/s" in shown and "00:02<06:38" in shown, shown
+
+
+def test_an_extension_copy_cut_short_leaves_no_checkpoint_and_copies_again_whole(tmp_path, monkeypatch):
+    """copy_run stopped while it copies the checkpoints (here: an error on last.ckpt, as a full disk or a kill
+    would leave it) leaves no `checkpoints/last.ckpt` that `resume=true` could mistake for a run; the next copy
+    replaces the half folder and brings every byte."""
+    import shutil
+
+    from ganexp.rundir import copy_run
+
+    source, run_dir = tmp_path / "short", tmp_path / "long"
+    (source / "checkpoints").mkdir(parents=True)
+    (source / "samples").mkdir()
+    (source / "tb").mkdir()
+    payload = os.urandom(1 << 16)
+    (source / "checkpoints" / "last.ckpt").write_bytes(payload)
+    (source / "checkpoints" / "iter_000004.ckpt").write_bytes(b"older")
+    (source / "samples" / "iter_000004.png").write_bytes(b"png")
+    (source / "tb" / "events.out").write_bytes(b"events")
+    run_dir.mkdir()
+    copyfile = shutil.copyfile  # what shutil.copytree's copy2 calls for each file's bytes
+
+    def cut(src, dst, **kwargs):
+        if os.fspath(src).endswith("last.ckpt"):
+            with open(dst, "wb") as half:
+                half.write(payload[: len(payload) // 2])
+            raise OSError("no space left on device")
+        return copyfile(src, dst, **kwargs)
+
+    monkeypatch.setattr(shutil, "copyfile", cut)
+    with pytest.raises(OSError, match="no space"):
+        copy_run(source, run_dir, run_dir / "tb")
+    assert not (run_dir / "checkpoints").exists()
+    assert (run_dir / "samples" / "iter_000004.png").exists()  # pictures and events come first
+    monkeypatch.setattr(shutil, "copyfile", copyfile)
+    copy_run(source, run_dir, run_dir / "tb")
+    assert (run_dir / "checkpoints" / "last.ckpt").read_bytes() == payload
+    assert sorted(p.name for p in run_dir.iterdir()) == ["checkpoints", "samples", "tb"]  # no checkpoints.partial
