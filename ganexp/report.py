@@ -1,14 +1,15 @@
-"""The sweep as one comparison: `python -m ganexp.report SWEEP_DIR [--metric NAME]`.
+"""The sweep as one comparison: `python -m ganexp.report SWEEP_DIR [MORE_SWEEP_DIRS --out DIR] [--metric NAME]`.
 
 Writes into the sweep folder `report.md` and `report.csv` (one row per job: overrides, status, iterations, wall
 time, images/s, final metrics; sorted by the metric), `curves.csv` (every evaluation of every job), `curves.png`
 (each metric over iterations, one line per job) and `samples.png` (each job's latest grid, labelled by its
-overrides; `--grid NAME` adds `grid_NAME.png`, every job's samples/NAME.png side by side). Jobs that differ only
-by `seed` are grouped in report.md as mean ± std, with the best value of the monitored metric over each job's
-evaluations; with `--baseline SETTING` each other setting is compared with it by the rule in `ganexp.verdict`. It
-reads what jobs wrote (status.json, metrics.json, TensorBoard events), so it works on a sweep that is still
-running or partly failed. At the end of every multirun `SweepStatus` prints each job's status and writes the
-report.
+overrides; `--grid NAME` adds `grid_NAME.png`, every job's samples/NAME.png side by side). Several sweep folders
+(more seeds run later, or the two sides of a claim run as two commands) make one report of all their jobs, in
+`--out`. Jobs that differ only by `seed` are grouped in report.md as mean ± std, with the best value of the
+monitored metric over each job's evaluations; with `--baseline SETTING` each other setting is compared with it by
+the rule in `ganexp.verdict`. It reads what jobs wrote (status.json, metrics.json, TensorBoard events), so it works
+on a sweep that is still running or partly failed. At the end of every multirun `SweepStatus` prints each job's
+status and writes the report.
 """
 
 import argparse
@@ -54,6 +55,10 @@ class Job:
     best: dict[str, float] = field(default_factory=dict)  # monitored metric -> its best value over the evaluations
     curves: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
     common: frozenset[str] = frozenset()  # overrides every job of the sweep shares: left out of its label
+    id: str = ""  # report.csv's and curves.csv's `job`: its folder's name, `<sweep>/<folder>` in a report of sweeps
+
+    def __post_init__(self) -> None:
+        self.id = self.id or self.path.name
 
     def best_of(self, metric: str) -> float:
         """The best value of `metric` over the job's evaluations: the run's own record for its monitored metric,
@@ -84,11 +89,12 @@ def read_events(log_dir: Path) -> dict[str, list[tuple[int, float]]]:
     return {tag: [(e.step, e.value) for e in acc.Scalars(tag)] for tag in acc.Tags()["scalars"]}
 
 
-def collect(sweep: Path, statuses: dict[str, dict]) -> list[Job]:
+def collect(sweeps: list[Path], statuses: dict[str, dict]) -> list[Job]:
     jobs = []
-    for path in job_folders(sweep):
+    for path in (p for sweep in sweeps for p in job_folders(sweep)):
         overrides = job_overrides(path)
-        job = Job(path, overrides, statuses.get(path.name, read_status(path)).get("status", "no status"))
+        job = Job(path, overrides, statuses.get(path.name, read_status(path)).get("status", "no status"),
+                  id=f"{path.parent.name}/{path.name}" if len(sweeps) > 1 else path.name)
         job.curves = read_events(tensorboard_dir(path))
         job.final = {tag: points[-1][1] for tag, points in job.curves.items() if points}
         metrics_file = path / "metrics.json"
@@ -137,11 +143,12 @@ def write_curves(jobs: list[Job], sweep: Path) -> None:
         writer.writerow(["job", "overrides", "status", "metric", "iteration", "value"])
         for j in jobs:
             for tag in sorted(t for t in j.curves if t in metrics or t.startswith(COLUMN_FAMILIES)):
-                writer.writerows([j.path.name, ",".join(j.overrides), j.status, tag, step, value]
+                writer.writerows([j.id, ",".join(j.overrides), j.status, tag, step, value]
                                  for step, value in j.curves[tag])
 
 
-def write_tables(jobs: list[Job], sweep: Path, metric: str, baseline: str | None = None) -> None:
+def write_tables(jobs: list[Job], sweep: Path, metric: str, baseline: str | None = None,
+                 title: str | None = None) -> None:
     columns = [c for c in COLUMNS if any(c in j.final for j in jobs)]
     columns += sorted({k for j in jobs for k in j.final if k.startswith(COLUMN_FAMILIES)})
     best = f"best {metric}"
@@ -150,12 +157,12 @@ def write_tables(jobs: list[Job], sweep: Path, metric: str, baseline: str | None
         writer.writerow(["job", "overrides", "status", "iterations", "wall_time_s", "images_per_s", best, *columns])
         for j in jobs:
             best_value = j.best_of(metric)
-            writer.writerow([j.path.name, ",".join(j.overrides), j.status, j.iterations, j.wall_time_s, j.images_per_s,
+            writer.writerow([j.id, ",".join(j.overrides), j.status, j.iterations, j.wall_time_s, j.images_per_s,
                              "" if math.isnan(best_value) else best_value, *(j.final.get(c, "") for c in columns)])
     groups: dict[str, list[Job]] = {}
     for j in jobs:
         groups.setdefault(j.setting, []).append(j)
-    lines = [f"# Sweep report: {sweep}", "",
+    lines = [f"# Sweep report: {title or sweep}", "",
              f"{len(jobs)} jobs, sorted by `{metric}` ({describe(metric)}"
              " is better); repeats that differ only by `seed` are shown as mean ± std.", "",
              *([f"Every job: `{','.join(sorted(jobs[0].common))}`", ""] if jobs and jobs[0].common else []),
@@ -281,15 +288,18 @@ def sweep_monitor(sweep: Path) -> str:
 
 
 def write_report(sweep: str | Path, metric: str = "fid_eval", statuses: dict[str, dict] | None = None,
-                 baseline: str | None = None) -> list[Job]:
-    """`statuses`: job folder name -> status known to the caller but not in the folder (a job that stopped before
+                 baseline: str | None = None, more: tuple[Path, ...] = (), out: Path | None = None) -> list[Job]:
+    """The report of `sweep`'s jobs and those of the sweep folders `more`, written into `out` (default: `sweep`).
+    `statuses`: job folder name -> status known to the caller but not in the folder (a job that stopped before
     touching its folder, see `ganexp.sweep`)."""
-    sweep = Path(sweep)
-    jobs = collect(sweep, statuses or {})
+    sweeps = [Path(sweep), *map(Path, more)]
+    out = Path(out or sweep)
+    out.mkdir(parents=True, exist_ok=True)
+    jobs = collect(sweeps, statuses or {})
     jobs.sort(key=sort_key(metric))
-    write_tables(jobs, sweep, metric, baseline)
-    write_curves(jobs, sweep)
-    write_pictures(jobs, sweep)
+    write_tables(jobs, out, metric, baseline, title=", ".join(map(str, sweeps)))
+    write_curves(jobs, out)
+    write_pictures(jobs, out)
     return jobs
 
 
@@ -329,7 +339,9 @@ class SweepStatus(Callback):
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m ganexp.report", description=__doc__.splitlines()[0])
-    parser.add_argument("sweep", type=Path)
+    parser.add_argument("sweep", type=Path, nargs="+",
+                        help="a sweep folder; several: one report of all their jobs (then --out is needed)")
+    parser.add_argument("--out", type=Path, help="the folder to write the report of several sweeps into")
     parser.add_argument("--metric", help="the metric to sort and compare by (default: the jobs' `monitor`)")
     parser.add_argument("--baseline", help="a setting (the overrides without seed, as report.md names it) to compare "
                                            "every other setting with, by the rule in ganexp/verdict.py")
@@ -337,11 +349,16 @@ def main(argv: list[str] | None = None) -> None:
                         help="also lay every job's samples/NAME.png side by side in grid_NAME.png (repeatable; e.g. "
                              "cond_hair, code_cat0, progress)")
     args = parser.parse_args(argv)
-    if not args.sweep.is_dir():
-        raise InputError(f"{args.sweep}: no such sweep folder")
-    jobs = write_report(args.sweep, args.metric or sweep_monitor(args.sweep), baseline=args.baseline)
-    extra = "".join(f", {p.name}" for p in write_grids(jobs, args.sweep, args.grid))
-    print(f"{len(jobs)} jobs -> {args.sweep / 'report.md'}, report.csv, curves.csv, curves.png, samples.png{extra}")
+    for sweep in args.sweep:
+        if not sweep.is_dir():
+            raise InputError(f"{sweep}: no such sweep folder")
+    if len(args.sweep) > 1 and args.out is None:
+        raise InputError(f"{len(args.sweep)} sweep folders: name the folder for their one report with --out")
+    first, out = args.sweep[0], args.out or args.sweep[0]
+    jobs = write_report(first, args.metric or sweep_monitor(first), baseline=args.baseline, more=tuple(args.sweep[1:]),
+                        out=out)
+    extra = "".join(f", {p.name}" for p in write_grids(jobs, out, args.grid))
+    print(f"{len(jobs)} jobs -> {out / 'report.md'}, report.csv, curves.csv, curves.png, samples.png{extra}")
 
 
 if __name__ == "__main__":

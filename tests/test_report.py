@@ -123,3 +123,48 @@ def test_montages_are_saved_with_a_palette_close_to_the_full_colour_picture(tmp_
     # within 3 of 255 levels on average (measured 2.1 here, 1.4 on a committed 64 px montage): not visible
     error = np.abs(np.asarray(full.convert("RGB"), float) - np.asarray(small.convert("RGB"), float))
     assert error.mean() < 3 and (tmp_path / "small.png").stat().st_size < (tmp_path / "full.png").stat().st_size
+
+
+def fake_job(folder, overrides, fid_by_iteration):
+    """A finished job's folder as a run leaves it: its overrides, status, metrics.json and fid_eval curve."""
+    import json
+
+    from torch.utils.tensorboard import SummaryWriter
+
+    (folder / ".hydra").mkdir(parents=True)
+    (folder / ".hydra" / "overrides.yaml").write_text("".join(f"- {o}\n" for o in overrides))
+    (folder / "status.json").write_text(json.dumps({"status": "completed"}))
+    last = max(fid_by_iteration)
+    (folder / "metrics.json").write_text(json.dumps({"iterations": last, "wall_time_s": 10.0, "images_per_s": 5.0,
+                                                     "final": {"fid_eval": fid_by_iteration[last]}}))
+    with SummaryWriter(folder / "tb") as writer:
+        for step, fid in fid_by_iteration.items():
+            writer.add_scalar("fid_eval", fid, step)
+
+
+def test_several_sweeps_make_one_report_of_all_their_jobs(tmp_path):
+    """The two sides of a claim run as two commands (here: a plain sweep and one with model.d_pack=2, seeds 0 and 1
+    each) read as one comparison: each side's seeds grouped, every job named by its sweep and folder."""
+    from ganexp.report import main
+
+    plain, packed, out = tmp_path / "plain", tmp_path / "packed", tmp_path / "both"
+    for seed, (first, last) in enumerate(((150.0, 100.0), (160.0, 110.0))):
+        fake_job(plain / str(seed), ["+experiment=x", f"seed={seed}"], {500: first, 1000: last})
+    for seed, (first, last) in enumerate(((120.0, 80.0), (130.0, 90.0))):
+        fake_job(packed / str(seed), ["+experiment=x", "model.d_pack=2", f"seed={seed}"], {500: first, 1000: last})
+    with pytest.raises(InputError, match="2 sweep folders: name the folder for their one report with --out"):
+        main([str(plain), str(packed)])
+    main([str(plain), str(packed), "--out", str(out), "--metric", "fid_eval"])
+    rows = list(csv.DictReader(open(out / "report.csv")))
+    assert [(r["job"], float(r["fid_eval"])) for r in rows] == [
+        ("packed/0", 80.0), ("packed/1", 90.0), ("plain/0", 100.0), ("plain/1", 110.0)]
+    curves = list(csv.DictReader(open(out / "curves.csv")))
+    assert {(c["job"], c["iteration"], float(c["value"])) for c in curves} == {
+        ("plain/0", "500", 150.0), ("plain/0", "1000", 100.0), ("plain/1", "500", 160.0), ("plain/1", "1000", 110.0),
+        ("packed/0", "500", 120.0), ("packed/0", "1000", 80.0), ("packed/1", "500", 130.0),
+        ("packed/1", "1000", 90.0)}
+    report = (out / "report.md").read_text()
+    assert "Every job: `+experiment=x`" in report
+    assert "| model.d_pack=2 | 2 | completed | 1000 ± 0 | 10 ± 0 | 5 ± 0 | 85 ± 7.1 | 85 ± 7.1 |" in report
+    assert "| default | 2 | completed | 1000 ± 0 | 10 ± 0 | 5 ± 0 | 105 ± 7.1 | 105 ± 7.1 |" in report
+    assert not (plain / "report.md").exists() and not (packed / "report.md").exists()  # the sweeps stay as they were
