@@ -5,6 +5,7 @@ Run folder: `config.yaml`, `checkpoints/last.ckpt`, `samples/iter_*.png`, `metri
 (under the sweep's shared `tb/<overrides>/` in a multirun, so all jobs overlay in one TensorBoard).
 """
 
+import json
 import logging
 import math
 import os
@@ -245,6 +246,7 @@ def main(cfg: DictConfig, imports_s: float = 0.0) -> float:
             set_aside(run_dir, tb_root / name)
         if source is not None:
             copy_run(source, run_dir, tb_root / name)
+            job.module.seconds_before = source_seconds(source)  # the copied checkpoint's own count wins when it has one
             resume_from, job.extended_from = last, source
             log.info("extending %s (%d iterations) to %d iterations", source, done, job.module.loop.max_iters)
         write_status(run_dir, "starting")
@@ -270,6 +272,16 @@ def check_extendable(source: Path, max_iters: int) -> int:
         raise ConfigError(f"extend_from: {source} already ran {done} iterations; trainer.max_iters={max_iters} "
                           "must be more")
     return done
+
+
+def source_seconds(source: Path) -> float:
+    """The training seconds `extend_from`'s run reported (all its processes) in metrics.json, for checkpoints made
+    before they carried their own count (`ganexp_seconds`); 0 without metrics.json."""
+    path = Path(source) / "metrics.json"
+    if not path.exists():
+        return 0.0
+    metrics = json.loads(path.read_text())
+    return float(metrics.get("total_wall_time_s", metrics.get("wall_time_s", 0.0)))
 
 
 @dataclass

@@ -237,6 +237,21 @@ def test_extend_from_a_shorter_run_is_the_longer_run(tmp_path, monkeypatch):
         train(make_config(*SMOKE, "trainer.max_iters=12", f"extend_from={tmp_path / 'nowhere'}"))
     assert json.loads((tmp_path / "long" / "metrics.json").read_text())["iterations"] == 12  # untouched by the errors
 
+    # a shorter run from before checkpoints carried their training seconds: its metrics.json's count carries on
+    import shutil
+
+    shutil.copytree(tmp_path / "short", tmp_path / "old")
+    ckpt = torch.load(tmp_path / "old" / "checkpoints" / "last.ckpt", weights_only=False)
+    del ckpt["ganexp_seconds"]
+    torch.save(ckpt, tmp_path / "old" / "checkpoints" / "last.ckpt")
+    metrics = json.loads((tmp_path / "old" / "metrics.json").read_text())
+    (tmp_path / "old" / "metrics.json").write_text(json.dumps({**metrics, "total_wall_time_s": 1000.0}))
+    (tmp_path / "longer").mkdir()
+    monkeypatch.chdir(tmp_path / "longer")
+    train(make_config(*SMOKE, "loss=gp", "seed=5", "trainer.max_iters=12", f"extend_from={tmp_path / 'old'}"))
+    metrics = json.loads((tmp_path / "longer" / "metrics.json").read_text())
+    assert metrics["total_wall_time_s"] - metrics["wall_time_s"] == pytest.approx(1000.0, abs=0.02)
+
 
 def test_import_time_is_counted_once_per_process(monkeypatch):
     """A process's first job reports its imports; later jobs (a joblib worker's next ones) report 0, not the time

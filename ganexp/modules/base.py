@@ -470,7 +470,7 @@ class GANModule(pl.LightningModule):
         self._ema_stale = True
         for name, value in checkpoint.get("ganexp_counters", {}).items():
             setattr(self, name, value)
-        self.seconds_before = checkpoint.get("ganexp_seconds", 0.0)
+        self.seconds_before = checkpoint.get("ganexp_seconds", self.seconds_before)  # older checkpoints: as set
         self._rng_to_restore = checkpoint.get("ganexp_rng")
 
     def on_train_start(self) -> None:
