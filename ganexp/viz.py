@@ -174,12 +174,17 @@ class IterationBar(TQDMProgressBar):
         super().__init__(refresh_rate=refresh_rate)
         self.max_iters = max_iters
 
-    def on_train_epoch_start(self, trainer: pl.Trainer, module) -> None:
+    def on_train_start(self, trainer: pl.Trainer, module) -> None:
+        # here, not at each epoch's start: Lightning skips that hook when it resumes part-way through an epoch
+        super().on_train_start(trainer, module)
         bar = self.train_progress_bar
         bar.reset(total=self.max_iters)
         # a resumed or extended run starts part-way: its rate and time left count this process's iterations only
         bar.n = bar.last_print_n = bar.initial = module.iteration
         bar.set_description("iterations")
+
+    def on_train_epoch_start(self, trainer: pl.Trainer, module) -> None:
+        pass  # one bar over the whole run (Lightning's restarts every epoch)
 
     def on_train_batch_end(self, trainer: pl.Trainer, module, outputs, batch, batch_idx: int) -> None:
         bar = self.train_progress_bar

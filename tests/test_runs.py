@@ -266,7 +266,7 @@ def test_import_time_is_counted_once_per_process(monkeypatch):
     assert ganexp.imports_seconds(time.perf_counter() - 100.0) == 0.0
 
 
-def test_progress_bar_of_a_resumed_run_times_its_own_iterations_only():
+def test_progress_bar_of_a_resumed_run_times_its_own_iterations_only(monkeypatch):
     """A run resumed at 3,000 of 5,000 that does 10 iterations in 2 s shows 5 it/s and 1,990 / 5 = 398 s left,
     not a rate that counts the 3,000 iterations of the earlier process as done in no time."""
     import io
@@ -278,16 +278,18 @@ def test_progress_bar_of_a_resumed_run_times_its_own_iterations_only():
 
     clock = [100.0]
     progress = IterationBar(max_iters=5000, refresh_rate=10)
-    progress._train_progress_bar = tqdm(total=1, file=io.StringIO())
-    progress._train_progress_bar._time = lambda: clock[0]
+    progress.init_train_tqdm = lambda: tqdm(total=1, file=io.StringIO())
+    monkeypatch.setattr("tqdm.std.time", lambda: clock[0])  # the clock every new bar reads
     progress.get_metrics = lambda trainer, module: {}
     module = SimpleNamespace(iteration=3000)
-    progress.on_train_epoch_start(None, module)
+    progress.on_train_start(None, module)  # resumed mid-epoch, Lightning calls this and not on_train_epoch_start
     clock[0] += 2.0
     module.iteration = 3010
     progress.on_train_batch_end(None, module, None, None, 0)
     shown = str(progress.train_progress_bar)
     assert "3010/5000" in shown and "5.00it/s" in shown and "00:02<06:38" in shown, shown
+    progress.on_train_epoch_start(None, module)  # the next epoch goes on counting the run's iterations
+    assert "iterations:" in str(progress.train_progress_bar) and "3010/5000" in str(progress.train_progress_bar)
 
 
 def test_an_extension_copy_cut_short_leaves_no_checkpoint_and_copies_again_whole(tmp_path, monkeypatch):
