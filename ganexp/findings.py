@@ -35,6 +35,13 @@ START, END = "<!-- findings:start -->", "<!-- findings:end -->"
 class Side:
     report: str  # a committed report.csv, relative to the repository root
     where: str  # comma-separated overrides every job of this setting has (e.g. "model.d_pack=2")
+    # further committed report.csv files whose jobs with `where` join this side: seeds run later as a sweep of their
+    # own, where the first sweep's folder is gone (a report of several folders needs them all: ganexp.report --out)
+    more: list[str] = field(default_factory=list)
+
+    @property
+    def reports(self) -> list[str]:
+        return [self.report, *self.more]
 
 
 @dataclass
@@ -116,32 +123,38 @@ def split_overrides(text: str) -> set[str]:
 
 
 def seeds(side: Side, metric: str, root: Path) -> list[float]:
-    """The metric's value for every completed job of the report whose overrides include all of `side.where`."""
-    path = root / side.report
-    if not path.exists():
-        raise InputError(f"{side.report}: no such report (commit the sweep's report.csv under docs/experiments)")
-    rows = list(csv.DictReader(path.read_text().splitlines()))
-    if rows and metric not in rows[0]:
-        raise InputError(f"{side.report}: no column {metric!r} (columns: {', '.join(rows[0])})")
-    wanted = split_overrides(side.where)
-    values = [float(r[metric]) for r in rows
-              if r["status"] == "completed" and wanted <= split_overrides(r["overrides"]) and r[metric] != ""]
-    if not values:
-        raise InputError(f"{side.report}: no completed job with {side.where!r} and a value of {metric!r}")
+    """The metric's value for every completed job of the side's reports whose overrides include all of
+    `side.where`; each report must hold at least one."""
+    values = []
+    for report in side.reports:
+        path = root / report
+        if not path.exists():
+            raise InputError(f"{report}: no such report (commit the sweep's report.csv under docs/experiments)")
+        rows = list(csv.DictReader(path.read_text().splitlines()))
+        if rows and metric not in rows[0]:
+            raise InputError(f"{report}: no column {metric!r} (columns: {', '.join(rows[0])})")
+        wanted = split_overrides(side.where)
+        found = [float(r[metric]) for r in rows
+                 if r["status"] == "completed" and wanted <= split_overrides(r["overrides"]) and r[metric] != ""]
+        if not found:
+            raise InputError(f"{report}: no completed job with {side.where!r} and a value of {metric!r}")
+        values += found
     return values
 
 
 def history(side: Side, metric: str, root: Path) -> dict[int, list[float]]:
     """iteration -> the value of `metric` there for each completed job of `side` ("best X": the best so far), read
-    from the curves.csv beside its report; only iterations every such job evaluated. Empty without curves.csv."""
-    path = (root / side.report).with_name("curves.csv")
-    if not path.exists():
+    from the curves.csv beside each of its reports; only iterations every such job evaluated. Empty where a report
+    has no curves.csv (a curve of some seeds only would not be the side's)."""
+    paths = [(root / report).with_name("curves.csv") for report in side.reports]
+    if not all(path.exists() for path in paths):
         return {}
     name, wanted = metric.removeprefix("best "), split_overrides(side.where)
-    jobs: dict[str, dict[int, float]] = {}
-    for r in csv.DictReader(path.read_text().splitlines()):
-        if r["metric"] == name and r["status"] == "completed" and wanted <= split_overrides(r["overrides"]):
-            jobs.setdefault(r["job"], {})[int(float(r["iteration"]))] = float(r["value"])
+    jobs: dict[tuple[Path, str], dict[int, float]] = {}
+    for path in paths:
+        for r in csv.DictReader(path.read_text().splitlines()):
+            if r["metric"] == name and r["status"] == "completed" and wanted <= split_overrides(r["overrides"]):
+                jobs.setdefault((path, r["job"]), {})[int(float(r["iteration"]))] = float(r["value"])
     curve: dict[int, list[float]] = {}
     for points in jobs.values():
         best = None
@@ -230,9 +243,10 @@ def findings_md(rows: list[Row]) -> str:
         if c.length:
             lines.append(f"- Length: {c.length}")
         if row.measured:
-            lines += [f"- Claimed `{c.claimed.where}` ({c.claimed.report}): "
+            lines += [f"- Claimed `{c.claimed.where}` ({', '.join(c.claimed.reports)}): "
                       + ", ".join(f"{v:.4g}" for v in row.claimed),
-                      f"- Other `{c.other.where}` ({c.other.report}): " + ", ".join(f"{v:.4g}" for v in row.other),
+                      f"- Other `{c.other.where}` ({', '.join(c.other.reports)}): "
+                      + ", ".join(f"{v:.4g}" for v in row.other),
                       f"- Verdict on {c.metric}: {verdict_text(row)}"]
             if row.by_length:
                 lines.append("- By length (the rule at each evaluation, from the reports' curves.csv): " + "; ".join(

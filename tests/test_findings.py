@@ -177,6 +177,40 @@ def test_the_rule_is_applied_again_at_every_evaluated_length(tmp_path):
     assert (tmp_path / "1.png").stat().st_size > 0
 
 
+def test_seeds_run_later_in_a_sweep_of_their_own_join_their_side(tmp_path):
+    more = SIDES.replace("where: model.d_pack=2}", "where: model.d_pack=2, more: [docs/experiments/later/report.csv]}")
+    more = more.replace("where: model.d_pack=1}", "where: model.d_pack=1, more: [docs/experiments/later/report.csv]}")
+    claims = write(tmp_path, f"- claim: packing lowers FID\n  source: s\n  command: c\n  metric: best fid_eval{more}")
+    later = tmp_path / "docs" / "experiments" / "later"
+    later.mkdir()
+    # the same job folder names (0, 1) as the first sweep's: a job is its report's folder and its own name
+    (later / "report.csv").write_text('job,overrides,status,best fid_eval\n0,"model.d_pack=1,seed=3",completed,36\n'
+                                      '1,"model.d_pack=1,seed=4",completed,38\n2,"model.d_pack=2,seed=3",completed,23\n'
+                                      '3,"model.d_pack=2,seed=4",completed,24\n')
+    row = findings.measure(claims, tmp_path)[0]
+    assert row.claimed == [20.0, 21.0, 22.0, 23.0, 24.0] and row.other == [30.0, 32.0, 34.0, 36.0, 38.0]
+    # means 22 vs 34, variances 2.5 and 10 over 5 seeds each: SE = sqrt(2.5/5 + 10/5) = sqrt(2.5)
+    assert findings.verdict_text(row) == f"**confirmed** (-12 ± {math.sqrt(2.5):.2g} SE)"
+    md, _ = findings.render(tmp_path, [row])
+    assert "- Claimed `model.d_pack=2` (docs/experiments/pack/report.csv, docs/experiments/later/report.csv)" in md
+    # no curves beside one of the reports: no curve of some seeds only
+    (tmp_path / "docs" / "experiments" / "pack" / "curves.csv").write_text(CURVES)
+    assert findings.measure(claims, tmp_path)[0].claimed_curve == {}
+    (later / "curves.csv").write_text("job,overrides,status,metric,iteration,value\n" + "".join(
+        f'{job},"model.d_pack={pack},seed={seed}",completed,fid_eval,{it},{value}\n'
+        for job, pack, seed, points in [(0, 1, 3, {1: 43.0, 2: 36.0}), (1, 1, 4, {1: 44.0, 2: 38.0}),
+                                        (2, 2, 3, {1: 29.0, 2: 23.0}), (3, 2, 4, {1: 30.0, 2: 24.0})]
+        for it, value in points.items()))
+    row = findings.measure(claims, tmp_path)[0]
+    # both files' jobs, told apart though both have jobs named 0 and 1; at 2 the best so far of all five seeds
+    assert row.claimed_curve == {1: [50.0, 39.0, 28.0, 29.0, 30.0], 2: [20.0, 21.0, 22.0, 23.0, 24.0]}
+    assert row.other_curve == {1: [40.0, 41.0, 42.0, 43.0, 44.0], 2: [30.0, 32.0, 34.0, 36.0, 38.0]}
+    # a later report without the side's jobs is a mistake in the claims file, named
+    (later / "report.csv").write_text('job,overrides,status,best fid_eval\n0,"model.d_pack=3,seed=3",completed,36\n')
+    with pytest.raises(InputError, match="later/report.csv: no completed job with 'model.d_pack=2'"):
+        findings.measure(claims, tmp_path)
+
+
 @pytest.mark.parametrize("num", range(1, len(findings.load(findings.ROOT / "docs" / "findings.yaml")) + 1))
 def test_every_findings_command_composes_every_job(num):
     """A row's command is what a reader copies: each of its commands (';' between them) must compose and pass the
