@@ -125,7 +125,7 @@ def split_overrides(text: str) -> set[str]:
 def seeds(side: Side, metric: str, root: Path) -> list[float]:
     """The metric's value for every completed job of the side's reports whose overrides include all of
     `side.where`; each report must hold at least one."""
-    values = []
+    values, wanted = [], split_overrides(side.where)
     for report in side.reports:
         path = root / report
         if not path.exists():
@@ -133,7 +133,6 @@ def seeds(side: Side, metric: str, root: Path) -> list[float]:
         rows = list(csv.DictReader(path.read_text().splitlines()))
         if rows and metric not in rows[0]:
             raise InputError(f"{report}: no column {metric!r} (columns: {', '.join(rows[0])})")
-        wanted = split_overrides(side.where)
         found = [float(r[metric]) for r in rows
                  if r["status"] == "completed" and wanted <= split_overrides(r["overrides"]) and r[metric] != ""]
         if not found:
