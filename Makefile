@@ -24,7 +24,7 @@ run: $(STAMP)  ## train the default job (faces, DCGAN, ~8 min on 2 CPU cores in 
 sweep: $(STAMP)  ## the card's 6-job sweep: loss=wgan,lsgan,gp x sched.d_every=1,5
 	$(BIN)/python run.py -m loss=wgan,lsgan,gp sched.d_every=1,5 $(ARGS)
 
-test: $(STAMP)  ## fast test suite on two pytest-xdist workers (2-core CPU: 7-9.5 min, 14 min on one worker)
+test: $(STAMP)  ## fast test suite on two pytest-xdist workers (2-core CPU: 5-9.5 min, 14 min on one worker)
 	$(BIN)/python -m pytest -q -m "not slow" -n 2 --dist worksteal $(ARGS)
 
 test-full: $(STAMP)  ## every test, the slow ones included
