@@ -29,10 +29,9 @@ log = logging.getLogger(__name__)
 TEST_REPEATS = 4  # samples per label set of a test file (32 sets -> 128 images)
 
 
-def load_evaluator(datamodule: ImageData, floor: float, device: str | torch.device = "cpu",
-                   **train_kwargs) -> Evaluator:
-    """The evaluator of this data set, trained on its training part (cached under the data cache). It learns real
-    values only: untagged images are left out and a "none" value (always last) gets no output."""
+def evaluator_training_set(datamodule: ImageData) -> tuple[Tensor, Tensor, list[int], bool]:
+    """(images, labels, groups, multilabel) the data set's evaluator learns from: its training part, real values
+    only (untagged images are left out and a "none" value, always last, gets no output)."""
     data = datamodule.load()
     images, labels = datamodule.train_images
     untagged = data.untagged
@@ -40,11 +39,18 @@ def load_evaluator(datamodule: ImageData, floor: float, device: str | torch.devi
         tagged = fully_tagged(labels, untagged)
         images, labels = images[tagged], labels[tagged]
     groups = [k - (none is not None) for k, none in zip(data.groups, untagged, strict=True)]
+    return images, labels, groups, data.multilabel
+
+
+def load_evaluator(datamodule: ImageData, floor: float, device: str | torch.device = "cpu",
+                   **train_kwargs) -> Evaluator:
+    """The evaluator of this data set, trained on `evaluator_training_set` (cached under the data cache)."""
+    images, labels, groups, multilabel = evaluator_training_set(datamodule)
     key = f"{datamodule.source.key()}|holdout={datamodule.holdout}|{SPLIT}"
     # Building (or training) it must not move the global RNG: a run's results may not depend on whether the
     # evaluator came from the cache.
     with torch.random.fork_rng(devices=[]):
-        return load_or_train(datamodule.cache_dir, key, images, labels, groups, data.multilabel,
+        return load_or_train(datamodule.cache_dir, key, images, labels, groups, multilabel,
                              floor=floor, device=device, **train_kwargs)
 
 
