@@ -228,7 +228,7 @@ def table(rows: list[Row]) -> list[str]:
 RULE = (f"Verdict rule (`ganexp/verdict.py`, the same for every row): the claimed setting's mean minus the other's, "
         f"against its standard error SE = sqrt(s1²/n1 + s2²/n2) over seeds; **confirmed** when the difference favours "
         f"the claim by more than {Z:g} SE, **refuted** when it favours the other setting by more than {Z:g} SE, "
-        f"*inconclusive* otherwise. Five seeds see only large effects: *inconclusive* means \"no difference this "
+        f"*inconclusive* otherwise. A few seeds a side see only large effects: *inconclusive* means \"no difference this "
         f"size of experiment can see\", not \"no difference\". A claim of no difference states a margin and is "
         f"**confirmed** when the difference ± {Z:g} SE lies within ±margin, **refuted** when it lies wholly outside.")
 
