@@ -29,12 +29,29 @@ class RunLocked(InputError):
     """The run folder is in use by another live process (the same command started twice)."""
 
 
+class StateFileError(InputError):
+    """A state file ganexp wrote (status.json, metrics.json, a checkpoint) is damaged and is not a cache that can be
+    rebuilt; the message names the file and says what to do."""
+
+
+class RunMismatch(InputError):
+    """A run folder already holds a run of other settings (resume, extend_from, a reused sweep folder); the message
+    names the differing keys."""
+
+
+def filesystem_error(err: BaseException) -> bool:
+    """An OSError about a named path (permission, full disk, a file where a folder should be): the machine's
+    fault or the user's, not ganexp's; one line naming the path."""
+    return isinstance(err, OSError) and bool(getattr(err, "filename", None)) and err.errno is not None
+
+
 def is_input_error(err: BaseException) -> bool:
     """Ours, or Hydra's own complaints about the command line (unknown key, wrong type, missing option)."""
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
-    return isinstance(err, InputError | HydraException | OmegaConfBaseException) or _null_group_sweep(err)
+    return (isinstance(err, InputError | HydraException | OmegaConfBaseException) or _null_group_sweep(err)
+            or filesystem_error(err))
 
 
 def _null_group_sweep(err: BaseException) -> bool:
@@ -47,6 +64,8 @@ def one_line(err: BaseException) -> str:
     wrapped by Hydra (an error raised while `instantiate` built an object) speaks for itself."""
     if isinstance(err.__cause__, InputError) and not isinstance(err, InputError):
         return one_line(err.__cause__)
+    if filesystem_error(err):
+        return f"{err.filename}: {err.strerror}" + (f" (and {err.filename2})" if err.filename2 else "")
     if _null_group_sweep(err):
         return ("a sweep cannot list null for a config group (e.g. augment=null,diffaug): use the group's `none` "
                 "option instead (augment=none,diffaug; reg=none,r1)")
@@ -81,8 +100,8 @@ def tool_main(main: Callable[[], Any]) -> None:
     """For the `python -m ganexp.X` tools: an input error ends them with one line and exit status 2."""
     try:
         main()
-    except InputError as err:
-        if _USER_FULL_ERROR:
+    except Exception as err:
+        if _USER_FULL_ERROR or not (isinstance(err, InputError) or filesystem_error(err)):
             raise
         sys.exit(exit_on_input_error(err))
 

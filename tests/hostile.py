@@ -1,0 +1,156 @@
+"""The hostile-input suite's case type and the ways a case runs (tests/test_hostile.py holds the one table).
+
+A case is one thing a hostile user or a failing machine does to ganexp: a bad config value, a broken data file, a
+damaged state file, a signal, a kill -9, a filesystem fault, a wrong argument to a tool. Each case asserts the exit
+status, exactly one `error: ...` line naming the culprit (when an error is expected), no traceback, and that the
+run folder is byte-identical afterwards (`untouched`) or, for faults in the middle of a run, its own `check`.
+"""
+
+import hashlib
+import importlib
+import importlib.util
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from conftest import ROOT
+from hydra.core.global_hydra import GlobalHydra
+
+from ganexp.errors import report_errors, tool_main
+
+SMOKE = ("trainer=smoke", "eval.enabled=false")
+# What an earlier run of the job left in its folder: every case checks that it is still there, byte for byte.
+EARLIER = {"metrics.json": '{"earlier": true}', "status.json": '{"status": "completed", "metric": 1.5}',
+           "checkpoints/last.ckpt": "weights", "tb/events.out.tfevents.1": "events", "samples/iter_000008.png": "png"}
+
+
+@dataclass
+class Outcome:
+    code: int | None
+    err: str  # standard error (the one error line goes there)
+    out: str = ""
+
+
+@dataclass
+class Ctx:
+    """Where a case runs: `tmp` (the test's folder, the working directory), `job` (the run folder the command
+    writes to, holding EARLIER unless the case's setup replaces it) and `root` (a data folder the setup may fill)."""
+
+    tmp: Path
+    job: Path
+    root: Path
+    monkeypatch: object
+    capfd: object
+    extra: dict = field(default_factory=dict)
+
+    def words(self, args: tuple[str, ...]) -> list[str]:
+        return [a.format(root=self.root, job=self.job, tmp=self.tmp) for a in args]
+
+
+@dataclass(frozen=True)
+class Case:
+    """One row of the table. `act(ctx)` does the hostile thing and returns its Outcome; `names` is what the one
+    error line must contain (None: no error line is expected, e.g. a clean interruption); `exit` the status;
+    `untouched`: the job folder must be byte-identical afterwards; `check(ctx, outcome)`: further assertions."""
+
+    id: str
+    area: str  # config | data | state | signal | kill | filesystem | entry
+    act: Callable[[Ctx], Outcome]
+    names: str | None
+    exit: int = 2
+    untouched: bool = True
+    setup: Callable[[Ctx], None] | None = None
+    check: Callable[[Ctx, Outcome], None] | None = None
+
+
+def earlier_results(job: Path) -> None:
+    for name, text in EARLIER.items():
+        (job / name).parent.mkdir(parents=True, exist_ok=True)
+        (job / name).write_text(text)
+
+
+def snapshot(folder: Path) -> dict[str, str]:
+    """Every file under `folder` (hidden ones too) as {relative path: sha256}; a folder as '<dir>'."""
+    if not folder.exists():
+        return {}
+    out = {}
+    for path in sorted(folder.rglob("*")):
+        rel = str(path.relative_to(folder))
+        if path.is_dir():
+            out[rel] = "<dir>"
+        elif path.name != ".lock":  # the OS lock file is rewritten with the owner's pid by design
+            out[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return out
+
+
+def _run_module():
+    spec = importlib.util.spec_from_file_location("ganexp_run_entry", ROOT / "run.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_ENTRY = None
+
+
+def entry():
+    global _ENTRY
+    if _ENTRY is None:
+        _ENTRY = _run_module()
+    return _ENTRY
+
+
+def run_in_process(ctx: Ctx, argv: list[str]) -> Outcome:
+    """`python run.py argv` in this process (the command's own code path, without the start-up cost)."""
+    ctx.monkeypatch.setattr(sys, "argv", ["run.py", *argv])
+    ctx.monkeypatch.setenv("HYDRA_MAIN_MODULE", "__main__")  # Hydra finds conf/ beside run.py
+    GlobalHydra.instance().clear()
+    try:
+        code = report_errors(entry().main)
+    except SystemExit as stop:
+        code = stop.code
+    finally:
+        GlobalHydra.instance().clear()
+    captured = ctx.capfd.readouterr()
+    return Outcome(code, captured.err, captured.out)
+
+
+def tool_in_process(ctx: Ctx, tool: str, argv: list[str]) -> Outcome:
+    """`python -m ganexp.<tool> argv` in this process."""
+    module = importlib.import_module(f"ganexp.{tool}")
+    try:
+        tool_main(lambda: module.main(argv))
+        code = 0
+    except SystemExit as stop:
+        code = stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
+    captured = ctx.capfd.readouterr()
+    return Outcome(code, captured.err, captured.out)
+
+
+def process(args: list[str], cwd: Path, timeout: float = 300, env: dict | None = None) -> Outcome:
+    """A real process: `args` after the interpreter (e.g. ["run.py", ...] or ["-m", "ganexp.report", ...])."""
+    script = [str(ROOT / args[0]), *args[1:]] if args[0].endswith(".py") else args
+    done = subprocess.run([sys.executable, *script], cwd=cwd, capture_output=True, text=True, timeout=timeout,
+                          env=env)
+    return Outcome(done.returncode, done.stderr, done.stdout)
+
+
+# Row makers for the common shapes of a case.
+
+def run_case(id: str, area: str, args: tuple[str, ...] | list[str], names: str, *, smoke: bool = True,
+             setup: Callable[[Ctx], None] | None = None, exit: int = 2,
+             check: Callable[[Ctx, Outcome], None] | None = None) -> Case:
+    """`python run.py [trainer=smoke eval.enabled=false] args hydra.run.dir=<job>`, in this process."""
+    words = (*(SMOKE if smoke else ()), *args)
+    return Case(id, area, lambda ctx: run_in_process(ctx, [*ctx.words(words), f"hydra.run.dir={ctx.job}"]),
+                names, exit=exit, setup=setup, check=check)
+
+
+def tool_case(id: str, tool: str, args: tuple[str, ...] | list[str], names: str, *,
+              setup: Callable[[Ctx], None] | None = None, exit: int = 2,
+              check: Callable[[Ctx, Outcome], None] | None = None) -> Case:
+    """`python -m ganexp.<tool> args`, in this process ({job}, {root}, {tmp} in args are filled in)."""
+    return Case(id, "entry", lambda ctx: tool_in_process(ctx, tool, ctx.words(tuple(args))), names, exit=exit,
+                setup=setup, check=check)

@@ -1,0 +1,50 @@
+"""The hostile-input suite: one table of what a hostile user or a failing machine does to ganexp, and one test.
+
+Each row (tests/hostile.py's `Case`) asserts the exit status, one `error:` line naming the culprit, no traceback,
+and that the run folder is byte-identical afterwards (or, for faults in the middle of a run, that nothing earlier was
+lost). The rows are kept by area in tests/hostile_*.py; TABLE below is all of them.
+"""
+
+import pytest
+from hostile import Ctx, earlier_results, snapshot
+from hostile_config import CASES as CONFIG
+from hostile_data import CASES as DATA
+from hostile_entry import CASES as ENTRY
+from hostile_runs import CASES as RUNS
+from hostile_signals import CASES as SIGNALS
+
+TABLE = [*CONFIG, *DATA, *RUNS, *SIGNALS, *ENTRY]
+AREAS = ("config", "data", "state", "signal", "kill", "filesystem", "entry")
+
+
+def test_the_table_is_whole():
+    ids = [case.id for case in TABLE]
+    assert len(ids) == len(set(ids)), "duplicate case ids"
+    assert len(TABLE) >= 100
+    assert {case.area for case in TABLE} == set(AREAS)
+
+
+@pytest.mark.parametrize("case", TABLE, ids=[case.id for case in TABLE])
+def test_hostile(case, tmp_path, monkeypatch, capfd):
+    ctx = Ctx(tmp=tmp_path, job=tmp_path / "job", root=tmp_path / "data", monkeypatch=monkeypatch, capfd=capfd)
+    earlier_results(ctx.job)
+    monkeypatch.chdir(tmp_path)
+    if case.setup:
+        case.setup(ctx)
+    capfd.readouterr()
+    before = snapshot(ctx.job)
+    outcome = case.act(ctx)
+    err = outcome.err
+    assert outcome.code == case.exit, f"exit {outcome.code}, wanted {case.exit}:\n{err[-3000:]}"
+    assert "Traceback" not in err and "Error executing job" not in err, err[-3000:]
+    errors = [line for line in err.splitlines() if line.startswith("error: ")]
+    if case.names is None:
+        assert not errors, err[-3000:]
+    else:
+        assert len(errors) == 1, err[-3000:]
+        names = ctx.words((case.names,))[0]
+        assert names in errors[0], f"{names!r} not in {errors[0]!r}"
+    if case.untouched:
+        assert snapshot(ctx.job) == before, "the run folder changed"
+    if case.check:
+        case.check(ctx, outcome)
