@@ -44,9 +44,15 @@ def save_atomic(trainer: pl.Trainer, path: Path) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    trainer.save_checkpoint(tmp)
-    if trainer.is_global_zero:
-        os.replace(tmp, path)
+    try:
+        trainer.save_checkpoint(tmp)
+        if trainer.is_global_zero:
+            os.replace(tmp, path)
+    except BaseException as err:  # a full disk, a kill's KeyboardInterrupt: no half file stays behind
+        tmp.unlink(missing_ok=True)
+        if isinstance(err, OSError) and not err.filename:  # ENOSPC from a write names no file: name it
+            raise OSError(err.errno, err.strerror, str(path)) from err
+        raise
 
 
 class Checkpointer(pl.Callback):

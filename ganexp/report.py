@@ -28,10 +28,10 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
-from ganexp.errors import InputError, tool_main
+from ganexp.errors import InputError, StateFileError, tool_main
 from ganexp.eval.ranking import badness, describe
 from ganexp.rundir import read_status, tensorboard_dir
-from ganexp.sweep import TOKEN, job_folders, job_overrides
+from ganexp.sweep import TOKEN, job_folders, job_overrides, ledger, sweep_jobs
 from ganexp.verdict import compare
 
 COLUMNS = ("fid_eval", "kid_eval", "acc/cond", "acc/test", "acc/new_test", "steps_to_acc",
@@ -91,10 +91,14 @@ def read_events(log_dir: Path) -> dict[str, list[tuple[int, float]]]:
 
 def collect(sweeps: list[Path], statuses: dict[str, dict]) -> list[Job]:
     jobs = []
-    for path in (p for sweep in sweeps for p in job_folders(sweep)):
-        overrides = job_overrides(path)
-        job = Job(path, overrides, statuses.get(path.name, read_status(path)).get("status", "no status"),
-                  id=f"{path.parent.name}/{path.name}" if len(sweeps) > 1 else path.name)
+    paths = sweep_jobs(sweeps[0], statuses) if len(sweeps) == 1 else [p for s in sweeps for p in job_folders(s)]
+    for path in paths:
+        id = f"{path.parent.name}/{path.name}" if len(sweeps) > 1 else path.name
+        if "overrides" in statuses.get(path.name, {}):  # stopped at a check: its folder holds nothing of it
+            jobs.append(Job(path, statuses[path.name]["overrides"], statuses[path.name]["status"], id=id))
+            continue
+        job = Job(path, job_overrides(path), statuses.get(path.name, read_status(path)).get("status", "no status"),
+                  id=id)
         job.curves = read_events(tensorboard_dir(path))
         job.final = {tag: points[-1][1] for tag, points in job.curves.items() if points}
         metrics_file = path / "metrics.json"
@@ -312,18 +316,21 @@ class SweepStatus(Callback):
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         sweep = Path(config.hydra.sweep.dir)
-        ledger = sweep / ".ledger" / os.environ.get(TOKEN, "none")
-        rows, outside = [], {}
-        for job in job_folders(sweep):
-            entry = ledger / f"{job.name}.json"
-            if entry.exists():
-                outside[job.name] = json.loads(entry.read_text())
-            status = outside.get(job.name) or read_status(job)
-            rows.append((job.name, status.get("status", "no status"), ",".join(job_overrides(job)) or job.name,
+        token = os.environ.get(TOKEN, "none")
+        outside, rows = ledger(sweep, token), []
+        for job in sweep_jobs(sweep, outside):
+            try:
+                status = outside.get(job.name) or read_status(job)
+            except StateFileError as err:  # the table still lists every job
+                status = {"status": "damaged", "error": str(err)}
+            # a job stopped at a check is named by its own overrides, not by those of the run its folder holds
+            overrides = status["overrides"] if "overrides" in status else job_overrides(job)
+            rows.append((job.name, status.get("status", "no status"), ",".join(overrides) or job.name,
                          status.get("error", "")))
-        shutil.rmtree(ledger, ignore_errors=True)
-        if ledger.parent.is_dir() and not any(ledger.parent.iterdir()):
-            ledger.parent.rmdir()
+        ledger_dir = sweep / ".ledger" / token
+        shutil.rmtree(ledger_dir, ignore_errors=True)
+        if ledger_dir.parent.is_dir() and not any(ledger_dir.parent.iterdir()):
+            ledger_dir.parent.rmdir()
         print(f"\nsweep {sweep}: {len(rows)} jobs")
         for num, status, name, error in rows:
             print(f"  {num:>3}  {status:<11} {name}" + (f"  ({error.splitlines()[0]})" if error else ""))

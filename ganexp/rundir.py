@@ -1,6 +1,10 @@
 """A job's run folder: one owner at a time, its `status.json`, and earlier results set aside.
 
-A job's folder is named after its command (its overrides), so re-launching the same command finds it again: with
+A job's folder is named after its command (its overrides; a name that would be too long keeps its start and gets a
+short hash of the whole configuration, `digest`), and belongs to one resolved configuration, which it records in
+`config.yaml`: a later job in the same folder (resume, extend_from, a reused sweep folder, hydra.run.dir=...) whose
+settings differ in anything but how it runs (`HOW_NOT_WHAT`) stops with the differing keys (`check_identity`) before
+it touches anything. Re-launching the same command finds its folder again: with
 `resume=true` a completed job is skipped and an unfinished one continues from `checkpoints/last.ckpt`; without it,
 earlier results are moved to `previous/<time>/` rather than overwritten. `extend_from=<run or sweep folder>` starts a
 job from a copy of a finished shorter run of the same settings (`extension_source`) instead of from scratch.
@@ -11,6 +15,7 @@ torch-free: the report reads statuses without importing it.
 """
 
 import fcntl
+import hashlib
 import json
 import logging
 import os
@@ -21,21 +26,43 @@ from typing import Any
 
 from omegaconf import OmegaConf
 
-from ganexp.atomic import write_json
-from ganexp.errors import ConfigError, RunLocked
+from ganexp.atomic import atomic_write, write_json
+from ganexp.errors import ConfigError, RunLocked, RunMismatch, StateFileError
+from ganexp.sweep import HOW_NOT_WHAT
 
 log = logging.getLogger(__name__)
 STATUS = "status.json"
 LOCK = ".lock"
-RESULTS = ("checkpoints", "samples", "tb", "metrics.json", STATUS)
+CONFIG = "config.yaml"
+LOG = "run.log"
+# what a fresh start moves to previous/<time>/: the earlier run's results with the record of its settings
+RESULTS = ("checkpoints", "samples", "tb", "metrics.json", STATUS, CONFIG, ".hydra", LOG)
 # Keys a run may change when it extends a shorter one: its length, and how it runs (not what it computes).
 EXTENDABLE = ("trainer.max_iters", "trainer.max_epochs", "trainer.num_threads", "trainer.progress", "resume",
               "extend_from")
 
 
+def read_json(path: Path, fix: str) -> dict[str, Any] | None:
+    """A JSON object file ganexp wrote; None when it does not exist. Empty, cut short or not an object: a
+    StateFileError naming the file and `fix` (what the user can do)."""
+    path = Path(path)
+    if not path.exists():
+        return None
+    try:
+        data = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        why = "is empty" if path.stat().st_size == 0 else f"is not valid JSON ({err})"
+        raise StateFileError(f"{path} {why}: {fix}") from None
+    if not isinstance(data, dict):
+        raise StateFileError(f"{path} is not a JSON object: {fix}")
+    return data
+
+
 def read_status(run_dir: Path) -> dict[str, Any]:
-    path = Path(run_dir) / STATUS
-    return json.loads(path.read_text()) if path.exists() else {}
+    """The run's status.json ({} when it has none); a damaged one is a StateFileError saying what to do."""
+    fix = ("delete it to resume from checkpoints/last.ckpt (resume=true), or run without resume=true to start "
+           "afresh (the earlier results are moved to previous/)")
+    return read_json(Path(run_dir) / STATUS, fix) or {}
 
 
 def write_status(run_dir: Path, status: str, **details: Any) -> None:
@@ -53,6 +80,42 @@ def set_aside(run_dir: Path, *more: Path) -> None:
     for path in found:
         shutil.move(str(path), dest / path.name)
     log.info("earlier results of this job moved to %s (resume=true continues a run instead)", dest)
+
+
+class RunLog:
+    """The job's log file, `<run>/run.log`, for a `with` block: records are held in memory until `start(run_dir)`
+    (called once the job's checks have passed), then written there, the held ones first. A job that stops at a
+    check writes no log file (its one error line goes to the terminal)."""
+
+    FORMAT = "[%(asctime)s][%(name)s][%(levelname)s] - %(message)s"
+
+    def __enter__(self) -> "RunLog":
+        self.held: list[logging.LogRecord] = []
+        self.handler: logging.Handler = _Holder(self.held)
+        logging.getLogger().addHandler(self.handler)
+        return self
+
+    def start(self, run_dir: Path) -> None:
+        file = logging.FileHandler(Path(run_dir) / LOG)
+        file.setFormatter(logging.Formatter(self.FORMAT))
+        for record in self.held:
+            file.handle(record)
+        logging.getLogger().removeHandler(self.handler)
+        self.handler = file
+        logging.getLogger().addHandler(file)
+
+    def __exit__(self, *exc: Any) -> None:
+        logging.getLogger().removeHandler(self.handler)
+        self.handler.close()
+
+
+class _Holder(logging.Handler):
+    def __init__(self, held: list[logging.LogRecord]):
+        super().__init__()
+        self.held = held
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.held.append(record)
 
 
 class RunLock:
@@ -97,11 +160,78 @@ def flat(config: dict, prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def differences(a: dict, b: dict) -> list[str]:
-    """The dotted keys whose values differ between two resolved configs, ignoring `EXTENDABLE`."""
+def differences(a: dict, b: dict, ignore: tuple[str, ...] = EXTENDABLE) -> list[str]:
+    """The dotted keys whose values differ between two resolved configs, ignoring `ignore` (default
+    `EXTENDABLE`)."""
     fa, fb = flat(a), flat(b)
     return sorted(k for k in fa.keys() | fb.keys()
-                  if k not in EXTENDABLE and fa.get(k, "<unset>") != fb.get(k, "<unset>"))
+                  if k not in ignore and fa.get(k, "<unset>") != fb.get(k, "<unset>"))
+
+
+def shown(keys: list[str], here: dict, there: dict, at_most: int = 3) -> str:
+    """'key (value here, value there), ...' for the first `at_most` keys, and how many more."""
+    here, there = flat(here), flat(there)
+    text = ", ".join(f"{k} ({here.get(k, '<unset>')} here, {there.get(k, '<unset>')} there)" for k in keys[:at_most])
+    return text + (f" and {len(keys) - at_most} more" if len(keys) > at_most else "")
+
+
+def identity(config: dict) -> dict[str, Any]:
+    """What makes a run this run: the resolved config, flat, less the keys that say how it runs."""
+    return {k: v for k, v in flat(config).items() if k not in HOW_NOT_WHAT}
+
+
+def digest(config: dict) -> str:
+    """A short hash of `identity(config)` (10 hex digits), the same for the same settings on any machine."""
+    text = json.dumps(identity(config), sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:10]
+
+
+def recorded_config(run_dir: Path) -> dict | None:
+    """The resolved settings a run folder records (config.yaml); None when it records none; damaged: StateFileError."""
+    path = Path(run_dir) / CONFIG
+    if not path.exists():
+        return None
+    try:
+        config = OmegaConf.to_container(OmegaConf.load(path))
+    except Exception as err:  # OmegaConf/YAML raise many types for a damaged file
+        raise StateFileError(f"{path} is damaged ({str(err).splitlines()[0] if str(err) else type(err).__name__}): "
+                             "it records this folder's settings; move the folder away to start afresh") from None
+    if not isinstance(config, dict):
+        raise StateFileError(f"{path} is damaged (not a mapping of settings): move the folder away to start afresh")
+    return config
+
+
+def check_identity(run_dir: Path, config: dict, resume: bool) -> None:
+    """A run folder belongs to one resolved configuration: a job whose settings differ from those the folder records
+    (in anything but `HOW_NOT_WHAT`) stops here, naming the keys, before anything is touched. A damaged record
+    stops a resumed job; a fresh start sets it aside with the rest."""
+    try:
+        recorded = recorded_config(run_dir)
+    except StateFileError:
+        if resume:
+            raise
+        return
+    if recorded is None:
+        return
+    keys = differences(config, recorded, ignore=HOW_NOT_WHAT)
+    if keys:
+        raise RunMismatch(f"{run_dir} holds a run of other settings: {shown(keys, config, recorded)}; give this job "
+                          "its own folder (hydra.run.dir=..., or hydra.sweep.dir=... for a sweep) or move that one "
+                          "away")
+
+
+def write_record(run_dir: Path, task_config: Any, hydra_config: Any | None) -> None:
+    """The folder's record of its job: `config.yaml` (resolved) and, under Hydra, `.hydra/` (config.yaml,
+    hydra.yaml, overrides.yaml, as Hydra writes them), written once the job's checks have passed (conf/config.yaml
+    turns Hydra's own early writing off, so a job that stops at a check leaves the folder as it was)."""
+    run_dir = Path(run_dir)
+    atomic_write(run_dir / CONFIG, lambda f: f.write(OmegaConf.to_yaml(task_config, resolve=True)))
+    if hydra_config is None:
+        return
+    files = {"config.yaml": task_config, "hydra.yaml": hydra_config,
+             "overrides.yaml": hydra_config.hydra.overrides.task}
+    for name, node in files.items():
+        atomic_write(run_dir / ".hydra" / name, lambda f, node=node: f.write(OmegaConf.to_yaml(node)))
 
 
 def extension_source(config: dict, where: Path) -> Path:
@@ -116,7 +246,7 @@ def extension_source(config: dict, where: Path) -> Path:
     if not candidates:
         raise ConfigError(f"extend_from={where}: neither a run folder nor a sweep folder (no config.yaml in it or its "
                           "job folders)")
-    configs = {p: OmegaConf.to_container(OmegaConf.load(p / "config.yaml")) for p in candidates}
+    configs = {p: recorded_config(p) for p in candidates}
     diffs = {p: differences(config, c) for p, c in configs.items()}
     matches = [p for p, d in diffs.items() if not d]
     if len(matches) > 1:
@@ -124,12 +254,8 @@ def extension_source(config: dict, where: Path) -> Path:
                           f"({', '.join(p.name for p in matches)}); name one run folder")
     if not matches:
         nearest = min(diffs, key=lambda p: len(diffs[p]))
-        here, there = flat(config), flat(configs[nearest])
-        shown = ", ".join(f"{k} ({here.get(k, '<unset>')} here, {there.get(k, '<unset>')} there)"
-                          for k in diffs[nearest][:3])
-        more = f" and {len(diffs[nearest]) - 3} more" if len(diffs[nearest]) > 3 else ""
         raise ConfigError(f"extend_from={where}: no run there has this job's settings; the nearest, {nearest}, "
-                          f"differs in {shown}{more}")
+                          f"differs in {shown(diffs[nearest], config, configs[nearest])}")
     return matches[0]
 
 

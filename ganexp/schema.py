@@ -6,6 +6,7 @@ against the signature of the class they build (`check_targets`): their schema is
 loss needs a class and a YAML file, nothing more. `validate` adds the value checks types cannot express.
 """
 
+import hashlib
 import importlib
 import inspect
 import re
@@ -135,14 +136,31 @@ class Config:
     monitor: str = "fid_eval"  # picks best.ckpt; a job returns its best value to the sweeper
 
 
-def folder_name(text: str) -> str:
-    """Overrides made safe for a path ("default" when there are none)."""
-    return re.sub(r"[^\w=,.+-]", "_", text)[:200] or "default"
+NAME_MAX = 120  # characters of a folder name kept as written; a longer name is cut and ends in a hash
+
+
+def folder_name(text: str, _root_: Any = None) -> str:
+    """Overrides made safe for a path ("default" when there are none). A name longer than NAME_MAX keeps its start
+    and ends in a short hash (of the job's whole resolved configuration when Hydra passes it as `_root_`, else of
+    the text), so two commands that differ only past the cut never share a folder."""
+    name = re.sub(r"[^\w=,.+-]", "_", text) or "default"
+    if len(name) <= NAME_MAX:
+        return name
+    if _root_ is not None:
+        from ganexp.rundir import digest
+
+        config = {k: OmegaConf.to_container(v, resolve=True) if OmegaConf.is_config(v) else v
+                  for k, v in _root_.items() if k != "hydra"}
+        tail = digest(config)
+    else:
+        tail = hashlib.sha256(text.encode()).hexdigest()[:10]
+    return f"{name[:NAME_MAX - 11]}-{tail}"
 
 
 def command_name() -> str:
-    """The sweep's folder: its command-line overrides. (hydra.sweep.dir is resolved again inside every job, where
-    hydra.job.override_dirname holds that job's overrides only, so the sweep cannot be named from it.)"""
+    """The sweep's folder: its command-line overrides (cut and hashed past NAME_MAX). (hydra.sweep.dir is resolved
+    again inside every job, where hydra.job.override_dirname holds that job's overrides only, so the sweep cannot be
+    named from it.)"""
     skip = ("-", "hydra.", "hydra/", *(f"{key}=" for key in HOW_NOT_WHAT))  # how it runs, not what: same folder
     return folder_name(",".join(a for a in sys.argv[1:] if not a.startswith(skip)))
 

@@ -5,6 +5,7 @@ Run folder: `config.yaml`, `checkpoints/last.ckpt`, `samples/iter_*.png`, `metri
 (under the sweep's shared `tb/<overrides>/` in a multirun, so all jobs overlay in one TensorBoard).
 """
 
+import contextlib
 import json
 import logging
 import math
@@ -27,12 +28,22 @@ from pytorch_lightning.loggers import TensorBoardLogger
 from ganexp.atomic import write_json
 from ganexp.checkpoint import Checkpointer
 from ganexp.data.module import ImageData
-from ganexp.errors import ConfigError
+from ganexp.errors import ConfigError, StateFileError
 from ganexp.eval.images import ImageEvaluation
 from ganexp.eval.measure import Measurement
 from ganexp.eval.points import PointEvaluation
 from ganexp.modules.base import Diverged, GANModule, GeneratorEMA, Loop
-from ganexp.rundir import RunLock, copy_run, extension_source, read_status, set_aside, write_status
+from ganexp.rundir import (
+    RunLock,
+    RunLog,
+    check_identity,
+    copy_run,
+    extension_source,
+    read_status,
+    set_aside,
+    write_record,
+    write_status,
+)
 from ganexp.schedule import iterations_for_batches
 from ganexp.schema import validate
 from ganexp.viz import IterationBar, PointPlots, SampleGrids
@@ -190,10 +201,19 @@ def images_every(cfg: DictConfig, max_iters: int) -> int:
     return cfg.log.images_every or max(1, max_iters // 10)
 
 
+class StopAtLength(pl.Callback):
+    """A run resumed from a checkpoint of its full length (killed after its final checkpoint, before it was marked
+    completed) trains no further iteration: it only finishes (final pictures, metrics.json, status)."""
+
+    def on_train_start(self, trainer: pl.Trainer, module: GANModule) -> None:
+        if module.loop.max_iters and module.iteration >= module.loop.max_iters:
+            trainer.should_stop = True
+
+
 def build_trainer(cfg: DictConfig, run_dir: Path, logger: TensorBoardLogger, callbacks: list[pl.Callback],
                   max_iters: int) -> pl.Trainer:
     t = cfg.trainer
-    callbacks = [*callbacks, Checkpointer(run_dir, t.ckpt_every)]
+    callbacks = [StopAtLength(), *callbacks, Checkpointer(run_dir, t.ckpt_every)]
     if t.progress:
         callbacks.append(IterationBar(max_iters))
     return pl.Trainer(
@@ -218,10 +238,12 @@ def build_trainer(cfg: DictConfig, run_dir: Path, logger: TensorBoardLogger, cal
 def main(cfg: DictConfig, imports_s: float = 0.0) -> float:
     """Train one job; returns the best value of `cfg.monitor` over its evaluations (NaN if it has none).
 
-    Order matters: the config is checked, the run folder locked, and data, networks and trainer built before
-    anything in the folder changes, so a mistake in the config or the data (an `InputError`) leaves earlier results
-    where they were. Then `status.json` is written throughout: a diverged run ends normally (status `diverged`);
-    any other error is recorded as `failed` with its text and raised again.
+    Order matters: every check that can fail runs before anything in the run folder changes: the config's values,
+    the folder's owner (lock) and the settings it records (identity), the state a resume continues (status and
+    checkpoint read in full), the data, networks, evaluator and trainer (built). A mistake (an `InputError`) thus
+    leaves the folder byte for byte as it was. Then the folder's record and `status.json` are written throughout: a
+    diverged run ends normally (status `diverged`); any other error is recorded as `failed` with its text (where
+    the disk still takes it) and raised again.
     """
     run_dir, tb_root, name = run_paths()
     if int(os.environ.get("LOCAL_RANK", 0)) or int(os.environ.get("NODE_RANK", 0)):
@@ -231,32 +253,54 @@ def main(cfg: DictConfig, imports_s: float = 0.0) -> float:
                    run_dir / "checkpoints" / "last.ckpt" if cfg.resume or cfg.extend_from else None)
     validate(cfg)
     resolve_arithmetic(cfg.trainer, serves_images(cfg))
-    with RunLock(run_dir):
-        previous = read_status(run_dir)
-        if cfg.resume and previous.get("status") == "completed":
-            log.info("already completed, skipped (resume=true): %s", run_dir)
-            return float(previous.get("metric", math.nan))
-        last = run_dir / "checkpoints" / "last.ckpt"
-        resume_from = last if cfg.resume and last.exists() else None
-        source = extension_source(OmegaConf.to_container(cfg, resolve=True), Path(cfg.extend_from)) \
-            if cfg.extend_from and resume_from is None else None
+    config = OmegaConf.to_container(cfg, resolve=True)
+    with RunLog() as run_log, RunLock(run_dir):
+        check_identity(run_dir, config, cfg.resume)
+        resume_from = None
+        if cfg.resume:
+            previous = read_status(run_dir)
+            if previous.get("status") == "completed":
+                log.info("already completed, skipped (resume=true): %s", run_dir)
+                metric = previous.get("metric")
+                return math.nan if metric is None else float(metric)
+            last = run_dir / "checkpoints" / "last.ckpt"
+            if last.exists():
+                checkpoint_iteration(last, "resume=true")
+                resume_from = last
+        source = extension_source(config, Path(cfg.extend_from)) if cfg.extend_from and resume_from is None else None
         job = build(cfg, run_dir, tb_root, name, imports_s)
         done = check_extendable(source, job.module.loop.max_iters) if source is not None else 0
-        if resume_from is None:
-            set_aside(run_dir, tb_root / name)
-        if source is not None:
-            copy_run(source, run_dir, tb_root / name)
-            job.module.seconds_before = source_seconds(source)  # the copied checkpoint's own count wins when it has one
-            resume_from, job.extended_from = last, source
-            log.info("extending %s (%d iterations) to %d iterations", source, done, job.module.loop.max_iters)
-        write_status(run_dir, "starting")
         try:
-            (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
+            if resume_from is None:
+                set_aside(run_dir, tb_root / name)
+            if source is not None:
+                copy_run(source, run_dir, tb_root / name)
+                job.module.seconds_before = source_seconds(source)  # the copied checkpoint's own count wins
+                resume_from, job.extended_from = run_dir / "checkpoints" / "last.ckpt", source
+            write_record(run_dir, cfg, HydraConfig.instance().cfg if HydraConfig.initialized() else None)
+            run_log.start(run_dir)
+            if source is not None:
+                log.info("extending %s (%d iterations) to %d iterations", source, done, job.module.loop.max_iters)
+            write_status(run_dir, "starting")
             return fit(job, resume_from)
         except Exception as err:
-            write_status(run_dir, "failed", error="".join(traceback.format_exception_only(err)).strip(),
-                         traceback=traceback.format_exc())
+            with contextlib.suppress(OSError):  # a full disk may refuse this too: the error is raised either way
+                write_status(run_dir, "failed", error="".join(traceback.format_exception_only(err)).strip(),
+                             traceback=traceback.format_exc())
             raise
+
+
+def checkpoint_iteration(path: Path, why: str) -> int:
+    """The iteration a checkpoint holds, read in full before anything is touched; a damaged one (empty, cut short,
+    not a checkpoint) is a StateFileError naming it and what to do."""
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=False)
+        return int(checkpoint["ganexp_counters"]["iteration"])
+    except Exception as err:  # torch raises EOFError, RuntimeError, UnpicklingError, ... for a damaged file
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise StateFileError(f"{path} is damaged ({reason}), so {why} cannot continue from it: run without "
+                             "resume=true to start afresh (the earlier results are moved to previous/), or put a "
+                             "whole copy in its place") from None
 
 
 def check_extendable(source: Path, max_iters: int) -> int:
@@ -266,8 +310,7 @@ def check_extendable(source: Path, max_iters: int) -> int:
     if status.get("status") not in ("completed", "interrupted") or not (source / "checkpoints" / "last.ckpt").exists():
         raise ConfigError(f"extend_from: {source} is {status.get('status', 'without status')}, not a finished run "
                           "with checkpoints/last.ckpt")
-    done = torch.load(source / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False,
-                      mmap=True)["ganexp_counters"]["iteration"]
+    done = checkpoint_iteration(source / "checkpoints" / "last.ckpt", "extend_from")
     if done >= max_iters:
         raise ConfigError(f"extend_from: {source} already ran {done} iterations; trainer.max_iters={max_iters} "
                           "must be more")
@@ -354,7 +397,9 @@ def fit(job: Job, resume_from: Path | None) -> float:
     try:
         job.trainer.fit(job.module, datamodule=job.datamodule, ckpt_path=resume_from)
     except Diverged as err:
-        diverged = {"iteration": err.iteration, "loss": err.name, "value": err.value}
+        # a non-finite value as text ("nan", "inf"): status.json and metrics.json are strict JSON
+        value = err.value if math.isfinite(err.value) else str(err.value)
+        diverged = {"iteration": err.iteration, "loss": err.name, "value": value}
         job.logger.experiment.add_text("status", f"diverged: {err} (last good checkpoint kept)", err.iteration)
         log.error("diverged: %s; the last good checkpoint is kept", err)
     return summarise(job, time.perf_counter() - start, started_at, diverged)

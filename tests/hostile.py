@@ -142,9 +142,13 @@ def process(args: list[str], cwd: Path, timeout: float = 300, env: dict | None =
 def run_case(id: str, area: str, args: tuple[str, ...] | list[str], names: str, *, smoke: bool = True,
              setup: Callable[[Ctx], None] | None = None, exit: int = 2,
              check: Callable[[Ctx, Outcome], None] | None = None) -> Case:
-    """`python run.py [trainer=smoke eval.enabled=false] args hydra.run.dir=<job>`, in this process."""
-    words = (*(SMOKE if smoke else ()), *args)
-    return Case(id, area, lambda ctx: run_in_process(ctx, [*ctx.words(words), f"hydra.run.dir={ctx.job}"]),
+    """`python run.py [trainer=smoke eval.enabled=false] args hydra.run.dir=<job>`, in this process (args that name
+    their own hydra.run.dir or hydra.sweep.dir keep it)."""
+    flags = tuple(a for a in args if a.startswith("-"))  # -m goes before the overrides
+    words = (*flags, *(SMOKE if smoke else ()), *(a for a in args if not a.startswith("-")))
+    own = any(a.startswith(("hydra.run.dir=", "hydra.sweep.dir=")) for a in args)  # else the job folder
+    return Case(id, area, lambda ctx: run_in_process(ctx, [*ctx.words(words), *([] if own else
+                                                                                 [f"hydra.run.dir={ctx.job}"])]),
                 names, exit=exit, setup=setup, check=check)
 
 

@@ -14,7 +14,7 @@ import torch
 from conftest import ROOT, make_config
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from ganexp.errors import ConfigError
+from ganexp.errors import ConfigError, RunMismatch
 from ganexp.losses import WGANGP
 from ganexp.report import read_events
 from ganexp.train import main as train
@@ -50,7 +50,8 @@ def test_nan_loss_ends_the_run_as_diverged_before_a_bad_step(tmp_path, monkeypat
     assert result != result  # NaN: no metric from a diverged run
     s = status(tmp_path)
     assert s["status"] == "diverged" and s["diverged"]["iteration"] == 5 and s["diverged"]["loss"] == "loss/d"
-    assert s["diverged"]["value"] != s["diverged"]["value"]
+    assert s["diverged"]["value"] == "nan"  # strict JSON: no bare NaN
+    assert json.loads((tmp_path / "status.json").read_text(), parse_constant=lambda c: 1 / 0)["metric"] is None
     ckpt = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=False)
     assert ckpt["ganexp_counters"]["iteration"] == 4  # the last good checkpoint, not a NaN state
     assert all(torch.isfinite(v).all() for v in ckpt["state_dict"].values() if v.is_floating_point())
@@ -134,8 +135,13 @@ def test_resume_after_kill_matches_an_uninterrupted_run(tmp_path, monkeypatch, c
     train(make_config(*args, "resume=true"))
     assert "already completed" in caplog.text and (job / "metrics.json").stat().st_mtime == mtime
     # and without resume it starts over, keeping the earlier results aside
-    train(make_config(*args, "trainer.max_iters=8"))
+    train(make_config(*args))
     assert len(list((job / "previous").glob("*/metrics.json"))) == 1
+    # but the folder belongs to one configuration: other settings stop before anything is touched
+    before = sorted(p for p in job.rglob("*") if p.name != ".lock")
+    with pytest.raises(RunMismatch, match=r"holds a run of other settings: trainer.max_iters \(8 here, 160 there\)"):
+        train(make_config(*args, "trainer.max_iters=8"))
+    assert sorted(p for p in job.rglob("*") if p.name != ".lock") == before
 
 
 def test_same_seed_same_results(tmp_path, monkeypatch):
@@ -226,7 +232,8 @@ def test_extend_from_a_shorter_run_is_the_longer_run(tmp_path, monkeypatch):
         "ganexp_counters"]["iteration"] == 8  # copied, not moved
     assert [s for s, _ in read_events(tmp_path / "long" / "tb")["loss/g"]] == [2, 4, 6, 8, 10, 12]
 
-    monkeypatch.chdir(tmp_path / "long")
+    (tmp_path / "other").mkdir()
+    monkeypatch.chdir(tmp_path / "other")
     with pytest.raises(ConfigError, match=r"extend_from=.*short: no run there has this job's settings; the nearest, "
                                           r".*short, differs in loss.gp_weight \(1 here, 10.0 there\)"):
         train(make_config(*SMOKE, "loss=gp", "seed=5", "loss.gp_weight=1", "trainer.max_iters=12",
