@@ -8,7 +8,9 @@ A claim whose runs are not committed yet is listed as *not measured*, with its c
 list of what is left to run. Where both reports have their `curves.csv` (every evaluation of every job, written
 by `ganexp.report`), the rule is applied again at every evaluated length, so each row says since when its verdict
 has stood, and `docs/findings/<row>.png` draws both settings' mean ± SE over iterations. `--check` only says
-whether the written text is current (a test runs it).
+whether the written text is current (a test runs it). `--root DIR` reads and writes DIR's files instead of this
+repository's. A mistake in findings.yaml (its YAML, a claim's missing key, a report.csv it names that is missing or
+malformed) is one `error:` line naming the file (and line or key), exit status 2, and nothing is written.
 """
 
 import argparse
@@ -20,9 +22,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
-from omegaconf import OmegaConf
-from omegaconf.errors import OmegaConfBaseException
+from omegaconf import ListConfig, OmegaConf
+from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 
+from ganexp.atomic import atomic_write
 from ganexp.errors import InputError, tool_main
 from ganexp.eval.ranking import better
 from ganexp.verdict import Comparison, Z, compare, judged
@@ -79,19 +82,29 @@ class Row:
 
 
 def load(path: Path) -> list[Claim]:
+    """The claims of a findings.yaml, every mistake in it an InputError naming the file (and line or key)."""
     try:
         raw = OmegaConf.load(path)
+        if not isinstance(raw, ListConfig) or not raw:
+            raise InputError(f"{path}: must be a YAML list of claims (- claim: ..., source: ..., command: ...)")
         merged = OmegaConf.merge(OmegaConf.structured(Findings), {"claims": raw})
+        claims = [OmegaConf.to_object(c) for c in merged.claims]
     except FileNotFoundError as err:
         raise InputError(f"{path}: no such file") from err
+    except UnicodeDecodeError as err:
+        raise InputError(f"{path}: not UTF-8 text") from err
+    except MissingMandatoryValue as err:  # full_key "claims[3].source": say which claim, where it starts
+        raise InputError(f"{path}{claim_line(path, err.full_key)}: {claim_key(err.full_key)} is missing "
+                         "(every claim needs claim, source and command; a measured one claimed, other and metric, "
+                         "each side report and where)") from err
     except OmegaConfBaseException as err:
-        raise InputError(f"{path}: {str(err).splitlines()[0]} (key {err.full_key})") from err
+        raise InputError(f"{path}{claim_line(path, err.full_key)}: {str(err).splitlines()[0]} (key {err.full_key})") \
+            from err
     except yaml.YAMLError as err:  # a syntax mistake: say where (PyYAML's marks count from 0)
         mark = getattr(err, "problem_mark", None)
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise InputError(f"{path}:{where}: not valid YAML ({getattr(err, 'problem', None) or err}); quote a value "
                          "that holds ': ' or write it as a block (command: >-)") from err
-    claims = [OmegaConf.to_object(c) for c in merged.claims]
     for num, c in enumerate(claims):
         if (c.claimed is None) != (c.other is None) or (c.claimed is not None and not c.metric):
             raise InputError(f"{path}: claim {num} ({c.claim[:40]!r}) needs claimed, other and metric together")
@@ -100,6 +113,22 @@ def load(path: Path) -> list[Claim]:
                 raise InputError(f"{path}: claim {num} ({c.claim[:40]!r}): picture {picture!r} is not a file under "
                                  "docs/ (commit it there, e.g. python -m ganexp.report SWEEP --grid progress)")
     return claims
+
+
+def claim_key(key: str) -> str:
+    """OmegaConf's "claims[3].claimed.where" as "claim 3's claimed.where"."""
+    num, _, rest = key.removeprefix("claims[").partition("].")
+    return f"claim {num}'s {rest}" if num.isdigit() else key
+
+
+def claim_line(path: Path, key: str | None) -> str:
+    """ " line N" where the claim that `key` (e.g. "claims[3].source") belongs to starts in `path`, or ""."""
+    num = key[len("claims["):].split("]")[0] if key and key.startswith("claims[") else ""
+    try:
+        node = yaml.compose(path.read_text())
+        return f" line {node.value[int(num)].start_mark.line + 1}" if num.isdigit() else ""
+    except (yaml.YAMLError, AttributeError, IndexError, TypeError):
+        return ""
 
 
 def split_overrides(text: str) -> set[str]:
@@ -128,17 +157,37 @@ def seeds(side: Side, metric: str, root: Path) -> list[float]:
     values, wanted = [], split_overrides(side.where)
     for report in side.reports:
         path = root / report
-        if not path.exists():
+        if not path.is_file():
             raise InputError(f"{report}: no such report (commit the sweep's report.csv under docs/experiments)")
-        rows = list(csv.DictReader(path.read_text().splitlines()))
-        if rows and metric not in rows[0]:
-            raise InputError(f"{report}: no column {metric!r} (columns: {', '.join(rows[0])})")
-        found = [float(r[metric]) for r in rows
-                 if r["status"] == "completed" and wanted <= split_overrides(r["overrides"]) and r[metric] != ""]
+        rows = read_rows(path, report, ("status", "overrides", metric))
+        found = [number(r[metric], report, metric) for r in rows
+                 if r["status"] == "completed" and wanted <= split_overrides(r["overrides"] or "") and r[metric] != ""]
         if not found:
             raise InputError(f"{report}: no completed job with {side.where!r} and a value of {metric!r}")
         values += found
     return values
+
+
+def read_rows(path: Path, shown: str, columns: tuple[str, ...]) -> list[dict[str, str]]:
+    """A committed CSV file's rows (`shown`: its name in messages), checked for the columns the findings read."""
+    try:
+        rows = list(csv.DictReader(path.read_text().splitlines()))
+    except UnicodeDecodeError:
+        raise InputError(f"{shown}: not UTF-8 text (a CSV file written by ganexp.report)") from None
+    except csv.Error as err:
+        raise InputError(f"{shown}: not a CSV file ({err})") from None
+    missing = [c for c in columns if rows and c not in rows[0]]
+    if missing:
+        raise InputError(f"{shown}: no column {missing[0]!r} (columns: {', '.join(rows[0])})")
+    return rows
+
+
+def number(text: str, shown: str, column: str) -> float:
+    """A CSV cell as a number; anything else is an InputError naming the file and column."""
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        raise InputError(f"{shown}: {column} {text!r} is not a number") from None
 
 
 def history(side: Side, metric: str, root: Path) -> dict[int, list[float]]:
@@ -151,9 +200,11 @@ def history(side: Side, metric: str, root: Path) -> dict[int, list[float]]:
     name, wanted = metric.removeprefix("best "), split_overrides(side.where)
     jobs: dict[tuple[Path, str], dict[int, float]] = {}
     for path in paths:
-        for r in csv.DictReader(path.read_text().splitlines()):
-            if r["metric"] == name and r["status"] == "completed" and wanted <= split_overrides(r["overrides"]):
-                jobs.setdefault((path, r["job"]), {})[int(float(r["iteration"]))] = float(r["value"])
+        shown = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+        for r in read_rows(path, shown, ("job", "overrides", "status", "metric", "iteration", "value")):
+            if r["metric"] == name and r["status"] == "completed" and wanted <= split_overrides(r["overrides"] or ""):
+                it = int(number(r["iteration"], shown, "iteration"))
+                jobs.setdefault((path, r["job"]), {})[it] = number(r["value"], shown, "value")
     curve: dict[int, list[float]] = {}
     for points in jobs.values():
         best = None
@@ -228,9 +279,10 @@ def table(rows: list[Row]) -> list[str]:
 RULE = (f"Verdict rule (`ganexp/verdict.py`, the same for every row): the claimed setting's mean minus the other's, "
         f"against its standard error SE = sqrt(s1²/n1 + s2²/n2) over seeds; **confirmed** when the difference favours "
         f"the claim by more than {Z:g} SE, **refuted** when it favours the other setting by more than {Z:g} SE, "
-        f"*inconclusive* otherwise. A few seeds a side see only large effects: *inconclusive* means \"no difference this "
-        f"size of experiment can see\", not \"no difference\". A claim of no difference states a margin and is "
-        f"**confirmed** when the difference ± {Z:g} SE lies within ±margin, **refuted** when it lies wholly outside.")
+        f"*inconclusive* otherwise. A few seeds a side see only large effects: *inconclusive* means "
+        f"\"no difference this size of experiment can see\", not \"no difference\". A claim of no difference states "
+        f"a margin and is **confirmed** when the difference ± {Z:g} SE lies within ±margin, **refuted** when it lies "
+        f"wholly outside.")
 
 
 def findings_md(rows: list[Row]) -> str:
@@ -300,6 +352,9 @@ def readme_block(rows: list[Row]) -> str:
 def render(root: Path = ROOT, rows: list[Row] | None = None) -> tuple[str, str]:
     """(docs/findings.md, README.md) as they should read."""
     rows = measure(load(root / "docs" / "findings.yaml"), root) if rows is None else rows
+    if not (root / "README.md").is_file():
+        raise InputError(f"{root / 'README.md'}: no such file (the findings table is written into it, between "
+                         f"{START} and {END})")
     readme = (root / "README.md").read_text()
     if START not in readme or END not in readme:
         raise InputError(f"README.md: no {START} ... {END} block to write the findings table into")
@@ -310,10 +365,16 @@ def render(root: Path = ROOT, rows: list[Row] | None = None) -> tuple[str, str]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m ganexp.findings", description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="only say whether docs/findings.md and README are current")
+    parser.add_argument("--root", type=Path, default=ROOT,
+                        help="the repository whose docs/findings.yaml is read and whose docs/findings.md, "
+                             "docs/findings/ and README.md are written (default: ganexp's own)")
     args = parser.parse_args(argv)
-    rows = measure(load(ROOT / "docs" / "findings.yaml"))
-    md, readme = render(ROOT, rows)
-    targets = {ROOT / "docs" / "findings.md": md, ROOT / "README.md": readme}
+    root = args.root
+    if not root.is_dir():
+        raise InputError(f"--root {root}: no such folder")
+    rows = measure(load(root / "docs" / "findings.yaml"), root)  # every mistake found before anything is written
+    md, readme = render(root, rows)
+    targets = {root / "docs" / "findings.md": md, root / "README.md": readme}
     stale = [p.name for p, text in targets.items() if not p.exists() or p.read_text() != text]
     if args.check:
         if stale:
@@ -321,10 +382,10 @@ def main(argv: list[str] | None = None) -> None:
         print("findings: current")
         return
     for path, text in targets.items():
-        path.write_text(text)
+        atomic_write(path, lambda f, text=text: f.write(text))
     for num, row in enumerate(rows, 1):
         if row.by_length:
-            plot(row, num, ROOT / "docs" / "findings" / f"{num}.png")
+            plot(row, num, root / "docs" / "findings" / f"{num}.png")
     print(f"wrote docs/findings.md and README's findings table ({len(md.splitlines())} lines)")
 
 

@@ -10,27 +10,34 @@ monitored metric over each job's evaluations; with `--baseline SETTING` each oth
 the rule in `ganexp.verdict`. It reads what jobs wrote (status.json, metrics.json, TensorBoard events), so it works
 on a sweep that is still running or partly failed. At the end of every multirun `SweepStatus` prints each job's
 status and writes the report.
+
+A run folder (one `python run.py` job, or one job of a sweep) is read as a sweep of that one job: its report goes
+into it, or into `--out`. A job whose status.json or metrics.json is damaged is shown as `damaged` (the others are
+still reported) with a warning naming the file and what to do; when every job is damaged there is nothing to report.
+Mistakes are one `error:` line, exit status 2, nothing written: a folder that is neither a sweep nor a run, nothing
+readable to report, a damaged `.hydra/` record (the job's settings are unknown), `--metric` naming a metric no job
+logged (the line lists those they did), an unknown `--baseline` or `--grid`.
 """
 
 import argparse
 import csv
-import json
 import logging
 import math
 import os
 import shutil
 import statistics
+import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from hydra.experimental.callback import Callback
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from ganexp.errors import InputError, StateFileError, tool_main
 from ganexp.eval.ranking import badness, describe
-from ganexp.rundir import read_status, tensorboard_dir
+from ganexp.jobs import Job, collect, is_run, read_events, sweep_monitor  # noqa: F401 (callers import read_events here)
+from ganexp.rundir import read_status
 from ganexp.sweep import TOKEN, job_folders, job_overrides, ledger, sweep_jobs
 from ganexp.verdict import compare
 
@@ -43,83 +50,9 @@ log = logging.getLogger(__name__)
 CURVES = ("fid_eval", "acc/cond", "loss/d", "loss/g")
 
 
-@dataclass
-class Job:
-    path: Path
-    overrides: list[str]
-    status: str
-    iterations: int | None = None
-    wall_time_s: float | None = None
-    images_per_s: float | None = None
-    final: dict[str, float] = field(default_factory=dict)
-    best: dict[str, float] = field(default_factory=dict)  # monitored metric -> its best value over the evaluations
-    curves: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
-    common: frozenset[str] = frozenset()  # overrides every job of the sweep shares: left out of its label
-    id: str = ""  # report.csv's and curves.csv's `job`: its folder's name, `<sweep>/<folder>` in a report of sweeps
-
-    def __post_init__(self) -> None:
-        self.id = self.id or self.path.name
-
-    def best_of(self, metric: str) -> float:
-        """The best value of `metric` over the job's evaluations: the run's own record for its monitored metric,
-        otherwise the best point of its TensorBoard curve (NaN when it logged none)."""
-        if metric in self.best:
-            return self.best[metric]
-        values = [v for _, v in self.curves.get(metric, []) if not math.isnan(v)]
-        return min(values, key=lambda v: badness(metric, v)) if values else math.nan
-
-    @property
-    def name(self) -> str:
-        return ",".join(o for o in self.overrides if o not in self.common) or "default"
-
-    @property
-    def setting(self) -> str:
-        """The overrides without the seed: jobs with the same setting are repeats."""
-        return ",".join(o for o in self.overrides if not o.startswith("seed=") and o not in self.common) or "default"
-
-
-def read_events(log_dir: Path) -> dict[str, list[tuple[int, float]]]:
-    if not log_dir.is_dir():
-        return {}
-    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-
-    logging.getLogger("tensorboard").setLevel(logging.WARNING)  # its directory watcher narrates every file
-    acc = EventAccumulator(str(log_dir), size_guidance={"scalars": 0})
-    acc.Reload()
-    return {tag: [(e.step, e.value) for e in acc.Scalars(tag)] for tag in acc.Tags()["scalars"]}
-
-
-def collect(sweeps: list[Path], statuses: dict[str, dict]) -> list[Job]:
-    jobs = []
-    paths = sweep_jobs(sweeps[0], statuses) if len(sweeps) == 1 else [p for s in sweeps for p in job_folders(s)]
-    for path in paths:
-        id = f"{path.parent.name}/{path.name}" if len(sweeps) > 1 else path.name
-        if "overrides" in statuses.get(path.name, {}):  # stopped at a check: its folder holds nothing of it
-            jobs.append(Job(path, statuses[path.name]["overrides"], statuses[path.name]["status"], id=id))
-            continue
-        job = Job(path, job_overrides(path), statuses.get(path.name, read_status(path)).get("status", "no status"),
-                  id=id)
-        job.curves = read_events(tensorboard_dir(path))
-        job.final = {tag: points[-1][1] for tag, points in job.curves.items() if points}
-        metrics_file = path / "metrics.json"
-        if metrics_file.exists():
-            metrics = json.loads(metrics_file.read_text())
-            # every process of a resumed or extended run (older metrics.json: the last process only)
-            job.iterations, job.wall_time_s = metrics["iterations"], metrics.get("total_wall_time_s",
-                                                                                 metrics["wall_time_s"])
-            job.images_per_s = metrics["images_per_s"]
-            job.final.update(metrics["final"])
-            job.final.update({k: metrics[k] for k in ("epoch_seconds", "steps_to_acc") if metrics.get(k) is not None})
-            if (metrics.get("best") or {}).get("value") is not None:
-                job.best = {metrics["best"]["metric"]: metrics["best"]["value"]}
-        elif job.curves:
-            job.iterations = max(step for points in job.curves.values() for step, _ in points)
-        jobs.append(job)
-    if len(jobs) > 1:
-        common = frozenset.intersection(*(frozenset(j.overrides) for j in jobs))
-        for job in jobs:
-            job.common = common
-    return jobs
+def warn(text: str) -> None:
+    """A warning the user should read, one line on standard error (the report goes on)."""
+    print(f"warning: {text}", file=sys.stderr)
 
 
 def sort_key(metric: str):
@@ -163,9 +96,7 @@ def write_tables(jobs: list[Job], sweep: Path, metric: str, baseline: str | None
             best_value = j.best_of(metric)
             writer.writerow([j.id, ",".join(j.overrides), j.status, j.iterations, j.wall_time_s, j.images_per_s,
                              "" if math.isnan(best_value) else best_value, *(j.final.get(c, "") for c in columns)])
-    groups: dict[str, list[Job]] = {}
-    for j in jobs:
-        groups.setdefault(j.setting, []).append(j)
+    groups = settings(jobs)
     lines = [f"# Sweep report: {title or sweep}", "",
              f"{len(jobs)} jobs, sorted by `{metric}` ({describe(metric)}"
              " is better); repeats that differ only by `seed` are shown as mean ± std.", "",
@@ -239,15 +170,21 @@ def montage(grids: list[tuple[Job, Path]], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    if not grids:
+    pictures = []
+    for j, file in sorted(grids, key=lambda g: g[0].name):  # seeds side by side
+        try:
+            pictures.append((j, file, plt.imread(file)))
+        except (OSError, SyntaxError, ValueError) as err:  # a damaged picture must not cost the whole report
+            warn(f"{file} is not a readable picture ({err}): left out of {path.name}")
+    if not pictures:
         return
-    cols = min(4, len(grids))
-    rows = -(-len(grids) // cols)
+    cols = min(4, len(pictures))
+    rows = -(-len(pictures) // cols)
     fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 3.5 * rows), squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
-    for ax, (j, file) in zip(axes.flat, sorted(grids, key=lambda g: g[0].name), strict=False):  # seeds side by side
-        ax.imshow(plt.imread(file))
+    for ax, (j, file, picture) in zip(axes.flat, pictures, strict=False):
+        ax.imshow(picture)
         ax.set_title(f"{j.name}\n{j.status}, {file.stem}", fontsize=7)
     fig.tight_layout()
     save_small(fig, path)
@@ -272,38 +209,56 @@ def write_grids(jobs: list[Job], sweep: Path, names: list[str]) -> list[Path]:
     code_cat0, progress), for the claims one sees rather than reads."""
     written = []
     for name in names:
-        grids = [(j, j.path / "samples" / f"{name}.png") for j in jobs if (j.path / "samples" / f"{name}.png").exists()]
-        if not grids:
-            have = sorted({f.stem for j in jobs for f in (j.path / "samples").glob("*.png")
-                           if not f.stem.startswith("iter_")})
-            raise InputError(f"--grid {name}: no job has samples/{name}.png (they have: {', '.join(have) or 'none'})")
-        montage(grids, sweep / f"grid_{name}.png")
+        montage(grid_files(jobs, name), sweep / f"grid_{name}.png")
         written.append(sweep / f"grid_{name}.png")
     return written
 
 
-def sweep_monitor(sweep: Path) -> str:
-    """The metric the sweep's jobs monitored (their `monitor`), which the report ranks by unless told otherwise."""
-    for path in job_folders(sweep):
-        config = path / ".hydra" / "config.yaml"
-        if config.exists():
-            return OmegaConf.load(config).get("monitor") or "fid_eval"
-    return "fid_eval"
+def grid_files(jobs: list[Job], name: str) -> list[tuple[Job, Path]]:
+    """Every job's samples/<name>.png; none is an InputError listing the names the jobs have."""
+    grids = [(j, j.path / "samples" / f"{name}.png") for j in jobs if (j.path / "samples" / f"{name}.png").is_file()]
+    if not grids:
+        have = sorted({f.stem for j in jobs for f in (j.path / "samples").glob("*.png")
+                       if not f.stem.startswith("iter_")})
+        raise InputError(f"--grid {name}: no job has samples/{name}.png (they have: {', '.join(have) or 'none'})")
+    return grids
+
+
+def settings(jobs: list[Job]) -> dict[str, list[Job]]:
+    """The jobs grouped by setting (their overrides less the seed): the repeats of each."""
+    groups: dict[str, list[Job]] = {}
+    for j in jobs:
+        groups.setdefault(j.setting, []).append(j)
+    return groups
+
+
+def check_baseline(jobs: list[Job], baseline: str | None) -> None:
+    if baseline is not None and baseline not in settings(jobs):
+        raise InputError(f"--baseline {baseline!r} is not a setting of this sweep (settings: "
+                         f"{', '.join(settings(jobs))})")
+
+
+def write_jobs(jobs: list[Job], out: Path, metric: str, baseline: str | None, title: str) -> None:
+    """report.md, report.csv, curves.csv and the pictures of `jobs` into `out`, best first."""
+    jobs.sort(key=sort_key(metric))
+    out.mkdir(parents=True, exist_ok=True)
+    write_tables(jobs, out, metric, baseline, title=title)
+    write_curves(jobs, out)
+    write_pictures(jobs, out)
 
 
 def write_report(sweep: str | Path, metric: str = "fid_eval", statuses: dict[str, dict] | None = None,
                  baseline: str | None = None, more: tuple[Path, ...] = (), out: Path | None = None) -> list[Job]:
     """The report of `sweep`'s jobs and those of the sweep folders `more`, written into `out` (default: `sweep`).
     `statuses`: job folder name -> status known to the caller but not in the folder (a job that stopped before
-    touching its folder, see `ganexp.sweep`)."""
+    touching its folder, see `ganexp.sweep`). A damaged job is logged as a warning and shown as damaged."""
     sweeps = [Path(sweep), *map(Path, more)]
-    out = Path(out or sweep)
-    out.mkdir(parents=True, exist_ok=True)
     jobs = collect(sweeps, statuses or {})
-    jobs.sort(key=sort_key(metric))
-    write_tables(jobs, out, metric, baseline, title=", ".join(map(str, sweeps)))
-    write_curves(jobs, out)
-    write_pictures(jobs, out)
+    check_baseline(jobs, baseline)
+    for job in jobs:
+        if job.damaged:
+            warn(f"{job.damaged} (the job is shown as damaged in the report)")
+    write_jobs(jobs, Path(out or sweep), metric, baseline, ", ".join(map(str, sweeps)))
     return jobs
 
 
@@ -344,11 +299,39 @@ class SweepStatus(Callback):
             raise SystemExit(f"{len(failed)} of {len(rows)} jobs did not complete")
 
 
+def check_folders(folders: list[Path], out: Path | None) -> None:
+    """Each argument is a sweep folder or a run folder; several need --out, a folder."""
+    for folder in folders:
+        if not folder.is_dir():
+            raise InputError(f"{folder}: no such sweep folder" if not folder.exists() else
+                             f"{folder}: a file, not a sweep folder or run folder")
+        if not job_folders(folder) and not is_run(folder):
+            raise InputError(f"{folder}: no jobs here (expected a sweep folder, whose job folders each hold .hydra/, "
+                             "or a run folder, with config.yaml or status.json)")
+    if len(folders) > 1 and out is None:
+        raise InputError(f"{len(folders)} sweep folders: name the folder for their one report with --out")
+    if out is not None and out.exists() and not out.is_dir():
+        raise InputError(f"--out {out}: is a file; name a folder for the report")
+
+
+def check_jobs(jobs: list[Job], args: argparse.Namespace) -> None:
+    """The jobs hold something to report, and the options name what they have."""
+    if all(j.damaged for j in jobs):
+        raise StateFileError(next(j.damaged for j in jobs))
+    logged = sorted({m for j in jobs for m in (*j.final, *j.curves, *j.best)})
+    if args.metric is not None and args.metric not in logged:
+        raise InputError(f"--metric {args.metric!r}: no job logged it (they logged: {', '.join(logged) or 'nothing'})")
+    check_baseline(jobs, args.baseline)
+    for name in args.grid:
+        grid_files(jobs, name)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m ganexp.report", description=__doc__.splitlines()[0])
     parser.add_argument("sweep", type=Path, nargs="+",
-                        help="a sweep folder; several: one report of all their jobs (then --out is needed)")
-    parser.add_argument("--out", type=Path, help="the folder to write the report of several sweeps into")
+                        help="a sweep folder, or a run folder (a report of its one job); several: one report of all "
+                             "their jobs (then --out is needed)")
+    parser.add_argument("--out", type=Path, help="the folder to write the report into (default: the one folder given)")
     parser.add_argument("--metric", help="the metric to sort and compare by (default: the jobs' `monitor`)")
     parser.add_argument("--baseline", help="a setting (the overrides without seed, as report.md names it) to compare "
                                            "every other setting with, by the rule in ganexp/verdict.py")
@@ -356,14 +339,15 @@ def main(argv: list[str] | None = None) -> None:
                         help="also lay every job's samples/NAME.png side by side in grid_NAME.png (repeatable; e.g. "
                              "cond_hair, code_cat0, progress)")
     args = parser.parse_args(argv)
-    for sweep in args.sweep:
-        if not sweep.is_dir():
-            raise InputError(f"{sweep}: no such sweep folder")
-    if len(args.sweep) > 1 and args.out is None:
-        raise InputError(f"{len(args.sweep)} sweep folders: name the folder for their one report with --out")
+    check_folders(args.sweep, args.out)
     first, out = args.sweep[0], args.out or args.sweep[0]
-    jobs = write_report(first, args.metric or sweep_monitor(first), baseline=args.baseline, more=tuple(args.sweep[1:]),
-                        out=out)
+    metric = args.metric or sweep_monitor(first)
+    jobs = collect(args.sweep, {})
+    check_jobs(jobs, args)
+    for job in jobs:
+        if job.damaged:
+            warn(f"{job.damaged} (the job is shown as damaged in the report)")
+    write_jobs(jobs, out, metric, args.baseline, ", ".join(map(str, args.sweep)))
     extra = "".join(f", {p.name}" for p in write_grids(jobs, out, args.grid))
     print(f"{len(jobs)} jobs -> {out / 'report.md'}, report.csv, curves.csv, curves.png, samples.png{extra}")
 

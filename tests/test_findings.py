@@ -227,3 +227,14 @@ def test_every_findings_command_composes_every_job(num):
     with initialize_config_dir(str(CONF), version_base="1.3"):
         for job in jobs:
             validate(compose(config_name="config", overrides=list(job)))
+
+
+def test_root_reads_and_writes_another_repository(tmp_path, capsys):
+    """`--root DIR`: DIR's docs/findings.yaml read, its docs/findings.md and README.md table written (tests use it
+    to keep off the repository's own files)."""
+    write(tmp_path, f"- claim: packing lowers FID\n  source: s\n  command: c\n  metric: best fid_eval{SIDES}")
+    findings.main(["--root", str(tmp_path)])
+    assert "| 1 | packing lowers FID | best fid_eval |" in (tmp_path / "docs" / "findings.md").read_text()
+    assert "| 1 | packing lowers FID | best fid_eval |" in (tmp_path / "README.md").read_text()
+    findings.main(["--root", str(tmp_path), "--check"])
+    assert capsys.readouterr().out.endswith("findings: current\n")

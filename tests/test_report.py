@@ -168,3 +168,31 @@ def test_several_sweeps_make_one_report_of_all_their_jobs(tmp_path):
     assert "| model.d_pack=2 | 2 | completed | 1000 ± 0 | 10 ± 0 | 5 ± 0 | 85 ± 7.1 | 85 ± 7.1 |" in report
     assert "| default | 2 | completed | 1000 ± 0 | 10 ± 0 | 5 ± 0 | 105 ± 7.1 | 105 ± 7.1 |" in report
     assert not (plain / "report.md").exists() and not (packed / "report.md").exists()  # the sweeps stay as they were
+
+
+def test_a_run_folder_is_reported_as_its_one_job(tmp_path, capsys):
+    """`python -m ganexp.report RUN`: a run folder (not a sweep) is a report of its one job, written into it."""
+    from ganexp.report import main
+
+    run = tmp_path / "run"
+    fake_job(run, ["loss=lsgan", "seed=0"], {500: 80.0, 1000: 60.0})
+    main([str(run)])
+    assert "1 jobs ->" in capsys.readouterr().out
+    rows = list(csv.DictReader(open(run / "report.csv")))
+    assert [(r["job"], r["overrides"], r["status"], r["iterations"], r["best fid_eval"]) for r in rows] == [
+        ("run", "loss=lsgan,seed=0", "completed", "1000", "60.0")]
+    assert "| loss=lsgan | 1 | completed | 1000 |" in (run / "report.md").read_text()
+
+
+def test_a_non_finite_metric_written_as_null_reads_as_missing(tmp_path):
+    """status.json and metrics.json are strict JSON: a diverged run's NaN is written as null."""
+    import json
+
+    for num, fid in enumerate((None, 50.0)):
+        fake_job(tmp_path / str(num), [f"seed={num}"], {8: math.nan if fid is None else fid})
+        (tmp_path / str(num) / "metrics.json").write_text(json.dumps(
+            {"iterations": 8, "wall_time_s": None, "images_per_s": None, "final": {"fid_eval": fid, "loss/d": None},
+             "best": {"metric": "fid_eval", "value": fid}}))
+    jobs = write_report(tmp_path, "fid_eval")
+    assert [j.id for j in jobs] == ["1", "0"] and math.isnan(jobs[1].final["fid_eval"])
+    assert "| default | 2 | completed | 8 ± 0 | – | – | 50 | 50 | – |" in (tmp_path / "report.md").read_text()
