@@ -6,13 +6,15 @@ touch that folder, so it records its failure in the sweep's ledger, `<sweep>/.le
 workers). torch-free.
 """
 
+import contextlib
+import fcntl
 import json
 import os
 from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from ganexp.atomic import write_json
+from ganexp.atomic import atomic_write, write_json
 
 TOKEN = "GANEXP_SWEEP_TOKEN"
 # overrides that say how a job runs, not what (a run extended from a shorter one is the longer run)
@@ -38,16 +40,39 @@ def job_overrides(job: Path) -> list[str]:
 
 
 def record_outside(run_dir: Path, error: str) -> None:
-    """Note a job's failure in the sweep's ledger instead of in its folder: a job that stops at a check leaves its
-    folder as it was (it may hold another run's results, or belong to another live process). The entry keeps the
-    job's overrides, so the sweep's table names the job that failed."""
+    """Record a job that stopped at a check (its one error line) without touching anything earlier: in its own
+    folder when that is new and empty (`status.json` failed and `.hydra/overrides.yaml`, so a report rebuilt later
+    still lists it), else in the sweep's ledger (the folder holds another run's results, or belongs to another live
+    process). Either record keeps the job's own overrides, so the sweep's table names the job that failed."""
     from hydra.core.hydra_config import HydraConfig
 
+    run_dir = Path(run_dir)
+    overrides = list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
+    entry = {"status": "failed", "error": error, "overrides": how_left_out(overrides)}
+    with contextlib.suppress(OSError):  # a folder that cannot be written (the error may be just that)
+        if run_dir.is_dir() and not [p for p in run_dir.iterdir() if p.name != ".lock"] and not held(run_dir):
+            atomic_write(run_dir / ".hydra" / "overrides.yaml", lambda f: f.write(OmegaConf.to_yaml(overrides)))
+            write_json(run_dir / "status.json", {k: v for k, v in entry.items() if k != "overrides"})
+            return
     token = os.environ.get(TOKEN)
-    overrides = how_left_out(list(HydraConfig.get().overrides.task)) if HydraConfig.initialized() else []
     if token:
-        write_json(Path(run_dir).parent / ".ledger" / token / f"{Path(run_dir).name}.json",
-                   {"status": "failed", "error": error, "overrides": overrides})
+        with contextlib.suppress(OSError):
+            write_json(run_dir.parent / ".ledger" / token / f"{run_dir.name}.json", entry)
+
+
+def held(run_dir: Path) -> bool:
+    """Whether another live process holds the run folder's lock (ganexp.rundir.RunLock)."""
+    lock = Path(run_dir) / ".lock"
+    if not lock.exists():
+        return False
+    fd = os.open(lock, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return False
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # closing releases a lock taken here
 
 
 def ledger(sweep: Path, token: str) -> dict[str, dict]:

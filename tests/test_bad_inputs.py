@@ -90,7 +90,10 @@ def test_a_sweep_records_a_bad_job_as_failed_and_runs_the_others(tmp_path):
     assert any("completed" in ln and "data.image_size=32" in ln for ln in lines)
     assert any("failed" in ln and "data.image_size=48: not one of 32, 64, 128" in ln for ln in lines)
     sweep = next((tmp_path / "outputs" / "multirun").iterdir())
-    assert not (sweep / "1" / "status.json").exists() and not (sweep / ".ledger").exists()
+    # the bad job's folder was new and empty: its failure is recorded there (a report rebuilt later lists it)
+    assert json.loads((sweep / "1" / "status.json").read_text())["status"] == "failed"
+    assert "data.image_size=48" in (sweep / "1" / ".hydra" / "overrides.yaml").read_text()
+    assert not (sweep / ".ledger").exists() and not (sweep / "1" / "config.yaml").exists()
     assert json.loads((sweep / "0" / "status.json").read_text())["status"] == "completed"
 
 

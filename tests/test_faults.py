@@ -9,10 +9,12 @@ import subprocess
 import sys
 import time
 
+import pytest
 import torch
 from conftest import ROOT, make_config
 
-from ganexp.rundir import RunLock
+from ganexp.errors import RunMismatch
+from ganexp.rundir import RunLock, set_aside
 from ganexp.train import main as train
 
 SMOKE = ["trainer=smoke", "eval.enabled=false"]
@@ -68,9 +70,13 @@ def test_the_same_command_twice_at_once_the_second_stops_at_the_lock(tmp_path, m
     assert not (job / "previous").exists()  # the second never set the first's results aside
     writers = {path.name.split(".")[-2] for path in (job / "tb").glob("events.out.tfevents.*")}
     assert writers == {str(first.pid)}  # nor wrote events beside them (the file names end in .<pid>.<n>)
-    # afterwards a run in the same folder goes ahead (a short one: 8 iterations) and keeps the first run's results aside
+    # afterwards the folder still belongs to the first run's settings: a short run (8 iterations) there stops before
+    # touching it, and a fresh start of the same settings sets the interrupted run aside
     monkeypatch.chdir(job)
-    train(make_config(*SMOKE))  # in this process: no third start-up
+    with pytest.raises(RunMismatch, match=r"trainer.max_iters \(8 here, 100000 there\)"):
+        train(make_config(*SMOKE))  # in this process: no third start-up
+    assert status == json.loads((job / "status.json").read_text())
+    set_aside(job)
     assert [json.loads(p.read_text())["status"] for p in (job / "previous").glob("*/status.json")] == ["interrupted"]
 
 

@@ -86,8 +86,8 @@ def test_optuna_study_survives_a_failed_trial(tmp_path):
     study = tmp_path / "study"
     statuses = [json.loads((study / str(i) / "status.json").read_text())["status"] for i in (0, 2)]
     assert statuses == ["completed", "completed"]
-    # trial 1 stopped at the config check, before touching its folder; the sweep's verdict lists it as failed
-    assert not (study / "1" / "status.json").exists()
+    # trial 1 stopped at the config check; its new, empty folder records just that; the sweep's verdict lists it
+    assert json.loads((study / "1" / "status.json").read_text())["status"] == "failed"
     rows = out.stdout.splitlines()
     assert any(line.strip().startswith("1  failed") and "optimizer.g.lr=-1.0" in line for line in rows)
     assert out.returncode != 0  # the sweep's exit status reports the failed trial...

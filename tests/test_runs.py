@@ -79,7 +79,7 @@ def test_sweep_survives_a_failing_and_a_diverging_job(tmp_path):
                    f"hydra.sweep.dir={tmp_path}")
     assert proc.returncode != 0  # a job failed, so the sweep says so
     statuses = {p.name: status(p) for p in tmp_path.iterdir() if (p / "status.json").exists()}
-    assert sorted(s["status"] for s in statuses.values()) == ["completed", "diverged"]
+    assert sorted(s["status"] for s in statuses.values()) == ["completed", "diverged", "failed", "failed"]
     # the two jobs with an impossible batch stopped before touching their folders; the sweep's verdict names them
     failed = [line for line in proc.stdout.splitlines() if " failed " in line]
     assert len(failed) == 2 and all("data.batch_size=100000: the data has 288 images" in f for f in failed)
