@@ -5,7 +5,13 @@ A mistake in the config or the data ends the run with one line naming the key, f
 """
 
 import os
+import signal
 import time
+
+if __name__ == "__main__" and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+    # Ctrl-C during start-up (imports, checks: nothing is touched yet) ends the process quietly, without a traceback;
+    # ganexp.train.fit turns Python's KeyboardInterrupt back on for training, where Ctrl-C saves the run.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 _STARTED = (os.getpid(), time.perf_counter())  # before the heavy imports: a job's start-up cost includes them
 
@@ -45,9 +51,20 @@ def main(cfg: DictConfig) -> float | None:
     pid, started = _STARTED
     imports = imports_seconds(started if pid == os.getpid() else None)  # 0 for a process's later jobs
     sweeping = HydraConfig.get().mode.name == "MULTIRUN"
+    from ganexp.checkpoint import Interrupted
+    from ganexp.sweep import INTERRUPTED, record_outside
+
+    if sweeping and os.environ.get(INTERRUPTED):  # a signal stopped the sweep: the later jobs do not start
+        record_outside(HydraConfig.get().runtime.output_dir, "not started: the sweep was interrupted",
+                       status="not started")
+        return None
     try:
         metric = train(cfg, imports_s=imports)
         return None if math.isnan(metric) else metric
+    except Interrupted as stop:  # saved and marked `interrupted`; resume=true continues
+        if not sweeping:
+            sys.exit(stop.exit_status)
+        os.environ[INTERRUPTED] = str(stop.exit_status)  # SweepStatus lists the jobs and exits with it
     except Exception as err:
         if not sweeping:
             if is_input_error(err) and not full_error():
@@ -56,8 +73,6 @@ def main(cfg: DictConfig) -> float | None:
         # The job's status.json (or, for an input error, the sweep's ledger) says `failed`; the other jobs go on and
         # the sweep's exit status reports the failure (ganexp.report.SweepStatus).
         if is_input_error(err):  # found before the job touched its folder (or the folder is someone else's)
-            from ganexp.sweep import record_outside
-
             log.error("error: %s", one_line(err))
             record_outside(HydraConfig.get().runtime.output_dir, one_line(err))
         else:

@@ -7,6 +7,7 @@ Lightning keeps weights, optimizers and schedulers; the module adds ganexp's cou
 import logging
 import os
 import random
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -61,10 +62,21 @@ class Checkpointer(pl.Callback):
 
     def __init__(self, run_dir: Path, every: int):
         self.run_dir, self.every = Path(run_dir), every
+        self.interrupted: int | None = None  # the signal that stopped the run
+        self.requested: int | None = None  # a Ctrl-C waiting for the end of the iteration
         self.path = self.run_dir / "checkpoints" / "last.ckpt"
 
     def save(self, trainer: pl.Trainer) -> None:
         save_atomic(trainer, self.path)
+
+    def request_stop(self, trainer: pl.Trainer, signum: int, frame: Any) -> None:
+        """SIGINT's handler during training: stop at the end of the iteration, as Lightning does for SIGTERM, so the
+        saved checkpoint is a whole iteration (a KeyboardInterrupt could land between D's and G's steps). A second
+        Ctrl-C stops at once, unsaved."""
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = signum
+        trainer._signal_connector.received_sigterm = True  # Lightning's own flag (no public setter): checked per batch
 
     def on_train_start(self, trainer, module) -> None:
         if trainer.is_global_zero:
@@ -80,7 +92,41 @@ class Checkpointer(pl.Callback):
         self.save(trainer)
 
     def on_exception(self, trainer, module, exception: BaseException) -> None:
-        if isinstance(exception, KeyboardInterrupt):
-            self.save(trainer)
-            write_status(self.run_dir, "interrupted", iteration=module.iteration, checkpoint=module.iteration)
-            log.warning("interrupted at iteration %d: saved %s; resume=true continues", module.iteration, self.path)
+        """Ctrl-C (SIGINT, a KeyboardInterrupt) or SIGTERM (what SLURM, Kubernetes and systemd send; Lightning raises
+        SIGTERMException at the end of the iteration it arrives in): save a whole-iteration `last.ckpt`, mark the
+        job `interrupted` with the signal; `ganexp.train.fit` then ends the process with status 128 + signal."""
+        signum = self.requested or signal_of(exception)
+        if signum is None:
+            return
+        self.interrupted = signum
+        self.save(trainer)
+        if trainer.is_global_zero:
+            write_status(self.run_dir, "interrupted", iteration=module.iteration, checkpoint=module.iteration,
+                         signal=signal.Signals(signum).name)
+        log.warning("%s at iteration %d: saved %s; resume=true continues", signal.Signals(signum).name,
+                    module.iteration, self.path)
+
+
+def signal_of(exception: BaseException) -> int | None:
+    """The signal an exception stands for: SIGINT for a KeyboardInterrupt, SIGTERM for Lightning's SIGTERMException."""
+    from pytorch_lightning.utilities.exceptions import SIGTERMException
+
+    if isinstance(exception, SIGTERMException):
+        return signal.SIGTERM
+    if isinstance(exception, KeyboardInterrupt):
+        return signal.SIGINT
+    return None
+
+
+class Interrupted(BaseException):
+    """A run stopped by a signal after saving itself; the process exits with 128 + the signal's number (130 for
+    SIGINT, 143 for SIGTERM), as a shell reports a process ended by that signal. Not an Exception, so no handler
+    records it as `failed`."""
+
+    def __init__(self, signum: int, iteration: int):
+        super().__init__(f"{signal.Signals(signum).name} at iteration {iteration}")
+        self.signum, self.iteration = signum, iteration
+
+    @property
+    def exit_status(self) -> int:
+        return 128 + self.signum

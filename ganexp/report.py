@@ -38,7 +38,7 @@ from ganexp.errors import InputError, StateFileError, tool_main
 from ganexp.eval.ranking import badness, describe
 from ganexp.jobs import Job, collect, is_run, read_events, sweep_monitor  # noqa: F401 (callers import read_events here)
 from ganexp.rundir import read_status
-from ganexp.sweep import TOKEN, job_folders, job_overrides, ledger, sweep_jobs
+from ganexp.sweep import INTERRUPTED, TOKEN, job_folders, job_overrides, ledger, sweep_jobs
 from ganexp.verdict import compare
 
 COLUMNS = ("fid_eval", "kid_eval", "acc/cond", "acc/test", "acc/new_test", "steps_to_acc",
@@ -294,6 +294,12 @@ class SweepStatus(Callback):
             print(f"report: {sweep / 'report.md'}")
         except Exception:  # the report must never hide the jobs' own outcome
             log.exception("writing the sweep report failed")
+        stopped = os.environ.pop(INTERRUPTED, None)
+        if stopped:
+            print(f"interrupted: {sum(r[1] == 'interrupted' for r in rows)} job(s) saved as interrupted, "
+                  f"{sum(r[1] == 'not started' for r in rows)} not started; the same command with resume=true "
+                  "continues the sweep")
+            raise SystemExit(int(stopped))
         failed = [r for r in rows if r[1] not in ("completed", "diverged")]
         if failed:
             raise SystemExit(f"{len(failed)} of {len(rows)} jobs did not complete")

@@ -17,6 +17,7 @@ from omegaconf import OmegaConf
 from ganexp.atomic import atomic_write, write_json
 
 TOKEN = "GANEXP_SWEEP_TOKEN"
+INTERRUPTED = "GANEXP_SWEEP_INTERRUPTED"  # set by the job a signal stopped: 128 + the signal's number
 # overrides that say how a job runs, not what (a run extended from a shorter one is the longer run)
 HOW_NOT_WHAT = ("resume", "extend_from", "trainer.progress", "hydra.verbose")
 
@@ -39,7 +40,7 @@ def job_overrides(job: Path) -> list[str]:
     return how_left_out(list(OmegaConf.load(path)))
 
 
-def record_outside(run_dir: Path, error: str) -> None:
+def record_outside(run_dir: Path, error: str, status: str = "failed") -> None:
     """Record a job that stopped at a check (its one error line) without touching anything earlier: in its own
     folder when that is new and empty (`status.json` failed and `.hydra/overrides.yaml`, so a report rebuilt later
     still lists it), else in the sweep's ledger (the folder holds another run's results, or belongs to another live
@@ -48,7 +49,7 @@ def record_outside(run_dir: Path, error: str) -> None:
 
     run_dir = Path(run_dir)
     overrides = list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
-    entry = {"status": "failed", "error": error, "overrides": how_left_out(overrides)}
+    entry = {"status": status, "error": error, "overrides": how_left_out(overrides)}
     with contextlib.suppress(OSError):  # a folder that cannot be written (the error may be just that)
         if run_dir.is_dir() and not [p for p in run_dir.iterdir() if p.name != ".lock"] and not held(run_dir):
             atomic_write(run_dir / ".hydra" / "overrides.yaml", lambda f: f.write(OmegaConf.to_yaml(overrides)))

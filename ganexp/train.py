@@ -10,6 +10,7 @@ import json
 import logging
 import math
 import os
+import signal
 import time
 import traceback
 import warnings
@@ -26,7 +27,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from pytorch_lightning.loggers import TensorBoardLogger
 
 from ganexp.atomic import write_json
-from ganexp.checkpoint import Checkpointer
+from ganexp.checkpoint import Checkpointer, Interrupted
 from ganexp.data.module import ImageData
 from ganexp.errors import ConfigError, StateFileError
 from ganexp.eval.images import ImageEvaluation
@@ -394,14 +395,24 @@ def fit(job: Job, resume_from: Path | None) -> float:
         log.info("resuming from %s", resume_from)
     start, started_at = time.perf_counter(), time.time()
     diverged = None
+    checkpointer = next(c for c in job.trainer.callbacks if isinstance(c, Checkpointer))
+    previous = signal.getsignal(signal.SIGINT)
+    if previous in (signal.SIG_DFL, signal.default_int_handler):  # not where the shell made Ctrl-C ignored
+        signal.signal(signal.SIGINT, partial(checkpointer.request_stop, job.trainer))
     try:
         job.trainer.fit(job.module, datamodule=job.datamodule, ckpt_path=resume_from)
+    except (SystemExit, KeyboardInterrupt) as err:  # Lightning's SIGTERMException, or its sys.exit(1) after Ctrl-C
+        if checkpointer.interrupted is None:
+            raise
+        raise Interrupted(checkpointer.interrupted, job.module.iteration) from err
     except Diverged as err:
         # a non-finite value as text ("nan", "inf"): status.json and metrics.json are strict JSON
         value = err.value if math.isfinite(err.value) else str(err.value)
         diverged = {"iteration": err.iteration, "loss": err.name, "value": value}
         job.logger.experiment.add_text("status", f"diverged: {err} (last good checkpoint kept)", err.iteration)
         log.error("diverged: %s; the last good checkpoint is kept", err)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     return summarise(job, time.perf_counter() - start, started_at, diverged)
 
 

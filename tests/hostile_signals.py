@@ -1,3 +1,146 @@
-"""Hostile-suite rows: signals (SIGTERM, SIGINT) and kill -9 at each point of a run, sent to real processes."""
+"""Hostile-suite rows: signals (SIGTERM, SIGINT) and kill -9 sent to real processes at points of a run."""
 
-CASES = []
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import torch
+from conftest import ROOT, make_config
+from hostile import SMOKE, Case, Ctx, Outcome
+
+LONG = ("trainer.max_iters=400", "trainer.ckpt_every=1000", "log.images_every=1000", "log.every=1000",
+        "trainer.num_threads=1")  # the same arithmetic in the test process and in the signalled one
+
+
+def start(args: list[str], cwd) -> subprocess.Popen:
+    """`python run.py args` with the default SIGINT disposition (a shell that starts the tests in the background
+    makes it ignored, and children inherit that; a terminal's Ctrl-C finds the default)."""
+    return subprocess.Popen([sys.executable, str(ROOT / "run.py"), *args], cwd=cwd, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+
+
+def wait_for_status(folder, wanted: str, proc: subprocess.Popen, timeout: float = 120) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            if json.loads((folder / "status.json").read_text())["status"] == wanted:
+                return
+        except (FileNotFoundError, json.JSONDecodeError):
+            pass
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.01)
+    raise TimeoutError(f"{folder} never reached {wanted}")
+
+
+def signalled(signum: int, *extra: str, when: str = "running"):
+    """Start a run in a fresh folder, send `signum` once its status is `when`, return how it ended."""
+    def act(ctx: Ctx) -> Outcome:
+        folder = ctx.tmp / "run"
+        proc = start([*SMOKE, *LONG, *extra, f"hydra.run.dir={folder}"], ctx.tmp)
+        try:
+            wait_for_status(folder, when, proc)
+            proc.send_signal(signum)
+            out, err = proc.communicate(timeout=120)
+        finally:
+            proc.kill()
+        return Outcome(proc.returncode, err, out)
+    return act
+
+
+def saved_and_resumes_exactly(signame: str):
+    def check(ctx: Ctx, outcome: Outcome) -> None:
+        folder = ctx.tmp / "run"
+        status = json.loads((folder / "status.json").read_text())
+        assert status["status"] == "interrupted" and status["signal"] == signame, status
+        ckpt = torch.load(folder / "checkpoints" / "last.ckpt", weights_only=False)
+        assert ckpt["ganexp_counters"]["iteration"] == status["iteration"] < 400
+        assert not (folder / "metrics.json").exists() and not list(folder.rglob("*.tmp"))
+        # resumed in this process, it ends where a run never interrupted ends: 400 iterations, the same weights
+        from ganexp.train import main as train
+
+        ctx.monkeypatch.chdir(folder)
+        train(make_config(*SMOKE, *LONG, "resume=true"))
+        (ctx.tmp / "full").mkdir()
+        ctx.monkeypatch.chdir(ctx.tmp / "full")
+        train(make_config(*SMOKE, *LONG))
+        assert json.loads((folder / "metrics.json").read_text())["iterations"] == 400
+        full, resumed = (torch.load(f / "checkpoints" / "last.ckpt", weights_only=False)
+                         for f in (ctx.tmp / "full", folder))
+        assert resumed["ganexp_counters"] == full["ganexp_counters"], (resumed["ganexp_counters"], status)
+        torch.testing.assert_close(resumed["state_dict"], full["state_dict"], rtol=0, atol=0)
+    return check
+
+
+def sweep_signalled(ctx: Ctx) -> Outcome:
+    sweep = ctx.tmp / "sweep"
+    proc = start(["-m", *SMOKE, *LONG, "trainer.max_iters=100000", "seed=1,2,3", f"hydra.sweep.dir={sweep}"], ctx.tmp)
+    try:
+        wait_for_status(sweep / "0", "running", proc)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    return Outcome(proc.returncode, err, out)
+
+
+def sweep_lists_interrupted(ctx: Ctx, outcome: Outcome) -> None:
+    sweep = ctx.tmp / "sweep"
+    rows = [line.split() for line in outcome.out.splitlines() if line.strip()[:1].isdigit()]
+    assert [r[:2] for r in rows] == [["0", "interrupted"], ["1", "not"], ["2", "not"]], outcome.out
+    assert "resume=true continues the sweep" in outcome.out
+    assert (sweep / "report.md").exists() and (sweep / "0" / "checkpoints" / "last.ckpt").exists()
+    assert json.loads((sweep / "1" / "status.json").read_text())["status"] == "not started"
+
+
+def killed_9(ctx: Ctx) -> Outcome:
+    """kill -9 in the middle of training, a checkpoint every iteration; then resume=true in a real process."""
+    folder = ctx.tmp / "run"
+    args = [*SMOKE, "trainer.max_iters=60", "trainer.ckpt_every=1", "log.images_every=1000", f"hydra.run.dir={folder}"]
+    proc = start(args, ctx.tmp)
+    try:
+        wait_for_status(folder, "running", proc)
+        while not (folder / "checkpoints" / "last.ckpt").exists():
+            assert proc.poll() is None
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert json.loads((folder / "status.json").read_text())["status"] == "running"  # what a kill -9 leaves
+    done = subprocess.run([sys.executable, str(ROOT / "run.py"), *args, "resume=true"], cwd=ctx.tmp,
+                          capture_output=True, text=True, timeout=300)
+    return Outcome(done.returncode, done.stderr, done.stdout)
+
+
+def resumed_to_length(ctx: Ctx, outcome: Outcome) -> None:
+    metrics = json.loads((ctx.tmp / "run" / "metrics.json").read_text())
+    assert metrics["status"] == "completed" and metrics["iterations"] == 60
+
+
+def killed_at_start_up(signum: int):
+    """A signal during start-up (imports, checks), before the run folder is touched: the job's earlier results stay
+    byte for byte (the suite's snapshot check)."""
+    def act(ctx: Ctx) -> Outcome:
+        proc = start([*SMOKE, f"hydra.run.dir={ctx.job}"], ctx.tmp)
+        time.sleep(0.3)  # importing torch alone takes longer
+        proc.send_signal(signum)
+        out, err = proc.communicate(timeout=60)
+        return Outcome(proc.returncode, err, out)
+    return act
+
+
+CASES = [
+    Case("signal: SIGTERM mid-training", "signal", signalled(signal.SIGTERM), None, exit=143, untouched=False,
+         check=saved_and_resumes_exactly("SIGTERM")),
+    Case("signal: SIGINT mid-training", "signal", signalled(signal.SIGINT), None, exit=130, untouched=False,
+         check=saved_and_resumes_exactly("SIGINT")),
+    Case("signal: SIGTERM to a sweep", "signal", sweep_signalled, None, exit=143, untouched=False,
+         check=sweep_lists_interrupted),
+    Case("signal: SIGTERM during start-up", "signal", killed_at_start_up(signal.SIGTERM), None, exit=-15),
+    Case("signal: SIGINT during start-up", "signal", killed_at_start_up(signal.SIGINT), None, exit=-2),
+    Case("kill: kill -9 mid-training, resumed", "kill", killed_9, None, exit=0, untouched=False,
+         check=resumed_to_length),
+]

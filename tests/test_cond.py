@@ -200,5 +200,7 @@ def test_time_per_epoch_images_per_second_and_steps_to_accuracy_are_logged(tmp_p
     tb = events(tmp_path / "tb")
     assert {"speed/images_per_s", "speed/epoch_seconds", "steps_to_acc"} <= set(tb.Tags()["scalars"])
     assert [e.value for e in tb.Scalars("steps_to_acc")] == [4.0]
+    (tmp_path / "never").mkdir()  # a folder belongs to one configuration
+    monkeypatch.chdir(tmp_path / "never")
     train(make_config("trainer=smoke", "model=cgan", "eval.threshold=1.5"))  # never crossed
-    assert json.loads((tmp_path / "metrics.json").read_text())["steps_to_acc"] is None
+    assert json.loads((tmp_path / "never" / "metrics.json").read_text())["steps_to_acc"] is None

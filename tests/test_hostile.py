@@ -5,6 +5,8 @@ and that the run folder is byte-identical afterwards (or, for faults in the midd
 lost). The rows are kept by area in tests/hostile_*.py; TABLE below is all of them.
 """
 
+import logging
+
 import pytest
 from hostile import Ctx, earlier_results, snapshot
 from hostile_config import CASES as CONFIG
@@ -26,6 +28,11 @@ def test_the_table_is_whole():
 
 @pytest.mark.parametrize("case", TABLE, ids=[case.id for case in TABLE])
 def test_hostile(case, tmp_path, monkeypatch, capfd):
+    # Hydra's in-process runs configure the root logger with a console handler on the stream of the moment; restored
+    # after the case, so a later case never logs to a stream pytest has closed
+    handlers = [h for h in logging.getLogger().handlers
+                if not (isinstance(h, logging.StreamHandler) and getattr(h.stream, "closed", False))]
+    monkeypatch.setattr(logging.getLogger(), "handlers", handlers)
     ctx = Ctx(tmp=tmp_path, job=tmp_path / "job", root=tmp_path / "data", monkeypatch=monkeypatch, capfd=capfd)
     earlier_results(ctx.job)
     monkeypatch.chdir(tmp_path)
