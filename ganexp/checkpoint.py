@@ -67,6 +67,13 @@ class Checkpointer(pl.Callback):
         self.path = self.run_dir / "checkpoints" / "last.ckpt"
 
     def save(self, trainer: pl.Trainer) -> None:
+        """Refresh last.ckpt, unless the state is not finite (with guard.every > 1 a bad step can come between two
+        checks): then the last good checkpoint stays, and the guard's next check ends the run as diverged."""
+        bad = nonfinite(trainer.lightning_module)
+        if bad:
+            log.warning("not saving %s at iteration %d: %s is not finite; the last good checkpoint stays", self.path,
+                        trainer.lightning_module.iteration, bad)
+            return
         save_atomic(trainer, self.path)
 
     def request_stop(self, trainer: pl.Trainer, signum: int, frame: Any) -> None:
@@ -105,6 +112,16 @@ class Checkpointer(pl.Callback):
                          signal=signal.Signals(signum).name)
         log.warning("%s at iteration %d: saved %s; resume=true continues", signal.Signals(signum).name,
                     module.iteration, self.path)
+
+
+def nonfinite(module: pl.LightningModule) -> str | None:
+    """The name of the first parameter, buffer or latest loss of `module` that holds a NaN or an infinity; None when
+    all are finite (one host sync per tensor: for checkpoints, not for every step)."""
+    tensors = [*module.named_parameters(), *module.named_buffers(), *getattr(module, "_last", {}).items()]
+    for name, tensor in tensors:
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            return name
+    return None
 
 
 def signal_of(exception: BaseException) -> int | None:

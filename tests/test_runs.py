@@ -62,8 +62,9 @@ def test_nan_loss_ends_the_run_as_diverged_before_a_bad_step(tmp_path, monkeypat
 
 def test_loss_above_max_for_patience_checks_diverges(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    # BCE losses are ~1.4 (D) and ~0.7 (G): with max_loss 1.0, D exceeds it on every check and G resets the count
-    # unless patience is 1; so patience 1 stops at the first D check, patience 2 never stops.
+    # BCE losses are ~1.4 (D) and ~0.7 (G): with max_loss 1.0, D exceeds it on every check. Patience is counted per
+    # loss, so G's checks below the limit do not reset D's count: patience 1 stops at D's first check (iteration 0),
+    # patience 2 at its second (iteration 1).
     train(make_config(*SMOKE, "guard.max_loss=1.0", "guard.patience=1"))
     assert status(tmp_path)["status"] == "diverged" and status(tmp_path)["diverged"]["iteration"] == 0
     os.chdir(tmp_path.parent)
@@ -71,7 +72,28 @@ def test_loss_above_max_for_patience_checks_diverges(tmp_path, monkeypatch):
     other.mkdir()
     os.chdir(other)
     train(make_config(*SMOKE, "guard.max_loss=1.0", "guard.patience=2"))
-    assert status(other)["status"] == "completed"
+    assert status(other)["status"] == "diverged" and status(other)["diverged"]["iteration"] == 1
+    assert status(other)["diverged"]["loss"] == "loss/d"
+
+
+def test_a_state_that_is_not_finite_is_never_saved(tmp_path, monkeypatch):
+    """With the guard looking only every 100 iterations, a D weight turned NaN at iteration 5 must not reach
+    last.ckpt: the checkpoint of iteration 4 stays."""
+    from ganexp.modules.base import GANModule
+
+    monkeypatch.chdir(tmp_path)
+    original = GANModule.end_iteration
+
+    def poisoned(self):
+        original(self)
+        if self.iteration == 5:
+            next(self.discriminator.parameters()).data.fill_(float("nan"))
+
+    monkeypatch.setattr(GANModule, "end_iteration", poisoned)
+    train(make_config(*SMOKE, "guard.every=100"))
+    ckpt = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=False)
+    assert ckpt["ganexp_counters"]["iteration"] == 4
+    assert all(torch.isfinite(v).all() for v in ckpt["state_dict"].values() if v.is_floating_point())
 
 
 def test_sweep_survives_a_failing_and_a_diverging_job(tmp_path):

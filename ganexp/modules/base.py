@@ -104,7 +104,7 @@ class GANModule(pl.LightningModule):
         self.scheduler_g, self.scheduler_d = scheduler_g, scheduler_d
         self.labels = labels or LabelSpace([], False, [], torch.empty(0))
         self.z_dim, self.z_prior = z_dim, z_prior
-        self._over_max = 0
+        self._over_max: dict[str, int] = {}  # consecutive checks above guard_max_loss, per checked loss
         self._rng_to_restore: dict | None = None
         # Each network owns its condition encoder, so a learned one trains with that network's optimizer.
         self.cond_g, self.cond_d = cond_g, cond_d
@@ -384,8 +384,11 @@ class GANModule(pl.LightningModule):
         value = float(loss.detach())
         if not math.isfinite(value):
             raise Diverged(self.iteration, name, value)
-        self._over_max = self._over_max + 1 if abs(value) > self.loop.guard_max_loss else 0
-        if self._over_max >= self.loop.guard_patience:
+        # patience is counted per loss (D's, G's, the pixel pre-training's): one network's loss stuck above the limit
+        # trips the guard however well the other's behaves
+        over = self._over_max.get(name, 0) + 1 if abs(value) > self.loop.guard_max_loss else 0
+        self._over_max[name] = over
+        if over >= self.loop.guard_patience:
             raise Diverged(self.iteration, name, value)
 
     # ---- hooks for variants --------------------------------------------------------------------------------------
@@ -470,6 +473,8 @@ class GANModule(pl.LightningModule):
         self._ema_stale = True
         for name, value in checkpoint.get("ganexp_counters", {}).items():
             setattr(self, name, value)
+        if not isinstance(self._over_max, dict):  # checkpoints before the count was per loss
+            self._over_max = {}
         self.seconds_before = checkpoint.get("ganexp_seconds", self.seconds_before)  # older checkpoints: as set
         self._rng_to_restore = checkpoint.get("ganexp_rng")
 
