@@ -9,6 +9,7 @@ import time
 import torch
 from conftest import ROOT, make_config
 from hostile import SMOKE, Case, Ctx, Outcome
+from test_faults import wait_for_status
 
 LONG = ("trainer.max_iters=400", "trainer.ckpt_every=1000", "log.images_every=1000", "log.every=1000",
         "trainer.num_threads=1")  # the same arithmetic in the test process and in the signalled one
@@ -20,19 +21,6 @@ def start(args: list[str], cwd) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, str(ROOT / "run.py"), *args], cwd=cwd, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-
-
-def wait_for_status(folder, wanted: str, proc: subprocess.Popen, timeout: float = 120) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            if json.loads((folder / "status.json").read_text())["status"] == wanted:
-                return
-        except (FileNotFoundError, json.JSONDecodeError):
-            pass
-        assert proc.poll() is None, proc.communicate()
-        time.sleep(0.01)
-    raise TimeoutError(f"{folder} never reached {wanted}")
 
 
 def signalled(signum: int, *extra: str, when: str = "running"):
