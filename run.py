@@ -1,7 +1,9 @@
 """ganexp entry point: `python run.py [overrides]`, `python run.py -m <sweep>`. See README.md.
 
 A mistake in the config or the data ends the run with one line naming the key, file or line, and exit status 2
-(the traceback with HYDRA_FULL_ERROR=1); a bug ends with its traceback and status 1.
+(the traceback with HYDRA_FULL_ERROR=1); a bug ends with its traceback and status 1. SIGTERM and SIGINT (Ctrl-C)
+stop training at the end of an iteration, save last.ckpt, mark the job `interrupted` and exit 143 / 130 (128 + the
+signal, as a shell reports it); in a sweep the later jobs do not start, and the table and report are still written.
 """
 
 import os
@@ -52,8 +54,9 @@ def main(cfg: DictConfig) -> float | None:
     imports = imports_seconds(started if pid == os.getpid() else None)  # 0 for a process's later jobs
     sweeping = HydraConfig.get().mode.name == "MULTIRUN"
     from ganexp.checkpoint import Interrupted
-    from ganexp.sweep import INTERRUPTED, record_outside
+    from ganexp.sweep import INTERRUPTED, record_outside, resume_when_requeued
 
+    resume_when_requeued()
     if sweeping and os.environ.get(INTERRUPTED):  # a signal stopped the sweep: the later jobs do not start
         record_outside(HydraConfig.get().runtime.output_dir, "not started: the sweep was interrupted",
                        status="not started")

@@ -8,6 +8,7 @@ import logging
 import os
 import random
 import signal
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ import numpy as np
 import pytorch_lightning as pl
 import torch
 
+from ganexp.guard import Diverged, first_nonfinite
 from ganexp.rundir import write_status
 
 log = logging.getLogger(__name__)
@@ -57,24 +59,33 @@ def save_atomic(trainer: pl.Trainer, path: Path) -> None:
 
 
 class Checkpointer(pl.Callback):
-    """`last.ckpt` every `every` iterations and at the end, `status.json` as the run goes; on Ctrl-C a last
-    checkpoint and the status `interrupted`. A diverged run keeps its last good checkpoint."""
+    """`last.ckpt` every `every` iterations and at the end, `status.json` as the run goes; on SIGTERM or Ctrl-C a
+    last checkpoint and the status `interrupted`. Never a state that is not finite: a diverged run keeps its last
+    good checkpoint (`saved` is its iteration; None when there is none)."""
 
     def __init__(self, run_dir: Path, every: int):
         self.run_dir, self.every = Path(run_dir), every
         self.interrupted: int | None = None  # the signal that stopped the run
         self.requested: int | None = None  # a Ctrl-C waiting for the end of the iteration
         self.path = self.run_dir / "checkpoints" / "last.ckpt"
+        self.saved: int | None = None  # the iteration last.ckpt holds
 
-    def save(self, trainer: pl.Trainer) -> None:
-        """Refresh last.ckpt, unless the state is not finite (with guard.every > 1 a bad step can come between two
-        checks): then the last good checkpoint stays, and the guard's next check ends the run as diverged."""
-        bad = nonfinite(trainer.lightning_module)
+    def save(self, trainer: pl.Trainer, stop: bool = True) -> bool:
+        """Refresh last.ckpt, unless a weight, optimizer state or latest loss is not finite (with guard.every > 1 a
+        bad step can come between two checks): then the last good checkpoint stays and, with `stop`, the run ends
+        as diverged here. Whether it saved."""
+        module = trainer.lightning_module
+        bad = first_nonfinite(state_tensors(trainer))
         if bad:
-            log.warning("not saving %s at iteration %d: %s is not finite; the last good checkpoint stays", self.path,
-                        trainer.lightning_module.iteration, bad)
-            return
+            kept = f"iteration {self.saved}" if self.saved is not None else "none saved"
+            log.warning("not saving %s at iteration %d: %s is not finite; the last good checkpoint stays (%s)",
+                        self.path, module.iteration, bad[0], kept)
+            if stop:
+                raise Diverged(module.iteration, bad[0], bad[1])
+            return False
         save_atomic(trainer, self.path)
+        self.saved = module.iteration
+        return True
 
     def request_stop(self, trainer: pl.Trainer, signum: int, frame: Any) -> None:
         """SIGINT's handler during training: stop at the end of the iteration, as Lightning does for SIGTERM, so the
@@ -86,6 +97,7 @@ class Checkpointer(pl.Callback):
         trainer._signal_connector.received_sigterm = True  # Lightning's own flag (no public setter): checked per batch
 
     def on_train_start(self, trainer, module) -> None:
+        self.saved = module.iteration if self.path.exists() else None  # a resumed run's checkpoint
         if trainer.is_global_zero:
             write_status(self.run_dir, "running", iteration=module.iteration)
 
@@ -106,22 +118,24 @@ class Checkpointer(pl.Callback):
         if signum is None:
             return
         self.interrupted = signum
-        self.save(trainer)
+        self.save(trainer, stop=False)
         if trainer.is_global_zero:
-            write_status(self.run_dir, "interrupted", iteration=module.iteration, checkpoint=module.iteration,
+            write_status(self.run_dir, "interrupted", iteration=module.iteration, checkpoint=self.saved,
                          signal=signal.Signals(signum).name)
-        log.warning("%s at iteration %d: saved %s; resume=true continues", signal.Signals(signum).name,
-                    module.iteration, self.path)
+        log.warning("%s at iteration %d: %s holds iteration %s; resume=true continues", signal.Signals(signum).name,
+                    module.iteration, self.path, self.saved)
 
 
-def nonfinite(module: pl.LightningModule) -> str | None:
-    """The name of the first parameter, buffer or latest loss of `module` that holds a NaN or an infinity; None when
-    all are finite (one host sync per tensor: for checkpoints, not for every step)."""
-    tensors = [*module.named_parameters(), *module.named_buffers(), *getattr(module, "_last", {}).items()]
-    for name, tensor in tensors:
-        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
-            return name
-    return None
+def state_tensors(trainer: pl.Trainer) -> Iterator[tuple[str, Any]]:
+    """What a checkpoint keeps of the run's numbers, by name: the module's parameters and buffers (G's average
+    too), the optimizers' state, the latest losses."""
+    module = trainer.lightning_module
+    yield from module.named_parameters()
+    yield from module.named_buffers()
+    for i, optimizer in enumerate(trainer.optimizers):
+        for state in optimizer.state.values():
+            yield from ((f"optimizer {i} {key}", value) for key, value in state.items())
+    yield from getattr(module, "_last", {}).items()
 
 
 def signal_of(exception: BaseException) -> int | None:

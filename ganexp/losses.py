@@ -7,10 +7,13 @@ which receives every parameter that shapes the critic's score.
 """
 
 from collections.abc import Callable, Iterable
+from typing import Annotated
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+
+from ganexp.ranges import POSITIVE, Count, Range, Weight
 
 
 class AdversarialLoss:
@@ -42,7 +45,7 @@ class BCE(AdversarialLoss):
     `real_label` < 1 is one-sided smoothing (Salimans et al. 2016): only D's real targets are softened.
     """
 
-    def __init__(self, real_label: float):
+    def __init__(self, real_label: Annotated[float, Range(0, 1, low_open=True)]):
         self.real_label = real_label
 
     def d_loss(self, real: Tensor, fake: Tensor) -> Tensor:
@@ -69,7 +72,7 @@ class WGAN(AdversarialLoss):
 
     wasserstein = True
 
-    def __init__(self, clip: float):
+    def __init__(self, clip: Annotated[float, POSITIVE]):
         self.clip = clip
 
     def d_loss(self, real: Tensor, fake: Tensor) -> Tensor:
@@ -98,7 +101,7 @@ class WGANGP(WGAN):
     double_backward = True
     per_sample_penalty = True
 
-    def __init__(self, gp_weight: float):
+    def __init__(self, gp_weight: Weight):
         self.gp_weight = gp_weight
 
     def penalty(self, critic: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor) -> Tensor:
@@ -159,7 +162,7 @@ class R1:
     double_backward = True  # it differentiates D's input gradient (torch.compile cannot take D then)
     per_sample_penalty = True  # a per-sample gradient: a batch-mixing D (BatchNorm) breaks it
 
-    def __init__(self, gamma: float, every: int):
+    def __init__(self, gamma: Weight, every: Count):
         self.gamma, self.every = gamma, every
 
     def penalty(self, critic: Callable[[Tensor], Tensor], real: Tensor, d_step: int) -> Tensor | None:

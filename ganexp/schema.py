@@ -13,33 +13,46 @@ import re
 import sys
 import typing
 from dataclasses import dataclass, field, make_dataclass
-from typing import Any
+from pathlib import Path
+from typing import Annotated, Any
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from ganexp.errors import ConfigError
+from ganexp.ranges import (
+    POSITIVE,
+    Count,
+    Fraction,
+    Range,
+    Seed,
+    ZeroOrMore,
+    check_fields,
+    check_range,
+    source_key,
+    strip,
+)
 from ganexp.sweep import HOW_NOT_WHAT
 
 
 @dataclass
 class Milestone:
-    at: int = MISSING  # iteration from which the settings below apply
-    d_every: int | None = None
-    g_every: int | None = None
-    d_steps: int | None = None
-    g_steps: int | None = None
+    at: ZeroOrMore = MISSING  # iteration from which the settings below apply
+    d_every: Count | None = None
+    g_every: Count | None = None
+    d_steps: ZeroOrMore | None = None
+    g_steps: ZeroOrMore | None = None
 
 
 @dataclass
 class SchedConf:
-    d_every: int = 1  # D is updated on every d_every-th iteration (batch)
-    g_every: int = 1
-    d_steps: int = 1  # consecutive D updates when it is D's turn
-    g_steps: int = 1
+    d_every: Count = 1  # D is updated on every d_every-th iteration (batch)
+    g_every: Count = 1
+    d_steps: ZeroOrMore = 1  # consecutive D updates when it is D's turn (0: never; not with g_steps=0)
+    g_steps: ZeroOrMore = 1
     milestones: list[Milestone] = field(default_factory=list)
-    pixel_pretrain_steps: int = 0  # G steps on a pixel loss to the real batch before adversarial training
+    pixel_pretrain_steps: ZeroOrMore = 0  # G steps on a pixel loss to the real batch before adversarial training
 
 
 @dataclass
@@ -50,27 +63,27 @@ class LRSchedConf:
 
 @dataclass
 class TrainerConf:
-    max_iters: int = 6000  # run length in iterations (batches); 0 means max_epochs passes over the data
-    max_epochs: int = 0
+    max_iters: ZeroOrMore = 6000  # run length in iterations (batches); 0 means max_epochs passes over the data
+    max_epochs: ZeroOrMore = 0
     accelerator: str = "auto"
     strategy: str = "auto"  # ddp for one run across several GPUs (trainer=ddp)
     devices: Any = 1
     precision: str = "auto"  # bf16-mixed on a CPU with bf16 hardware, else 32-true (train.resolve_arithmetic)
-    ckpt_every: int = 1000  # iterations between last.ckpt refreshes
+    ckpt_every: Count = 1000  # iterations between last.ckpt refreshes
     progress: bool = True
     deterministic: bool = False
     benchmark: bool = False  # cudnn.benchmark
     channels_last: Any = "auto"  # true | false | auto (on with bf16 on the CPU): NHWC tensors, faster with bf16
     compile: bool = False  # torch.compile G and D's forward (D eager when the loss needs double backward)
-    num_threads: int | None = None  # torch CPU threads (None: torch's default; cores // n_jobs under joblib)
+    num_threads: Count | None = None  # torch CPU threads (None: torch's default; cores // n_jobs under joblib)
 
 
 @dataclass
 class LogConf:
-    every: int = 50  # iterations between scalar writes
-    images_every: int | None = None  # iterations between fixed-noise sample grids (None: a tenth of the run)
-    bank_seed: int = 1234  # seed of the grids' noise and conditions, the same for every job of a sweep
-    grid: int = 64  # images per grid
+    every: Count = 50  # iterations between scalar writes
+    images_every: Count | None = None  # iterations between fixed-noise sample grids (None: a tenth of the run)
+    bank_seed: Seed = 1234  # seed of the grids' noise and conditions, the same for every job of a sweep
+    grid: Count = 64  # images per grid
 
 
 # trainer.precision: Lightning's names, and auto (ganexp.train.resolve_arithmetic)
@@ -81,12 +94,12 @@ EVAL_FEATURES = ("evaluator", "inception")  # eval.features (OmegaConf 2.3 canno
 @dataclass
 class EvalConf:
     enabled: bool = True
-    every_n_steps: int = 1000  # iterations between evaluations (one more at the end)
-    floor: float = 0.9  # the evaluator's held-out accuracy below which ganexp refuses to use it
-    epochs: int = 2  # evaluator training (once per data set, then cached)
-    width: int = 32
-    seed: int = 4321  # noise of the evaluation samples: the same for every evaluation and every job
-    threshold: float = 0.8  # acc/cond level whose first crossing is logged as acc/steps_to_threshold
+    every_n_steps: Count = 1000  # iterations between evaluations (one more at the end)
+    floor: Fraction = 0.9  # the evaluator's held-out accuracy below which ganexp refuses to use it
+    epochs: Count = 2  # evaluator training (once per data set, then cached)
+    width: Count = 32
+    seed: Seed = 4321  # noise of the evaluation samples: the same for every evaluation and every job
+    threshold: Fraction = 0.8  # acc/cond level whose first crossing is logged as acc/steps_to_threshold
     # evaluator: FID/KID in the data set's evaluator space only; inception: also standard Inception FID/KID
     # (fid, kid), which needs torch-fidelity's FID weights: downloaded once, or a local copy at inception_weights
     features: str = "evaluator"
@@ -95,15 +108,17 @@ class EvalConf:
 
 @dataclass
 class GEMAConf:
-    decay: float = 0.0  # G's exponential moving average (e.g. 0.999) for evaluation, grids, best.ckpt, sampling; 0: off
-    start: int = 0  # iterations before which the average just copies G
+    # G's exponential moving average (e.g. 0.999) for evaluation, grids, best.ckpt, sampling; 0: off
+    decay: Annotated[float, Range(0, 1, high_open=True)] = 0.0
+    start: ZeroOrMore = 0  # iterations before which the average just copies G
 
 
 @dataclass
 class GuardConf:
-    max_loss: float = 1.0e5  # |loss| above this for `patience` consecutive checks ends the run as diverged
-    patience: int = 3
-    every: int = 1  # iterations between checks (each check is one host sync; non-finite losses always end it)
+    # |loss| above this for `patience` consecutive checks ends the run as diverged
+    max_loss: Annotated[float, POSITIVE] = 1.0e5
+    patience: Count = 3
+    every: Count = 1  # iterations between checks (each check is one host sync; non-finite losses always end it)
 
 
 @dataclass
@@ -128,7 +143,7 @@ class Config:
     eval: EvalConf = field(default_factory=EvalConf)
     guard: GuardConf = field(default_factory=GuardConf)
     g_ema: GEMAConf = field(default_factory=GEMAConf)
-    seed: int = 0
+    seed: Seed = 0
     resume: bool = False  # continue this command's unfinished jobs from last.ckpt; skip its completed ones
     # a run folder, or a sweep folder, holding a shorter run of the same settings: start from a copy of its end
     # (checkpoint, pictures, TensorBoard events) instead of from scratch, e.g. to take a sweep from 2,000 to 4,000
@@ -219,6 +234,7 @@ def _parameters(target: Any) -> dict[str, inspect.Parameter] | None:
 
 def _plain_type(annotation: Any) -> Any:
     """The annotation if OmegaConf can enforce it (int, float, bool, str, optional of those), else Any."""
+    annotation = strip(annotation)
     if annotation in _PLAIN:
         return annotation
     args = typing.get_args(annotation)
@@ -229,6 +245,7 @@ def _plain_type(annotation: Any) -> Any:
 
 
 def check_target(node: DictConfig, path: str) -> None:
+    """The node's keys, Literal choices, plain types and declared ranges, against its target's signature."""
     target = _import(node["_target_"])
     params = _parameters(target)
     if params is None:
@@ -238,7 +255,7 @@ def check_target(node: DictConfig, path: str) -> None:
         if key not in params:
             raise ConfigError(f"{path}.{key}: not a parameter of {node['_target_']} (it takes: {', '.join(params)})")
     try:
-        hints = typing.get_type_hints(target.__init__ if inspect.isclass(target) else target)
+        hints = typing.get_type_hints(target.__init__ if inspect.isclass(target) else target, include_extras=True)
     except Exception:  # unresolvable annotations in a third-party signature: check the keys only
         hints = {}
     # parameters inherited through **kwargs (a variant's base class) carry their annotation on the Parameter
@@ -255,10 +272,13 @@ def check_target(node: DictConfig, path: str) -> None:
     except OmegaConfBaseException as err:
         key = getattr(err, "key", None) or "?"
         raise ConfigError(f"{path}.{key}: {str(err).splitlines()[0]}") from None
+    for key, value in values.items():
+        check_range(source_key(node, key, path), value, hints.get(key))
 
 
 def _allowed(annotation: Any) -> tuple | None:
     """The values of a `Literal[...]` annotation (also inside `| None`), else None."""
+    annotation = strip(annotation)
     if typing.get_origin(annotation) is typing.Literal:
         return typing.get_args(annotation)
     args = typing.get_args(annotation)
@@ -288,26 +308,16 @@ def validate(cfg: DictConfig) -> None:
         raise ConfigError(f"model.generator={cfg.model.generator._target_.rsplit('.', 1)[-1]} makes {model_samples} "
                           f"but data={cfg.data._target_.rsplit('.', 1)[-1]} serves {data_samples}: use model=toy "
                           "with data=toy_ring|toy_grid, an image model (dcgan, cgan, acgan, infogan) with image data")
+    check_fields(cfg, Config)
     check_target(cfg.data, "data")  # first: the data's settings (image size) reach the networks by interpolation
     check_targets(cfg)
+    check_updates(cfg.sched)
+    check_accelerator(cfg.trainer.accelerator)
+    check_cache_dir(cfg.data.cache_dir)
     for net in ("g", "d"):
         lr = cfg.optimizer[net].get("lr")
         if lr is not None and lr <= 0:
             raise ConfigError(f"optimizer.{net}.lr={lr}: a learning rate must be positive")
-    for i, s in enumerate([cfg.sched, *cfg.sched.milestones]):
-        where = "sched" if i == 0 else f"sched.milestones[{i - 1}]"
-        for key in ("d_every", "g_every"):
-            if s[key] is not None and s[key] < 1:
-                raise ConfigError(f"{where}.{key}={s[key]}: must be >= 1 (1 = every iteration)")
-        for key in ("d_steps", "g_steps"):
-            if s[key] is not None and s[key] < 0:
-                raise ConfigError(f"{where}.{key}={s[key]}: must be >= 0")
-    if cfg.sched.pixel_pretrain_steps < 0:
-        raise ConfigError(f"sched.pixel_pretrain_steps={cfg.sched.pixel_pretrain_steps}: must be >= 0")
-    if cfg.model.get("uncond_epochs", 0) < 0:
-        raise ConfigError(f"model.uncond_epochs={cfg.model.uncond_epochs}: must be >= 0")
-    if cfg.data.get("batch_size") is not None and cfg.data.batch_size < 1:
-        raise ConfigError(f"data.batch_size={cfg.data.batch_size}: must be >= 1")
     if cfg.eval.enabled and data_samples == "images" and cfg.data.holdout < 2:
         raise ConfigError(f"data.holdout={cfg.data.holdout}: evaluation needs at least 2 held-out images "
                           "(or eval.enabled=false)")
@@ -322,23 +332,45 @@ def validate(cfg: DictConfig) -> None:
         raise ConfigError(f"trainer.channels_last={cfg.trainer.channels_last}: not one of true, false, auto")
     if cfg.trainer.precision not in PRECISIONS:
         raise ConfigError(f"trainer.precision={cfg.trainer.precision}: not one of {', '.join(PRECISIONS)}")
-    for key in ("max_iters", "max_epochs"):
-        if cfg.trainer[key] < 0:
-            raise ConfigError(f"trainer.{key}={cfg.trainer[key]}: must be >= 0")
     for key in ("loss", "reg"):
         node = cfg.get(key)
         if node and getattr(_import(node._target_), "per_sample_penalty", False) \
                 and cfg.model.discriminator.get("norm") == "batch":
             raise ConfigError(f"{key}={node._target_.rsplit('.', 1)[-1]} with model.discriminator.norm=batch: the "
                               "penalty is per sample and BatchNorm mixes the batch; use auto|layer|none|spectral")
-    if not 0 <= cfg.g_ema.decay < 1:
-        raise ConfigError(f"g_ema.decay={cfg.g_ema.decay}: must be in [0, 1) (0: off)")
     if cfg.get("augment") and data_samples == "points":
         raise ConfigError("augment: image augmentations do not apply to the 2-D points of data=toy_ring|toy_grid")
-    if cfg.get("reg") and cfg.reg.get("every", 1) < 1:
-        raise ConfigError(f"reg.every={cfg.reg.every}: must be >= 1")
-    for key in ("trainer.ckpt_every", "eval.every_n_steps", "log.every", "guard.every", "guard.patience"):
-        if OmegaConf.select(cfg, key) < 1:
-            raise ConfigError(f"{key}={OmegaConf.select(cfg, key)}: must be >= 1")
     if cfg.trainer.max_iters <= 0 and cfg.trainer.max_epochs <= 0:
         raise ConfigError("trainer.max_iters and trainer.max_epochs are both unset: the run would never end")
+
+
+def check_updates(sched: DictConfig) -> None:
+    """Some network is updated in every stretch of the schedule: d_steps=0 with g_steps=0 (from the start or from a
+    milestone on) would run iterations that train nothing."""
+    from ganexp.schedule import settings_at
+
+    plain = OmegaConf.to_container(sched, resolve=True)
+    for at in sorted({0, *(m["at"] for m in plain["milestones"])}):
+        current = settings_at(at, plain)
+        if current["d_steps"] == 0 and current["g_steps"] == 0:
+            where = "sched" if at == 0 else f"sched.milestones (at {at})"
+            raise ConfigError(f"{where}: d_steps=0 and g_steps=0 update neither network; give one of them >= 1")
+
+
+def check_accelerator(accelerator: str) -> None:
+    """`trainer.accelerator=gpu|cuda` needs a GPU that torch can see."""
+    import torch
+
+    if accelerator in ("gpu", "cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"trainer.accelerator={accelerator}: no GPU is visible to torch on this machine "
+                          "(torch.cuda.is_available() is false); use trainer.accelerator=cpu or auto")
+
+
+def check_cache_dir(value: str) -> None:
+    """`data.cache_dir` (GANEXP_CACHE unless set) must be a folder, or a path where one can be made."""
+    path = Path(value).expanduser()
+    existing = next(p for p in (path, *path.parents) if p.exists())
+    if not existing.is_dir():
+        where = "" if existing == path else f"{existing} "
+        raise ConfigError(f"data.cache_dir={path}: {where}is a file, not a folder (the cache folder comes from "
+                          "GANEXP_CACHE unless data.cache_dir is set): point it at a folder")

@@ -10,6 +10,8 @@ import contextlib
 import fcntl
 import json
 import os
+import signal
+import sys
 from pathlib import Path
 
 from omegaconf import OmegaConf
@@ -20,6 +22,35 @@ TOKEN = "GANEXP_SWEEP_TOKEN"
 INTERRUPTED = "GANEXP_SWEEP_INTERRUPTED"  # set by the job a signal stopped: 128 + the signal's number
 # overrides that say how a job runs, not what (a run extended from a shorter one is the longer run)
 HOW_NOT_WHAT = ("resume", "extend_from", "trainer.progress", "hydra.verbose")
+
+
+def resume_when_requeued() -> None:
+    """hydra-submitit (hydra/launcher=slurm, local_procs) requeues a pre-empted or timed-out job through its
+    launcher's `checkpoint` hook with the overrides the job was first given; a requeued ganexp job must continue from
+    its last.ckpt, not set its folder aside and start afresh, so the hook adds resume=true. Called in the job's own
+    process, where submitit's signal handler holds the job (its launcher may be a by-value copy of the plugin's
+    class, so the class patched is the job's own); a no-op under the other launchers."""
+    if "submitit" not in sys.modules:
+        return
+    from submitit.core.job_environment import JobEnvironment
+
+    handler = signal.getsignal(JobEnvironment._usr_sig())
+    launcher = getattr(getattr(getattr(handler, "__self__", None), "_delayed", None), "function", None)
+    kind = type(launcher)
+    if not hasattr(kind, "checkpoint") or hasattr(kind.checkpoint, "resumes"):
+        return
+    original = kind.checkpoint
+
+    def checkpoint(self, sweep_overrides: list[str], *args, **kwargs):
+        return original(self, with_resume(sweep_overrides), *args, **kwargs)
+
+    checkpoint.resumes = True
+    kind.checkpoint = checkpoint
+
+
+def with_resume(overrides: list[str]) -> list[str]:
+    """The overrides with resume=true in place of any resume setting of their own."""
+    return [o for o in overrides if o.split("=", 1)[0].lstrip("+~") != "resume"] + ["resume=true"]
 
 
 def job_folders(sweep: Path) -> list[Path]:

@@ -23,6 +23,7 @@ import pytorch_lightning as pl
 import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import get_class, instantiate
+from lightning_fabric.utilities.exceptions import MisconfigurationException
 from omegaconf import DictConfig, OmegaConf, open_dict
 from pytorch_lightning.loggers import TensorBoardLogger
 
@@ -368,7 +369,23 @@ def job_threads(cfg: DictConfig) -> int | None:
     return threads
 
 
+def check_optimizers(cfg: DictConfig) -> None:
+    """Build each optimizer and lr scheduler once on a stand-in parameter, so that torch's own checks of their
+    settings (betas, eps, momentum, ...) stop the run at start-up naming the key, not at the first step."""
+    for net in ("g", "d"):
+        key = f"optimizer.{net}"
+        try:
+            optimizer = instantiate(cfg.optimizer[net], _partial_=True)([torch.nn.Parameter(torch.zeros(1))])
+            if cfg.lr_sched[net]:
+                key = f"lr_sched.{net}"
+                instantiate(cfg.lr_sched[net], _partial_=True)(optimizer)
+        except (ValueError, TypeError) as err:
+            raise ConfigError(f"{key}: {str(err).splitlines()[0]}") from None
+
+
 def build(cfg: DictConfig, run_dir: Path, tb_root: Path, name: str, imports_s: float = 0.0) -> Job:
+    """Everything the run needs, built and checked (data, networks, optimizers, evaluator held to its floor,
+    trainer), before anything in the run folder changes."""
     threads = job_threads(cfg)
     if threads:
         torch.set_num_threads(threads)
@@ -381,9 +398,17 @@ def build(cfg: DictConfig, run_dir: Path, tb_root: Path, name: str, imports_s: f
     max_iters = run_length(cfg, datamodule.batches_per_epoch)
     module = build_module(cfg, datamodule, max_iters)
     module.speed_up(cfg.trainer.channels_last, cfg.trainer.compile)
+    check_optimizers(cfg)
     evaluation, pictures = build_watchers(cfg, datamodule, run_dir, max_iters)
+    if evaluation is not None:
+        evaluation.check_monitor(module)
     logger = TensorBoardLogger(save_dir=tb_root, name=name, version="", default_hp_metric=False)
-    trainer = build_trainer(cfg, run_dir, logger, [c for c in (evaluation, pictures) if c], max_iters)
+    try:
+        trainer = build_trainer(cfg, run_dir, logger, [c for c in (evaluation, pictures) if c], max_iters)
+    except (MisconfigurationException, ValueError, TypeError, ImportError) as err:  # Lightning's, on trainer.*
+        raise ConfigError(f"trainer: {str(err).splitlines()[0]}") from None
+    if evaluation is not None:
+        evaluation.load(trainer.strategy.root_device)  # trains or loads the evaluator; below eval.floor it stops here
     startup["build_s"] = round(time.perf_counter() - clock, 3)
     return Job(cfg, run_dir, datamodule, module, trainer, logger, evaluation, startup)
 
@@ -408,9 +433,11 @@ def fit(job: Job, resume_from: Path | None) -> float:
     except Diverged as err:
         # a non-finite value as text ("nan", "inf"): status.json and metrics.json are strict JSON
         value = err.value if math.isfinite(err.value) else str(err.value)
-        diverged = {"iteration": err.iteration, "loss": err.name, "value": value}
-        job.logger.experiment.add_text("status", f"diverged: {err} (last good checkpoint kept)", err.iteration)
-        log.error("diverged: %s; the last good checkpoint is kept", err)
+        diverged = {"iteration": err.iteration, "loss": err.name, "value": value, "checkpoint": checkpointer.saved}
+        kept = "no checkpoint was saved" if checkpointer.saved is None else \
+            f"last.ckpt keeps iteration {checkpointer.saved}, the last good one"
+        job.logger.experiment.add_text("status", f"diverged: {err} ({kept})", err.iteration)
+        log.error("diverged: %s; %s", err, kept)
     finally:
         signal.signal(signal.SIGINT, previous)
     return summarise(job, time.perf_counter() - start, started_at, diverged)

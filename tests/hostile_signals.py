@@ -62,16 +62,19 @@ def saved_and_resumes_exactly(signame: str):
     return check
 
 
-def sweep_signalled(ctx: Ctx) -> Outcome:
-    sweep = ctx.tmp / "sweep"
-    proc = start(["-m", *SMOKE, *LONG, "trainer.max_iters=100000", "seed=1,2,3", f"hydra.sweep.dir={sweep}"], ctx.tmp)
-    try:
-        wait_for_status(sweep / "0", "running", proc)
-        proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=120)
-    finally:
-        proc.kill()
-    return Outcome(proc.returncode, err, out)
+def sweep_signalled(signum: int):
+    def act(ctx: Ctx) -> Outcome:
+        sweep = ctx.tmp / "sweep"
+        proc = start(["-m", *SMOKE, *LONG, "trainer.max_iters=100000", "seed=1,2,3", f"hydra.sweep.dir={sweep}"],
+                     ctx.tmp)
+        try:
+            wait_for_status(sweep / "0", "running", proc)
+            proc.send_signal(signum)
+            out, err = proc.communicate(timeout=120)
+        finally:
+            proc.kill()
+        return Outcome(proc.returncode, err, out)
+    return act
 
 
 def sweep_lists_interrupted(ctx: Ctx, outcome: Outcome) -> None:
@@ -83,29 +86,63 @@ def sweep_lists_interrupted(ctx: Ctx, outcome: Outcome) -> None:
     assert json.loads((sweep / "1" / "status.json").read_text())["status"] == "not started"
 
 
-def killed_9(ctx: Ctx) -> Outcome:
-    """kill -9 in the middle of training, a checkpoint every iteration; then resume=true in a real process."""
-    folder = ctx.tmp / "run"
-    args = [*SMOKE, "trainer.max_iters=60", "trainer.ckpt_every=1", "log.images_every=1000", f"hydra.run.dir={folder}"]
-    proc = start(args, ctx.tmp)
+def killed_9(ckpt_every: int, after_checkpoint: int | None):
+    """kill -9 mid-training, once status.json records the checkpoint of iteration `after_checkpoint` (None: as soon
+    as the run is `running`, before any checkpoint); then resume=true in a real process."""
+    def act(ctx: Ctx) -> Outcome:
+        folder = ctx.tmp / "run"
+        args = [*killed_args(ckpt_every), f"hydra.run.dir={folder}"]
+        ctx.extra["args"] = killed_args(ckpt_every)
+        proc = start(args, ctx.tmp)
+        try:
+            wait_for_status(folder, "running", proc)
+            while after_checkpoint is not None and read_status(folder).get("checkpoint", 0) < after_checkpoint:
+                assert proc.poll() is None
+                time.sleep(0.01)
+            proc.send_signal(signal.SIGKILL)
+            proc.communicate(timeout=60)
+        finally:
+            proc.kill()
+        status = read_status(folder)
+        assert status["status"] == "running", status  # what a kill -9 leaves
+        ckpt = folder / "checkpoints" / "last.ckpt"
+        assert ckpt.exists() == (after_checkpoint is not None)
+        if ckpt.exists():
+            ctx.extra["killed_at"] = torch.load(ckpt, weights_only=False)["ganexp_counters"]["iteration"]
+            assert ctx.extra["killed_at"] < 60 and ctx.extra["killed_at"] % ckpt_every == 0
+        done = subprocess.run([sys.executable, str(ROOT / "run.py"), *args, "resume=true"], cwd=ctx.tmp,
+                              capture_output=True, text=True, timeout=300)
+        return Outcome(done.returncode, done.stderr, done.stdout)
+    return act
+
+
+def killed_args(ckpt_every: int) -> list[str]:
+    return [*SMOKE, "trainer.max_iters=60", f"trainer.ckpt_every={ckpt_every}", "log.images_every=1000",
+            "log.every=1000", "trainer.num_threads=1"]
+
+
+def read_status(folder) -> dict:
     try:
-        wait_for_status(folder, "running", proc)
-        while not (folder / "checkpoints" / "last.ckpt").exists():
-            assert proc.poll() is None
-            time.sleep(0.01)
-        proc.send_signal(signal.SIGKILL)
-        proc.communicate(timeout=60)
-    finally:
-        proc.kill()
-    assert json.loads((folder / "status.json").read_text())["status"] == "running"  # what a kill -9 leaves
-    done = subprocess.run([sys.executable, str(ROOT / "run.py"), *args, "resume=true"], cwd=ctx.tmp,
-                          capture_output=True, text=True, timeout=300)
-    return Outcome(done.returncode, done.stderr, done.stdout)
+        return json.loads((folder / "status.json").read_text())
+    except (FileNotFoundError, json.JSONDecodeError):  # between the atomic writes' rename: read again
+        return {}
 
 
 def resumed_to_length(ctx: Ctx, outcome: Outcome) -> None:
-    metrics = json.loads((ctx.tmp / "run" / "metrics.json").read_text())
+    folder = ctx.tmp / "run"
+    metrics = json.loads((folder / "metrics.json").read_text())
     assert metrics["status"] == "completed" and metrics["iterations"] == 60
+    resumed = "resuming from" in (folder / "run.log").read_text()
+    assert resumed == ("killed_at" in ctx.extra)  # from the checkpoint when there was one, else afresh
+    # the same weights as a run never killed (in this process, the same one thread)
+    from ganexp.train import main as train
+
+    (ctx.tmp / "full").mkdir()
+    ctx.monkeypatch.chdir(ctx.tmp / "full")
+    train(make_config(*ctx.extra["args"]))
+    full, killed = (torch.load(f / "checkpoints" / "last.ckpt", weights_only=False) for f in (ctx.tmp / "full", folder))
+    assert killed["ganexp_counters"] == full["ganexp_counters"]
+    torch.testing.assert_close(killed["state_dict"], full["state_dict"], rtol=0, atol=0)
 
 
 def killed_at_start_up(signum: int):
@@ -125,10 +162,16 @@ CASES = [
          check=saved_and_resumes_exactly("SIGTERM")),
     Case("signal: SIGINT mid-training", "signal", signalled(signal.SIGINT), None, exit=130, untouched=False,
          check=saved_and_resumes_exactly("SIGINT")),
-    Case("signal: SIGTERM to a sweep", "signal", sweep_signalled, None, exit=143, untouched=False,
+    Case("signal: SIGTERM to a sweep", "signal", sweep_signalled(signal.SIGTERM), None, exit=143, untouched=False,
+         check=sweep_lists_interrupted),
+    Case("signal: SIGINT to a sweep", "signal", sweep_signalled(signal.SIGINT), None, exit=130, untouched=False,
          check=sweep_lists_interrupted),
     Case("signal: SIGTERM during start-up", "signal", killed_at_start_up(signal.SIGTERM), None, exit=-15),
     Case("signal: SIGINT during start-up", "signal", killed_at_start_up(signal.SIGINT), None, exit=-2),
-    Case("kill: kill -9 mid-training, resumed", "kill", killed_9, None, exit=0, untouched=False,
+    Case("kill: kill -9 mid-training, resumed", "kill", killed_9(1, 1), None, exit=0, untouched=False,
          check=resumed_to_length),
+    Case("kill: kill -9 between checkpoints, resumed", "kill", killed_9(25, 25), None, exit=0, untouched=False,
+         check=resumed_to_length),
+    Case("kill: kill -9 before the first checkpoint, resumed", "kill", killed_9(1000, None), None, exit=0,
+         untouched=False, check=resumed_to_length),
 ]

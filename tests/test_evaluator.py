@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from ganexp.data.faces import render_faces, sample_labels
+from ganexp.errors import ConfigError
 from ganexp.eval import evaluator as ev
 from ganexp.eval.metrics import collapse_scores, feature_distances
 
@@ -151,17 +152,36 @@ def test_load_or_train_caches_by_data_key_and_settings(tmp_path, monkeypatch, sq
 
     # A floor above the cached accuracy refuses the cached evaluator too, naming accuracy, floor and the fix.
     above = first.accuracy_heldout + 0.01
-    with pytest.raises(RuntimeError, match=rf"accuracy {first.accuracy_heldout:.4f} is below the floor {above}"
-                                           r".*epochs=2"):
+    with pytest.raises(ConfigError, match=rf"eval.floor={above}: the evaluator reaches held-out accuracy "
+                                          rf"{first.accuracy_heldout:.4f}, below the floor.*eval.epochs=2"):
         ev.load_or_train(tmp_path, "squares-16", images, labels, [3, 4], False, floor=above, **settings)
 
 
 def test_load_or_train_refuses_a_weak_evaluator_on_first_training(tmp_path, monkeypatch):
     images, labels = squares(40)
     monkeypatch.setattr(ev, "train_evaluator", lambda *a, **kw: (ev.Evaluator([3, 4], width=4), 0.5))
-    with pytest.raises(RuntimeError, match=r"accuracy 0.5000 is below the floor 0.9 \(eval.floor\)"):
+    with pytest.raises(ConfigError, match=r"eval.floor=0.9: the evaluator reaches held-out accuracy 0.5000"):
         ev.load_or_train(tmp_path, "weak", images, labels, [3, 4], False, floor=0.9, width=4)
     assert len(list(tmp_path.glob("evaluator-*.pt"))) == 1  # kept: the same settings would fail the same way
+
+
+@pytest.mark.parametrize("damage", ["empty", "cut", "foreign"])
+def test_a_damaged_cache_is_trained_again(tmp_path, caplog, damage):
+    """A cut, empty or foreign cache file is a cache: rebuilt with one log line naming it, never a traceback."""
+    images, labels = squares(40)
+    settings = {"epochs": 1, "batch_size": 16, "width": 4, "feature_dim": 8}
+    ev.load_or_train(tmp_path, "squares", images, labels, [3, 4], False, floor=0.0, **settings)
+    (path,) = tmp_path.glob("evaluator-*.pt")
+    whole = path.read_bytes()
+    if damage == "foreign":  # whole, but of other weights (another width)
+        ev.load_or_train(tmp_path, "other", images, labels, [3, 4], False, floor=0.0, **{**settings, "width": 8})
+    foreign = [p.read_bytes() for p in tmp_path.glob("evaluator-*.pt") if p != path]
+    path.write_bytes({"empty": b"", "cut": whole[: len(whole) // 2], "foreign": (foreign or [b""])[0]}[damage])
+    with caplog.at_level("WARNING"):
+        model = ev.load_or_train(tmp_path, "squares", images, labels, [3, 4], False, floor=0.0, **settings)
+    assert f"cache {path} is damaged" in caplog.text and "training it again" in caplog.text
+    assert model.accuracy_heldout is not None
+    assert ev.load_cached(path, [3, 4], False, ev.train_settings(**settings)) is not None  # rewritten whole
 
 
 def test_reaches_the_floor_on_built_in_faces():
@@ -171,3 +191,23 @@ def test_reaches_the_floor_on_built_in_faces():
     model, acc = ev.train_evaluator(images, labels[:, :2], [12, 10], False, epochs=5, seed=0)
     print(f"faces evaluator: held-out accuracy {acc:.4f} in {time.perf_counter() - start:.0f}s")
     assert acc >= 0.9
+
+
+@pytest.mark.parametrize("overrides", [["model=cgan"], ["model=infogan"], ["model=cgan", "data=shapes"],
+                                       ["model=toy", "data=toy_ring"]])
+def test_the_monitor_list_is_what_an_evaluation_measures(tmp_path, overrides):
+    """`metric_names` (what `monitor` may name) equals the keys `measure` returns, for attribute, multi-label and
+    point data and for the conditional and InfoGAN variants."""
+    from types import SimpleNamespace
+
+    from conftest import make_config
+
+    from ganexp.train import build_data, build_module, build_watchers
+
+    cfg = make_config("trainer=smoke", "eval.enabled=true", *overrides)
+    datamodule = build_data(cfg)
+    module = build_module(cfg, datamodule, 8)
+    evaluation, _ = build_watchers(cfg, datamodule, tmp_path, 8)
+    evaluation.load("cpu")
+    evaluation.prepare(SimpleNamespace(logger=None), module)
+    assert sorted(evaluation.measure(module)) == sorted(evaluation.metric_names(module))

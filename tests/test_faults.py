@@ -122,3 +122,31 @@ def test_a_locked_job_of_a_sweep_fails_and_the_others_go_on(tmp_path):
     assert "failed" in rows[0] and f"in use by pid {os.getpid()}" in rows[0]
     assert "completed" in rows[1]
     assert not (sweep / "0" / "status.json").exists()  # the locked folder was not touched
+
+
+def test_a_requeued_submitit_job_continues_with_resume(tmp_path):
+    """submitit's pre-emption signal (USR2, what SLURM sends before a time limit; submitit_local, the SLURM launcher's
+    twin on this machine, is the same code) to a running job: submitit calls the launcher's checkpoint hook, requeues
+    the job and ends its process; the requeued job runs with resume=true and continues from last.ckpt to exactly
+    max_iters, in the same folder (nothing set aside)."""
+    sweep = tmp_path / "s"
+    proc = start("-m", "hydra/launcher=local_procs", *SMOKE, "trainer.max_iters=400", "trainer.ckpt_every=20",
+                 "log.images_every=1000", "trainer.num_threads=1", f"hydra.sweep.dir={sweep}")
+    job = sweep / "0"
+    try:
+        wait_for_status(job, "running", proc)
+        while not (job / "checkpoints" / "last.ckpt").exists():
+            assert proc.poll() is None
+            time.sleep(0.02)
+        pid = int((job / ".lock").read_text().split()[1])  # the job's own process (RunLock writes "pid N ...")
+        os.kill(pid, signal.SIGUSR2)
+        out, err = proc.communicate(timeout=300)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err[-3000:]
+    logs = "".join(p.read_text() for p in (sweep / ".submitit").rglob("*.err"))
+    assert "Caught signal SIGUSR2" in logs and "preempted" in logs, logs[-3000:]  # submitit's handler had it
+    metrics = json.loads((job / "metrics.json").read_text())
+    assert metrics["status"] == "completed" and metrics["iterations"] == 400
+    assert "resuming from" in (job / "run.log").read_text()  # the command had no resume=true: the requeue added it
+    assert not (job / "previous").exists()  # continued, not started afresh

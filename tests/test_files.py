@@ -127,8 +127,15 @@ def test_unknown_options_are_rejected():
         validate(make_config("data=anime", "data.root=x", "data.source.policy=most"))
     with pytest.raises(ConfigError, match=r"data.source.format='csv': not one of tags_clean, extra"):
         validate(make_config("data=anime", "data.root=x", "data.source.format=csv"))
-    with pytest.raises(ConfigError, match="data.source.n=0"):
-        Folder("x", image_size=8, n=0)
+
+
+@pytest.mark.parametrize("overrides", ["data.source.n=-1", "data=shapes data.source.n=0",
+                                       "data=toy_ring data.source.n=0", "data=folder data.root=x data.source.n=0",
+                                       "data=iclevr data.root=x data.source.n=-1"])
+def test_data_counts_have_a_range(overrides):
+    n = overrides.rpartition("=")[2]
+    with pytest.raises(ConfigError, match=rf"data\.source\.n={n}: must be >= 1"):
+        validate(make_config(*overrides.split()))
 
 
 def test_key_changes_with_the_label_file_images_and_settings(tmp_path):

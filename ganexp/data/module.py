@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Annotated, Literal, Protocol
 
 import pytorch_lightning as pl
 import torch
@@ -20,6 +20,7 @@ from torch.utils.data import DataLoader
 
 from ganexp.atomic import atomic_write
 from ganexp.errors import ConfigError
+from ganexp.ranges import NON_NEGATIVE, Count, Seed
 
 log = logging.getLogger(__name__)
 CACHE_VERSION = 2  # bump when a generator's output changes for the same settings
@@ -172,10 +173,10 @@ class ImageData(pl.LightningDataModule):
     def __init__(
         self,
         source: Source,
-        batch_size: int,
+        batch_size: Count,
         cache_dir: str,
-        holdout: int,
-        seed: int,
+        holdout: Annotated[int, NON_NEGATIVE],
+        seed: Seed,
         on_device: bool = False,
         root: str | None = None,  # the user's data folder, for the file loaders' `source.root: ${..root}`
         image_size: Literal[32, 64, 128] | None = None,  # for the source and the networks (`${data.image_size}`)
@@ -191,6 +192,7 @@ class ImageData(pl.LightningDataModule):
         job, whatever order the source or the user's files list them in) form its tail."""
         if self.data is None:
             data = load_cached(self.source, self.cache_dir)
+            getattr(self.source, "test_sets", dict)()  # iCLEVR's test files: read now, not at the first evaluation
             if len(data) - self.holdout < self.batch_size:
                 raise ConfigError(f"data.batch_size={self.batch_size}: the data has {len(data)} images "
                                   f"({self.holdout} held out), fewer than one batch")

@@ -5,13 +5,14 @@ User-file loaders (`files.py`) are sources too.
 """
 
 from dataclasses import asdict, dataclass
+from typing import Annotated
 
 import torch
 import torch.nn.functional as F
 
 from ganexp.data.faces import EYE_COLOURS, FACE_COLOURS, GLASSES, HAIR_COLOURS, render_faces, sample_labels
 from ganexp.data.module import UNTAGGED, LabelledImages
-from ganexp.errors import ConfigError
+from ganexp.ranges import Count, Range, Seed
 
 
 @dataclass
@@ -22,14 +23,14 @@ class Faces:
     `untagged`: the share of images whose tags are removed, as in the reports' anime data where nearly half had no
     hair or eye tag: every group gets a last value "none" and those images' labels become it (drawn as they are)."""
 
-    n: int
-    image_size: int
-    seed: int
-    untagged: float  # share of images without tags (conf/data/faces.yaml: 0.0)
-    hair: int = 12
-    eyes: int = 10
-    face: int = 1
-    glasses: int = 1
+    n: Count
+    image_size: Count
+    seed: Seed
+    untagged: Annotated[float, Range(0, 1, high_open=True)]  # share of images without tags (faces.yaml: 0.0)
+    hair: Annotated[int, Range(1, len(HAIR_COLOURS))] = 12
+    eyes: Annotated[int, Range(1, len(EYE_COLOURS))] = 10
+    face: Annotated[int, Range(1, len(FACE_COLOURS))] = 1
+    glasses: Annotated[int, Range(1, len(GLASSES))] = 1
 
     def key(self) -> str:
         settings = asdict(self)
@@ -40,11 +41,6 @@ class Faces:
     def build(self) -> LabelledImages:
         groups = [("hair", HAIR_COLOURS, self.hair), ("eyes", EYE_COLOURS, self.eyes),
                   ("face", FACE_COLOURS, self.face), ("glasses", GLASSES, self.glasses)]
-        for name, values, k in groups:
-            if not 1 <= k <= len(values):
-                raise ConfigError(f"data.source.{name}={k}: must be between 1 and {len(values)}")
-        if not 0 <= self.untagged < 1:
-            raise ConfigError(f"data.source.untagged={self.untagged}: the share of untagged images must be in [0, 1)")
         labels = sample_labels(self.n, self.seed, self.hair, self.eyes, self.face, self.glasses)
         images = render_faces(labels, self.image_size, self.seed)
         used = [a for a, (_, _, k) in enumerate(groups) if k > 1]
@@ -72,8 +68,8 @@ class Digits:
     """scikit-learn's bundled handwritten digits (1,797 real 8x8 grey images, 10 classes), upscaled bilinearly to
     `image_size` and repeated to 3 channels, so every network and the evaluator take them unchanged."""
 
-    image_size: int
-    n: int | None = None  # the first n after a fixed shuffle (None: all 1,797)
+    image_size: Count
+    n: Count | None = None  # the first n after a fixed shuffle (None: all 1,797)
 
     def key(self) -> str:
         return f"digits:{asdict(self)}"
@@ -97,9 +93,9 @@ class Shapes:
     """Procedural iCLEVR-like scenes: 1-3 shaded objects from 3 shapes x 8 colours, multi-hot over the 24 labels.
     `test_sets()` are the shipped test.json / new_test.json-style label files, scored as acc/test, acc/new_test."""
 
-    n: int
-    image_size: int
-    seed: int
+    n: Count
+    image_size: Count
+    seed: Seed
 
     def key(self) -> str:
         return f"shapes:{asdict(self)}"

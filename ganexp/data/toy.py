@@ -12,13 +12,14 @@ high-quality samples' histogram over the modes with the uniform one.
 
 import math
 from dataclasses import asdict, dataclass
-from typing import Literal
+from typing import Annotated, Literal
 
 import torch
 from torch import Tensor
 
 from ganexp.data.module import ImageData, LabelledImages
 from ganexp.errors import ConfigError
+from ganexp.ranges import POSITIVE, Count, Seed
 
 KINDS = ("ring", "grid")
 
@@ -62,9 +63,9 @@ class Mixture:
     """The source for `data=toy_ring` / `data=toy_grid`: points as the "images" (float (N, 2)), the mode as label."""
 
     kind: Literal["ring", "grid"]
-    n: int
-    std: float
-    seed: int
+    n: Count
+    std: Annotated[float, POSITIVE]
+    seed: Seed
 
     def key(self) -> str:
         # the centres are part of the key: a cache built when the ring had radius 2 is not reused

@@ -2,14 +2,18 @@
 
 One softmax head per attribute group (or one sigmoid head over all labels for multi-label data) sits on a shared
 trunk whose penultimate features also serve FID/KID and the collapse score. `load_or_train` refuses an evaluator
-below `floor` held-out accuracy: a weak judge makes every run look alike.
+below `floor` held-out accuracy: a weak judge makes every run look alike. Its cache is a cache: a damaged file is
+trained again, and parallel jobs train it once (a lock beside the file).
 """
 
+import contextlib
+import fcntl
 import hashlib
 import inspect
 import json
 import logging
 import time
+from collections.abc import Iterator
 from itertools import pairwise
 from pathlib import Path
 
@@ -19,6 +23,7 @@ from torch import Tensor, nn
 
 from ganexp.atomic import atomic_write
 from ganexp.data.module import to_float
+from ganexp.errors import ConfigError, filesystem_error
 from ganexp.eval.metrics import condition_accuracy
 
 log = logging.getLogger(__name__)
@@ -146,30 +151,61 @@ def load_or_train(cache_dir: str | Path, data_key: str, images_u8: Tensor, label
                   **train_kwargs) -> Evaluator:
     """The evaluator for this data and these settings, from `cache_dir/evaluator-<hash>.pt` or trained (and cached)
     on first use. `data_key` describes the data (the caller's config string); the hash also covers the training
-    settings (not `device`), groups and image shape. Raises RuntimeError if the held-out accuracy is below `floor`.
-    The model comes back on `device`, in eval mode, with `accuracy_heldout` set."""
+    settings (not `device`), groups and image shape. A held-out accuracy below `floor` is a ConfigError naming
+    eval.floor. The model comes back on `device`, in eval mode, with `accuracy_heldout` set."""
     settings = train_settings(**train_kwargs)
     key = json.dumps({"version": ARCH_VERSION, "data": data_key, "groups": list(groups), "multilabel": multilabel,
                       "shape": list(images_u8.shape), **settings}, sort_keys=True)
     path = Path(cache_dir).expanduser() / f"evaluator-{hashlib.sha256(key.encode()).hexdigest()[:16]}.pt"
-    if path.exists():
+    with cache_lock(path):  # a parallel job of the same sweep waits here, then loads what this one trained
+        model = load_cached(path, groups, multilabel, settings)
+        if model is None:
+            model, acc = train_evaluator(images_u8, labels, groups, multilabel, device=device, **settings)
+            # Cached even when below the floor: the same settings would only fail again after the same training.
+            atomic_write(path, lambda f: torch.save({"state_dict": model.state_dict(), "accuracy": acc, "key": key},
+                                                    f), "wb")
+            model.accuracy_heldout = acc
+            log.info("evaluator: held-out accuracy %.4f, saved to %s", acc, path)
+    acc = model.accuracy_heldout
+    if acc < floor:
+        raise ConfigError(
+            f"eval.floor={floor}: the evaluator reaches held-out accuracy {acc:.4f}, below the floor, so its metrics "
+            f"would mislead; train it longer (eval.epochs={settings['epochs']}), give it more images, or lower "
+            f"eval.floor knowingly (cached evaluator: {path})"
+        )
+    return model.to(device).eval()
+
+
+@contextlib.contextmanager
+def cache_lock(path: Path) -> Iterator[None]:
+    """An exclusive lock on `<path>.lock` (fcntl.flock, released when the process ends however it ends); none in a
+    read-only cache folder, where a cached evaluator can still be loaded."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        handle = open(path.with_name(f"{path.name}.lock"), "a")  # noqa: SIM115 (closed below)
+    except PermissionError:
+        yield
+        return
+    with handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
+def load_cached(path: Path, groups: list[int], multilabel: bool, settings: dict) -> Evaluator | None:
+    """The evaluator cached at `path` (on the CPU, `accuracy_heldout` set), or None when there is none or the file is
+    damaged (cut short, not a checkpoint, other weights): a cache, so the caller trains it again."""
+    if not path.exists():
+        return None
+    try:
         saved = torch.load(path, map_location="cpu", weights_only=True)
         model = Evaluator(groups, multilabel, settings["width"], settings["feature_dim"])
         model.load_state_dict(saved["state_dict"])
-        model.to(device).eval()
-        acc = saved["accuracy"]
-        log.info("evaluator: loaded %s, held-out accuracy %.4f", path, acc)
-    else:
-        model, acc = train_evaluator(images_u8, labels, groups, multilabel, device=device, **settings)
-        # Cached even when below the floor: the same settings would only fail again after the same training.
-        atomic_write(path, lambda f: torch.save({"state_dict": model.state_dict(), "accuracy": acc, "key": key}, f),
-                     "wb")
-        log.info("evaluator: held-out accuracy %.4f, saved to %s", acc, path)
-    model.accuracy_heldout = acc
-    if acc < floor:
-        raise RuntimeError(
-            f"evaluator held-out accuracy {acc:.4f} is below the floor {floor} (eval.floor): "
-            f"its metrics would mislead. Train it longer (epochs={settings['epochs']}, eval.epochs), give it more "
-            f"images, or lower the floor knowingly. Cached evaluator: {path}"
-        )
+        model.accuracy_heldout = float(saved["accuracy"])
+    except Exception as err:  # torch raises EOFError, OSError, RuntimeError, UnpicklingError ... for a bad file
+        if filesystem_error(err):  # unreadable (a folder in its place, no permission): one line naming it
+            raise
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        log.warning("evaluator: cache %s is damaged (%s); training it again", path, reason)
+        return None
+    log.info("evaluator: loaded %s, held-out accuracy %.4f", path, model.accuracy_heldout)
     return model

@@ -27,6 +27,7 @@ from ganexp.nets import eval_mode
 
 log = logging.getLogger(__name__)
 TEST_REPEATS = 4  # samples per label set of a test file (32 sets -> 128 images)
+DISTANCES = {"fid_eval": "fid", "kid_eval": "kid", "kid_eval_std": "kid_std"}  # logged name: feature_distances'
 
 
 def evaluator_training_set(datamodule: ImageData) -> tuple[Tensor, Tensor, list[int], bool]:
@@ -74,8 +75,15 @@ class ImageEvaluation(Measurement):
 
             self.inception = InceptionDistances(inception_weights)
 
+    def load(self, device: str | torch.device) -> None:
+        """Train or load the evaluator and hold it to `floor` (ConfigError naming eval.floor): at build, before the
+        run folder is touched."""
+        self.evaluator = load_evaluator(self.datamodule, self.floor, device, **self.train_kwargs)
+
     def prepare(self, trainer: pl.Trainer, module) -> None:
-        self.evaluator = load_evaluator(self.datamodule, self.floor, module.device, **self.train_kwargs)
+        if self.evaluator is None:
+            self.load(module.device)
+        self.evaluator.to(module.device)
         if trainer.logger is not None:
             trainer.logger.log_metrics({"eval/evaluator_accuracy": self.evaluator.accuracy_heldout}, step=0)
         real, real_labels = self.datamodule.heldout_images
@@ -84,8 +92,27 @@ class ImageEvaluation(Measurement):
         if self.inception is not None:
             self.inception.set_reals(self.real)
         # Held-out condition files (iCLEVR's test.json / new_test.json): each label set asked for `TEST_REPEATS` times
-        sets = getattr(self.datamodule.source, "test_sets", lambda: {})() if module.conditional else {}
-        self.test_sets = {name: labels.repeat(TEST_REPEATS, 1).to(module.device) for name, labels in sets.items()}
+        self.test_sets = {name: labels.repeat(TEST_REPEATS, 1).to(module.device)
+                          for name, labels in self.condition_files(module).items()}
+
+    def condition_files(self, module) -> dict[str, Tensor]:
+        """A conditional model's held-out condition files (iCLEVR's test.json, new_test.json), by name."""
+        return getattr(self.datamodule.source, "test_sets", dict)() if module.conditional else {}
+
+    def metric_names(self, module) -> list[str]:
+        """What `measure` returns for this data and model; the score functions' keys are read off a call on 8
+        random points, so the list follows the code that makes them."""
+        data = self.datamodule.load()
+        x, classes = torch.randn(8, 2, generator=torch.Generator().manual_seed(0)), torch.arange(8)
+        names = [*DISTANCES, *(self.inception.names if self.inception is not None else ()),
+                 *(f"collapse/{k}" for k in collapse_scores(x, x, classes, classes)),
+                 *(f"pr/{k}" for k in precision_recall_density_coverage(x, x))]
+        attributes = [] if data.multilabel else [name for name, _ in data.attributes]
+        if module.conditional:
+            names += ["acc/cond", *(f"acc/cond/{name}" for name in attributes)]
+        if getattr(module, "categorical", None):
+            names += [f"info/code_nmi/{name}" for name in attributes]
+        return names + [f"acc/{name}" for name in self.condition_files(module)]
 
     def describe(self) -> dict:
         n = len(self.datamodule.heldout_images[0])
@@ -140,7 +167,7 @@ class ImageEvaluation(Measurement):
         fake = self.generate(module)
         logits = self.evaluator.predict(fake)
         distances = feature_distances(self.evaluator, self.real, fake, self.batch_size)
-        metrics = {"fid_eval": distances["fid"], "kid_eval": distances["kid"], "kid_eval_std": distances["kid_std"]}
+        metrics = {name: distances[key] for name, key in DISTANCES.items()}
         if self.inception is not None:
             metrics.update(self.inception(fake))
         # coverage counts the classes the evaluator sees among the held-out reals, not every possible combination

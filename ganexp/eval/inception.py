@@ -120,6 +120,8 @@ class InceptionDistances:
         self.fid.update(features, real=True)
         self.kid.update(features, real=True)
 
+    names = ("fid", "kid", "kid_std")  # what a call returns
+
     @torch.no_grad()
     def __call__(self, fake: Tensor) -> dict[str, float]:
         """`fid`, `kid`, `kid_std` of `fake` (float, [-1, 1]) against the reals (as many fakes as reals, or
@@ -134,4 +136,4 @@ class InceptionDistances:
         with torch.random.fork_rng(devices=[]):  # KID draws its subsets with torch.randperm on the global CPU RNG
             torch.manual_seed(self.seed)
             kid_mean, kid_std = self.kid.compute()
-        return {"fid": self.fid.compute().item(), "kid": kid_mean.item(), "kid_std": kid_std.item()}
+        return dict(zip(self.names, (self.fid.compute().item(), kid_mean.item(), kid_std.item()), strict=True))

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytorch_lightning as pl
 
 from ganexp.checkpoint import save_atomic
+from ganexp.errors import ConfigError
 from ganexp.eval.ranking import better
 from ganexp.periodic import Periodic
 
@@ -28,11 +29,29 @@ class Measurement(Periodic):
         self.best: dict[str, float] | None = None
         self.steps_to_acc: int | None = None
 
+    def load(self, device) -> None:
+        """At build, before the run folder is touched: whatever can fail (the evaluator, held to its floor)."""
+
     def prepare(self, trainer: pl.Trainer, module) -> None:
-        """Once, before training (e.g. load the evaluator)."""
+        """Once, before training (e.g. move the evaluator and the reference set to the module's device)."""
 
     def measure(self, module) -> dict[str, float]:
         raise NotImplementedError
+
+    def metric_names(self, module) -> list[str]:
+        """The keys `measure` returns for this data and `module` (tests hold the two together)."""
+        raise NotImplementedError
+
+    def logged(self, module) -> list[str]:
+        """Every metric an evaluation logs: `measure`'s, and what `run` adds."""
+        names = self.metric_names(module)
+        return [*names, "eval/seconds", *(["steps_to_acc"] if "acc/cond" in names else [])]
+
+    def check_monitor(self, module) -> None:
+        """`monitor` (which keeps best.ckpt) must be a metric this evaluation logs; the error lists them."""
+        names = self.logged(module)
+        if self.monitor not in names:
+            raise ConfigError(f"monitor={self.monitor}: not a metric this run logs; it logs: {', '.join(names)}")
 
     def describe(self) -> dict:
         """How the metrics were computed (feature space, sample counts, reference set), kept in metrics.json so

@@ -23,6 +23,10 @@ class PointEvaluation(Measurement):
                 "captured": "at least one high-quality sample",
                 "reverse_kl": "KL(high-quality samples' histogram over the modes || uniform)"}
 
+    def metric_names(self, module) -> list[str]:
+        """What `measure` returns: the keys of `mode_scores`, read off a call on the centres themselves."""
+        return [f"toy/{k}" for k in mode_scores(self.centers, self.centers, self.std)]
+
     @torch.no_grad()
     def measure(self, module) -> dict[str, float]:
         z = torch.randn(self.n, module.z_dim, generator=torch.Generator().manual_seed(self.seed))

@@ -10,13 +10,14 @@ from torch import Tensor, nn
 
 from ganexp.losses import classification_loss
 from ganexp.modules.base import GANModule
+from ganexp.ranges import Weight
 
 
 class ACGAN(GANModule):
     conditional = True
     d_conditional = False
 
-    def __init__(self, *args, cls_weight: float, cls_on_fake: bool, **kwargs):
+    def __init__(self, *args, cls_weight: Weight, cls_on_fake: bool, **kwargs):
         super().__init__(*args, **kwargs)
         self.cls_weight, self.cls_on_fake = cls_weight, cls_on_fake
         width = self.discriminator.feature_size

@@ -26,16 +26,9 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from ganexp.checkpoint import rng_states, set_rng_states
 from ganexp.data.module import LabelSpace
+from ganexp.guard import Diverged, check_loss  # noqa: F401 (Diverged: ganexp.train imports it from here)
 from ganexp.losses import AdversarialLoss
 from ganexp.schedule import real_batches_at, real_batches_before, updates_at
-
-
-class Diverged(RuntimeError):
-    """A loss went non-finite, or stayed above `guard.max_loss` for `guard.patience` checks."""
-
-    def __init__(self, iteration: int, name: str, value: float):
-        super().__init__(f"{name}={value:.6g} at iteration {iteration}")
-        self.iteration, self.name, self.value = iteration, name, value
 
 
 @dataclass(frozen=True)
@@ -379,17 +372,9 @@ class GANModule(pl.LightningModule):
 
     def check(self, name: str, loss: Tensor) -> None:
         """Stop before a bad optimizer step: raises Diverged (one host sync per check, every `guard_every`)."""
-        if self.iteration % self.loop.guard_every:
-            return
-        value = float(loss.detach())
-        if not math.isfinite(value):
-            raise Diverged(self.iteration, name, value)
-        # patience is counted per loss (D's, G's, the pixel pre-training's): one network's loss stuck above the limit
-        # trips the guard however well the other's behaves
-        over = self._over_max.get(name, 0) + 1 if abs(value) > self.loop.guard_max_loss else 0
-        self._over_max[name] = over
-        if over >= self.loop.guard_patience:
-            raise Diverged(self.iteration, name, value)
+        if self.iteration % self.loop.guard_every == 0:  # patience per loss: ganexp.guard
+            check_loss(self._over_max, self.iteration, name, float(loss.detach()), self.loop.guard_max_loss,
+                       self.loop.guard_patience)
 
     # ---- hooks for variants --------------------------------------------------------------------------------------
     def fake_labels(self, labels: Tensor) -> Tensor:

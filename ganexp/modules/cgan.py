@@ -13,7 +13,7 @@ it is never wrong: `colours` and `uniform` never offer it.
 """
 
 import math
-from typing import Literal
+from typing import Annotated, Literal
 
 import torch
 from torch import Tensor
@@ -21,14 +21,15 @@ from torch import Tensor
 from ganexp.data.module import fully_tagged
 from ganexp.errors import ConfigError
 from ganexp.modules.base import GANModule
+from ganexp.ranges import NON_NEGATIVE, Weight
 from ganexp.schedule import iterations_for_batches
 
 
 class CGAN(GANModule):
     conditional = True
 
-    def __init__(self, *args, wrong_weight: float, wrong_sampling: Literal["uniform", "shift", "colours", "none"],
-                 uncond_epochs: float, **kwargs):
+    def __init__(self, *args, wrong_weight: Weight, wrong_sampling: Literal["uniform", "shift", "colours", "none"],
+                 uncond_epochs: Annotated[float, NON_NEGATIVE], **kwargs):
         super().__init__(*args, **kwargs)
         self.wrong_weight, self.wrong_sampling = wrong_weight, wrong_sampling
         untagged = self.labels.untagged

@@ -11,7 +11,7 @@ each code column goes through the normal CDF to become the code (uniform), so ev
 
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any
 
 import torch
 import torch.nn.functional as F
@@ -20,6 +20,7 @@ from torch import Tensor, nn
 from ganexp.errors import ConfigError
 from ganexp.losses import info_loss
 from ganexp.modules.base import GANModule, latent
+from ganexp.ranges import POSITIVE, Weight
 from ganexp.viz import to_grid
 
 
@@ -38,8 +39,8 @@ def parse_codes(codes: Mapping[str, Any]) -> tuple[list[int], int]:
 class InfoGAN(GANModule):
     conditional = False
 
-    def __init__(self, *args, codes: Mapping[str, Any], info_weight: float, continuous_weight: float,
-                 info_lr: float | None, **kwargs):
+    def __init__(self, *args, codes: Mapping[str, Any], info_weight: Weight, continuous_weight: Weight,
+                 info_lr: Annotated[float, POSITIVE] | None, **kwargs):
         super().__init__(*args, **kwargs)
         self.categorical, self.continuous = parse_codes(codes)
         self.noise_dim = self.z_dim

@@ -11,6 +11,7 @@ from torch import Tensor, nn
 
 from ganexp.errors import ConfigError
 from ganexp.nets.text import encode_sentences, label_keys, sentences
+from ganexp.ranges import Count
 
 
 class OneHot(nn.Module):
@@ -32,7 +33,7 @@ class Embed(nn.Module):
     the sum over its attributes (labels), so the size is `embed_dim` whatever the number of attributes."""
 
     def __init__(self, groups: list[int], multilabel: bool = False, attributes=None, conditions=None, *,
-                 embed_dim: int):
+                 embed_dim: Count):
         super().__init__()
         self.groups, self.multilabel, self.out_dim = list(groups), multilabel, embed_dim
         self.table = nn.Embedding(sum(self.groups), embed_dim)
@@ -55,7 +56,7 @@ class Text(nn.Module):
     """
 
     def __init__(self, groups: list[int], multilabel: bool = False, attributes=None, conditions=None,
-                 *, embed_dim: int, encoder: str, cache_dir: str | None = None):
+                 *, embed_dim: Count, encoder: str, cache_dir: str | None = None):
         super().__init__()
         if attributes is None:
             raise ConfigError("cond=text needs the data's attribute names to write sentences")

@@ -14,6 +14,7 @@ from torch import Tensor, nn
 from torch.nn.utils import spectral_norm
 
 from ganexp.errors import ConfigError
+from ganexp.ranges import Count, ZeroOrMore
 
 ImageSize = Literal[32, 64, 128]
 DNorm = Literal["batch", "layer", "none", "spectral"]
@@ -33,7 +34,8 @@ class Generator(nn.Module):
 
     samples = "images"  # what it makes: the data set must serve the same (checked at start-up)
 
-    def __init__(self, z_dim: int, image_size: ImageSize, width: int, channels: int = 3, cond_dim: int = 0):
+    def __init__(self, z_dim: Count, image_size: ImageSize, width: Count, channels: Count = 3,
+                 cond_dim: ZeroOrMore = 0):
         super().__init__()
         blocks = n_blocks(image_size)
         c = width * 2 ** (blocks - 1)
@@ -66,13 +68,13 @@ class Discriminator(nn.Module):
     def __init__(
         self,
         image_size: ImageSize,
-        width: int,
+        width: Count,
         norm: Literal["auto", "batch", "layer", "none", "spectral"],
         mbstd: bool,
         cond: DCond | None = None,
-        channels: int = 3,
-        cond_dim: int = 0,
-        pack: int = 1,
+        channels: Count = 3,
+        cond_dim: ZeroOrMore = 0,
+        pack: Count = 1,
     ):
         """`cond` says how a condition of `cond_dim` (> 0: a conditional D) enters; `norm="auto"` must have been
         replaced by the loss's choice (ganexp.train.build_module does). `pack` > 1: D judges packs of that many

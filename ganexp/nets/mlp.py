@@ -3,11 +3,15 @@ reference code uses (github fjxmlzn/PacGAN, synthetic_data_experiments/2DRing_GA
 `create_model_brick`; the sizes are in conf/model/toy.yaml): BatchNorm + ReLU hidden layers in G, maxout units in
 D, weights drawn from N(0, init_std) with zero biases. Same interface as the DCGAN nets: D has features/score."""
 
-from typing import Literal
+from typing import Annotated, Literal
 
 import torch
 from torch import Tensor, nn
 from torch.nn.utils import spectral_norm
+
+from ganexp.ranges import POSITIVE, Count, ZeroOrMore
+
+InitStd = Annotated[float, POSITIVE] | None  # N(0, init_std) weights; None: torch's default initialisation
 
 # The reference's Blocks BatchNormalization: epsilon 1e-4, and population statistics that move 5% of the way to each
 # batch's (its `bn_updates`). Blocks averages the standard deviation where torch averages the variance.
@@ -48,8 +52,8 @@ class MLPGenerator(nn.Module):
 
     samples = "points"  # what it makes: the data set must serve the same (checked at start-up)
 
-    def __init__(self, z_dim: int, width: int, depth: int, batch_norm: bool, out_dim: int = 2, cond_dim: int = 0,
-                 init_std: float | None = None):
+    def __init__(self, z_dim: Count, width: Count, depth: ZeroOrMore, batch_norm: bool, out_dim: Count = 2,
+                 cond_dim: ZeroOrMore = 0, init_std: InitStd = None):
         super().__init__()
         layers: list[nn.Module] = []
         size = z_dim + cond_dim
@@ -72,8 +76,8 @@ class MLPDiscriminator(nn.Module):
     conditions' size. `norm=spectral` wraps every layer in spectral normalisation; batch and layer norms are not used
     on 2-D points."""
 
-    def __init__(self, width: int, depth: int, norm: Literal["none", "spectral"], maxout: int, in_dim: int = 2,
-                 cond_dim: int = 0, pack: int = 1, init_std: float | None = None):
+    def __init__(self, width: Count, depth: ZeroOrMore, norm: Literal["none", "spectral"], maxout: ZeroOrMore,
+                 in_dim: Count = 2, cond_dim: ZeroOrMore = 0, pack: Count = 1, init_std: InitStd = None):
         super().__init__()
         wrap = spectral_norm if norm == "spectral" else _same
         layers: list[nn.Module] = []
