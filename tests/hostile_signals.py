@@ -27,15 +27,19 @@ def signalled(signum: int, *extra: str, when: str = "running"):
     """Start a run in a fresh folder, send `signum` once its status is `when`, return how it ended."""
     def act(ctx: Ctx) -> Outcome:
         folder = ctx.tmp / "run"
-        proc = start([*SMOKE, *LONG, *extra, f"hydra.run.dir={folder}"], ctx.tmp)
-        try:
-            wait_for_status(folder, when, proc)
-            proc.send_signal(signum)
-            out, err = proc.communicate(timeout=120)
-        finally:
-            proc.kill()
-        return Outcome(proc.returncode, err, out)
+        return signal_once(start([*SMOKE, *LONG, *extra, f"hydra.run.dir={folder}"], ctx.tmp), folder, when, signum)
     return act
+
+
+def signal_once(proc: subprocess.Popen, folder, when: str, signum: int) -> Outcome:
+    """Send `signum` to `proc` once `folder`'s status is `when`; how the process ended."""
+    try:
+        wait_for_status(folder, when, proc)
+        proc.send_signal(signum)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    return Outcome(proc.returncode, err, out)
 
 
 def saved_and_resumes_exactly(signame: str):
@@ -67,13 +71,7 @@ def sweep_signalled(signum: int):
         sweep = ctx.tmp / "sweep"
         proc = start(["-m", *SMOKE, *LONG, "trainer.max_iters=100000", "seed=1,2,3", f"hydra.sweep.dir={sweep}"],
                      ctx.tmp)
-        try:
-            wait_for_status(sweep / "0", "running", proc)
-            proc.send_signal(signum)
-            out, err = proc.communicate(timeout=120)
-        finally:
-            proc.kill()
-        return Outcome(proc.returncode, err, out)
+        return signal_once(proc, sweep / "0", "running", signum)
     return act
 
 
