@@ -4,16 +4,21 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 ARGS    ?=
+# make gpu-check: the GPU machine's own Python (with its CUDA torch), and a folder of wheels to install offline
+GPU_PY  ?= python3
+WHEELS  ?=
+GPU_SITE ?= /tmp/ganexp-site
+GPU_OUT ?= gpu_check.json
 
-.PHONY: help install run sweep test test-full tensorboard lint clean
+.PHONY: help install run sweep test test-full tensorboard lint clean gpu-check gpu-wheels
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml requirements/constraints.txt
 	test -d $(VENV) || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q -c requirements/constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
 install: $(STAMP)  ## create .venv and install ganexp with dev extras (re-runs when pyproject.toml changes)
@@ -35,6 +40,21 @@ tensorboard: $(STAMP)  ## serve TensorBoard over outputs/
 
 lint: $(STAMP)  ## ruff
 	$(BIN)/ruff check ganexp tests run.py
+
+gpu-check:  ## on an offline GPU machine (<8 min): PASS/FAIL per check, numbers in GPU_OUT; WHEELS=.whl installs those first
+	@set -e; site=""; \
+	if [ -n "$(WHEELS)" ]; then \
+	  $(GPU_PY) -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target $(GPU_SITE) $(WHEELS)/*.whl; \
+	  site=$(GPU_SITE); fi; \
+	PYTHONPATH=$(CURDIR)$${site:+:$$site}$${PYTHONPATH:+:$$PYTHONPATH} $(GPU_PY) -m ganexp.gpu_check --out $(GPU_OUT) $(ARGS)
+
+gpu-wheels: $(STAMP)  ## download the pure-Python wheels gpu-check needs (requirements/gpu-wheels.txt) into .whl/
+	rm -rf .whl && mkdir .whl
+	grep -v '^#' requirements/gpu-wheels.txt | while read -r req; do [ -z "$$req" ] && continue; \
+	  $(BIN)/python -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 -d .whl "$$req" 2>/dev/null \
+	  || $(BIN)/python -m pip wheel -q --no-deps -w .whl "$$req" || exit 1; done  # a source-only release: built (pure Python)
+	@ls .whl | grep -v -- '-py3-none-any.whl$$' && { echo "not pure Python: see above"; exit 1; } || true
+	@ls -l .whl
 
 clean:  ## remove caches (not outputs/)
 	rm -rf .pytest_cache .ruff_cache build *.egg-info

@@ -34,6 +34,7 @@ from ganexp.errors import ConfigError, StateFileError
 from ganexp.eval.images import ImageEvaluation
 from ganexp.eval.measure import Measurement
 from ganexp.eval.points import PointEvaluation
+from ganexp.gpus import pin_gpu
 from ganexp.modules.base import Diverged, GANModule, GeneratorEMA, Loop
 from ganexp.rundir import (
     RunLock,
@@ -247,6 +248,7 @@ def main(cfg: DictConfig, imports_s: float = 0.0) -> float:
     diverged run ends normally (status `diverged`); any other error is recorded as `failed` with its text (where
     the disk still takes it) and raised again.
     """
+    pin_gpu(cfg)  # a parallel sweep's worker sees only its own GPU (ganexp.gpus); before anything starts CUDA
     run_dir, tb_root, name = run_paths()
     if int(os.environ.get("LOCAL_RANK", 0)) or int(os.environ.get("NODE_RANK", 0)):
         # A DDP worker that Lightning started by re-running the command: rank 0 owns the folder and its files.

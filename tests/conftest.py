@@ -1,6 +1,11 @@
 """Shared fixtures: real configs composed with Hydra's compose API, and a data cache shared by the session."""
 
 import os
+
+# The suite runs on the CPU also where a GPU is visible, so that `make test` computes what CI computes: hidden before
+# torch can start CUDA, for every test and every process a test starts.
+os.environ["CUDA_VISIBLE_DEVICES"] = ""
+
 import shlex
 from pathlib import Path
 

@@ -1,0 +1,5 @@
+import sys
+
+from ganexp.gpu_check.runner import main
+
+sys.exit(main())
