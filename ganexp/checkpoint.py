@@ -5,6 +5,7 @@ Lightning keeps weights, optimizers and schedulers; the module adds ganexp's cou
 """
 
 import logging
+import math
 import os
 import random
 import signal
@@ -22,23 +23,33 @@ from ganexp.rundir import write_status
 log = logging.getLogger(__name__)
 
 
-def rng_states() -> dict[str, Any]:
+def rng_states(device: torch.device | str = "cpu") -> dict[str, Any]:
+    """The process's random states: torch's CPU generator, Python's, NumPy's, and the CUDA generator of the device
+    this process trains on (not every visible GPU's: under DDP each rank has its own device and its own state)."""
     kind, keys, pos, has_gauss, cached = np.random.get_state()
     # plain lists, not arrays: checkpoints stay loadable with torch.load(weights_only=True)
     states = {"torch": torch.get_rng_state(), "python": random.getstate(),
               "numpy": [kind, keys.tolist(), pos, has_gauss, cached]}
-    if torch.cuda.is_available():
-        states["cuda"] = torch.cuda.get_rng_state_all()
+    device = torch.device(device)
+    if device.type == "cuda":
+        states["cuda_device"] = torch.cuda.get_rng_state(device)
     return states
 
 
-def set_rng_states(states: dict[str, Any]) -> None:
+def set_rng_states(states: dict[str, Any], device: torch.device | str = "cpu") -> None:
     torch.set_rng_state(states["torch"])
     random.setstate(states["python"])
     kind, keys, pos, has_gauss, cached = states["numpy"]
     np.random.set_state((kind, np.array(keys, dtype=np.uint32), pos, has_gauss, cached))
-    if "cuda" in states and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(states["cuda"])
+    device = torch.device(device)
+    if device.type != "cuda":
+        return
+    if "cuda_device" in states:
+        torch.cuda.set_rng_state(states["cuda_device"], device)
+    elif "cuda" in states:  # checkpoints before: every visible GPU's state, by index
+        index = device.index if device.index is not None else torch.cuda.current_device()
+        if index < len(states["cuda"]):
+            torch.cuda.set_rng_state(states["cuda"][index], device)
 
 
 def save_atomic(trainer: pl.Trainer, path: Path) -> None:
@@ -76,6 +87,9 @@ class Checkpointer(pl.Callback):
         as diverged here. Whether it saved."""
         module = trainer.lightning_module
         bad = first_nonfinite(state_tensors(trainer))
+        # Under DDP the ranks decide together (saving is collective): one rank's non-finite loss stops them all
+        if trainer.world_size > 1 and trainer.strategy.reduce_boolean_decision(bad is not None, all=False):
+            bad = bad or ("a state of another rank", math.nan)
         if bad:
             kept = f"iteration {self.saved}" if self.saved is not None else "none saved"
             log.warning("not saving %s at iteration %d: %s is not finite; the last good checkpoint stays (%s)",

@@ -87,8 +87,10 @@ class WGAN(AdversarialLoss):
         disc_train_op), and once before the first, as martinarjovsky/WassersteinGAN main.py (which clamps at the
         start of each critic step): the critic steps see the same weights as in that reference, and G always
         trains against a clipped critic."""
-        for p in critic:
-            p.clamp_(-self.clip, self.clip)
+        params = list(critic)
+        if params:  # one kernel launch for all of them (torch's foreach ops), the same numbers as clamp_
+            torch._foreach_clamp_min_(params, -self.clip)
+            torch._foreach_clamp_max_(params, self.clip)
 
 
 class WGANGP(WGAN):

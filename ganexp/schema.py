@@ -334,6 +334,11 @@ def validate(cfg: DictConfig) -> None:
         raise ConfigError(f"trainer.precision={cfg.trainer.precision}: not one of {', '.join(PRECISIONS)}")
     for key in ("loss", "reg"):
         node = cfg.get(key)
+        if node and getattr(_import(node._target_), "double_backward", False) \
+                and str(cfg.trainer.precision) in ("16-mixed", "16"):
+            raise ConfigError(f"trainer.precision={cfg.trainer.precision} with {key}="
+                              f"{node._target_.rsplit('.', 1)[-1]}: fp16's loss scaling does not reach the penalty's "
+                              "torch.autograd.grad (its gradient would under- or overflow unscaled); use bf16-mixed")
         if node and getattr(_import(node._target_), "per_sample_penalty", False) \
                 and cfg.model.discriminator.get("norm") == "batch":
             raise ConfigError(f"{key}={node._target_.rsplit('.', 1)[-1]} with model.discriminator.norm=batch: the "

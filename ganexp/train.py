@@ -35,7 +35,9 @@ from ganexp.eval.images import ImageEvaluation
 from ganexp.eval.measure import Measurement
 from ganexp.eval.points import PointEvaluation
 from ganexp.gpus import pin_gpu
-from ganexp.modules.base import Diverged, GANModule, GeneratorEMA, Loop
+from ganexp.modules.base import Diverged, GANModule, Loop
+from ganexp.modules.ema import GeneratorEMA
+from ganexp.ranks import launched_worker
 from ganexp.rundir import (
     RunLock,
     RunLog,
@@ -250,11 +252,13 @@ def main(cfg: DictConfig, imports_s: float = 0.0) -> float:
     """
     pin_gpu(cfg)  # a parallel sweep's worker sees only its own GPU (ganexp.gpus); before anything starts CUDA
     run_dir, tb_root, name = run_paths()
-    if int(os.environ.get("LOCAL_RANK", 0)) or int(os.environ.get("NODE_RANK", 0)):
-        # A DDP worker that Lightning started by re-running the command: rank 0 owns the folder and its files.
+    if launched_worker():
+        # A DDP rank above 0 (Lightning's re-run of the command, srun's other tasks): rank 0 owns the folder and its
+        # files, and has already set it up (the ranks start together in fit): resume from what rank 0 resumes from.
         resolve_arithmetic(cfg.trainer, serves_images(cfg))
-        return fit(build(cfg, run_dir, tb_root, name),
-                   run_dir / "checkpoints" / "last.ckpt" if cfg.resume or cfg.extend_from else None)
+        last = run_dir / "checkpoints" / "last.ckpt"
+        return fit(build(cfg, run_dir, tb_root, name), last if (cfg.resume or cfg.extend_from) and last.exists()
+                   else None)
     validate(cfg)
     resolve_arithmetic(cfg.trainer, serves_images(cfg))
     config = OmegaConf.to_container(cfg, resolve=True)

@@ -163,3 +163,35 @@ def test_prdc_of_a_fake_set_covering_half_the_real_modes():
     far = real[:50] + 100.0  # fakes nowhere near the data
     assert precision_recall_density_coverage(real, far) == {"precision": 0.0, "recall": 0.0, "density": 0.0,
                                                               "coverage": 0.0}
+
+
+class Float(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.float() / 255
+
+
+def test_evaluation_seeds_only_the_cpu_generator_and_restores_it(monkeypatch):
+    """torch.manual_seed would also seed every CUDA device (and nothing restores it): a GPU run's noise would restart
+    from the evaluation's seed after each evaluation. Seeding any accelerator here is a failure."""
+    from ganexp.eval.evaluator import train_evaluator
+    from ganexp.eval.inception import FEATURES, InceptionDistances
+
+    seeded = []
+    for backend in ("cuda", "mps", "xpu"):
+        module = getattr(torch, backend, None)
+        for name in ("manual_seed", "manual_seed_all"):
+            if module is not None and hasattr(module, name):
+                monkeypatch.setattr(module, name, lambda seed, _b=f"{backend}.{name}": seeded.append(_b))
+    before = torch.random.get_rng_state()
+    feature_distances(ChannelStats(), noise_images(30, 0), noise_images(20, 1), seed=7)
+    images = (torch.arange(40 * 3 * 16 * 16) % 251).to(torch.uint8).reshape(40, 3, 16, 16)
+    train_evaluator(images, torch.arange(40)[:, None] % 2, [2], False, epochs=1, batch_size=8, width=4,
+                    feature_dim=4, seed=3)
+    inception = InceptionDistances.__new__(InceptionDistances)  # a stand-in net: no Inception weights here
+    inception.net = nn.Sequential(Float(), nn.Flatten(), nn.Linear(3 * 32 * 32, FEATURES))  # uint8 in, 2048 out
+    inception.kid_subsets, inception.seed = 5, 11
+    inception.set_reals(torch.rand(12, 3, 32, 32) * 2 - 1)
+    before = torch.random.get_rng_state()
+    inception(torch.rand(12, 3, 32, 32, generator=torch.Generator().manual_seed(1)) * 2 - 1)
+    assert seeded == []
+    assert torch.equal(torch.random.get_rng_state(), before)

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import torch
 import yaml
 from conftest import ROOT, compose_hydra
 
@@ -77,6 +78,17 @@ def test_ddp_over_two_cpu_processes(tmp_path):
     assert result["status"] == "completed" and result["iterations"] == 8
     assert (tmp_path / "run" / "checkpoints" / "last.ckpt").exists()
     assert not (tmp_path / "run" / "previous").exists()  # rank 1 did not set rank 0's files aside
+    # each rank drew its own noise (seeded by its rank) and kept its own random state in the checkpoint
+    saved = torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", weights_only=False)
+    ranks = saved["ganexp_rng_ranks"]
+    assert len(ranks) == 2 and not torch.equal(ranks[0]["torch"], ranks[1]["torch"])
+    assert torch.equal(saved["ganexp_rng"]["torch"], ranks[0]["torch"])
+    # extended on both ranks from that checkpoint (rank 1 passes last.ckpt only once it exists), each its own state
+    out = run(tmp_path, "trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2", *smoke, "trainer.max_iters=12",
+              f"extend_from={tmp_path / 'run'}", f"hydra.run.dir={tmp_path / 'longer'}")
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert metrics(tmp_path / "longer")["iterations"] == 12
+    assert "resuming from" in out.stderr or "extending" in (tmp_path / "longer" / "run.log").read_text()
 
 
 def test_optuna_study_survives_a_failed_trial(tmp_path):

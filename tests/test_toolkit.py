@@ -5,6 +5,7 @@ import json
 import pytest
 import torch
 from conftest import full_and_resumed, image_models, make_config
+from torch import nn
 from torch.testing import assert_close
 
 from ganexp.losses import R1
@@ -82,6 +83,29 @@ def test_ema_copies_g_before_start_then_averages_with_the_decay():
     # iterations 0, 1 copy (1, then 2); then 0.9 * 2 + 0.1 * 4 = 2.2; then 0.9 * 2.2 + 0.1 * 8 = 2.78
     assert_close(averaged, torch.full_like(averaged, 2.78))
     assert_close(table, torch.full_like(table, 2.78))
+
+
+def test_ema_matches_torchs_averaged_model_without_grad_or_device_reads():
+    """ganexp.modules.ema.EMA gives swa_utils.AveragedModel's numbers bit for bit (EMA multi-avg fn), frozen, and
+    never reads its device counter (that read was a host sync twice a G step on a GPU)."""
+    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+    from ganexp.modules.ema import EMA
+
+    net = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.Linear(4, 2))
+    ours, torchs = EMA(net, 0.9), AveragedModel(net, multi_avg_fn=get_ema_multi_avg_fn(0.9))
+    assert not any(p.requires_grad for p in ours.parameters())
+    gen = torch.Generator().manual_seed(0)
+    for step in range(5):
+        with torch.no_grad():
+            for p in net.parameters():
+                p.add_(torch.randn(p.shape, generator=gen))
+        ours.update(net, copy_weights=step == 0)
+        torchs.update_parameters(net)
+    for mine, theirs in zip(ours.module.parameters(), torchs.module.parameters(), strict=True):
+        assert torch.equal(mine, theirs)
+    assert ours.n_averaged.item() == torchs.n_averaged.item() == 5
+    assert ours.state_dict().keys() == torchs.state_dict().keys()  # checkpoints load either way
 
 
 def test_the_average_measures_its_own_batchnorm_statistics():

@@ -126,13 +126,16 @@ class IterationBatches(torch.utils.data.Sampler):
     """
 
     def __init__(self, n: int, batch_size: int, seed: int, start: Callable[[], int] = lambda: 0,
-                 batches_at: Callable[[int], int] = lambda i: 1, position: Callable[[int], int] = lambda i: i):
+                 batches_at: Callable[[int], int] = lambda i: 1, position: Callable[[int], int] = lambda i: i,
+                 device: str | torch.device = "cpu"):
         self.n, self.batch_size, self.seed, self.start = n, batch_size, seed, start
+        self.device = torch.device(device)  # where the images are: the permutation is drawn there, never copied
         self.batches_at, self.position = batches_at, position
         self.per_epoch = n // batch_size
 
     def order(self, epoch: int) -> Tensor:
-        return torch.randperm(self.n, generator=torch.Generator().manual_seed(self.seed * 100_003 + epoch))
+        generator = torch.Generator(self.device).manual_seed(self.seed * 100_003 + epoch)
+        return torch.randperm(self.n, generator=generator, device=self.device)
 
     def __iter__(self) -> Iterator[Tensor]:
         iteration = self.start()
@@ -161,8 +164,7 @@ class _Batches(torch.utils.data.Dataset):
         return len(self.images)
 
     def __getitem__(self, index: Tensor) -> tuple[Tensor, Tensor]:
-        index = index.to(self.images.device)
-        return self.images[index], self.labels[index]
+        return self.images[index], self.labels[index]  # `index` is where the images are (IterationBatches.device)
 
 
 class ImageData(pl.LightningDataModule):
@@ -220,7 +222,7 @@ class ImageData(pl.LightningDataModule):
         sampler = IterationBatches(len(images), self.batch_size, self.seed + 7919 * rank,
                                    start=lambda: getattr(module, "iteration", 0),
                                    batches_at=getattr(module, "real_batches_at", lambda i: 1),
-                                   position=getattr(module, "real_batches_before", lambda i: i))
+                                   position=getattr(module, "real_batches_before", lambda i: i), device=images.device)
         return DataLoader(_Batches(images, labels), sampler=sampler, batch_size=None)
 
     @property

@@ -24,7 +24,7 @@ from torch import Tensor, nn
 from ganexp.atomic import atomic_write
 from ganexp.data.module import to_float
 from ganexp.errors import ConfigError, filesystem_error
-from ganexp.eval.metrics import condition_accuracy
+from ganexp.eval.metrics import condition_accuracy, cpu_seeded
 
 log = logging.getLogger(__name__)
 ARCH_VERSION = 1  # part of the cache key: bump when Evaluator or training changes what a cached file means
@@ -103,8 +103,7 @@ def train_evaluator(images_u8: Tensor, labels: Tensor, groups: list[int], multil
     order = torch.randperm(len(images_u8), generator=gen)
     n_val = max(1, int(len(images_u8) * holdout_fraction))
     val, train = order[:n_val], order[n_val:]
-    with torch.random.fork_rng(devices=[]):  # weight init draws from the global RNG
-        torch.manual_seed(seed)
+    with cpu_seeded(seed):  # weight init draws from the global RNG
         model = Evaluator(groups, multilabel, width, feature_dim).to(device)
     steps_per_epoch = max(1, len(train) // batch_size)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
@@ -150,8 +149,9 @@ def load_or_train(cache_dir: str | Path, data_key: str, images_u8: Tensor, label
                   multilabel: bool, *, floor: float = 0.9, device: str | torch.device = "cpu",
                   **train_kwargs) -> Evaluator:
     """The evaluator for this data and these settings, from `cache_dir/evaluator-<hash>.pt` or trained (and cached)
-    on first use. `data_key` describes the data (the caller's config string); the hash also covers the training
-    settings (not `device`), groups and image shape. A held-out accuracy below `floor` is a ConfigError naming
+    on first use, on the CPU (a GPU's kernels are not deterministic, and the cache key does not name a device).
+    `data_key` describes the data (the caller's config string); the hash also covers the training settings, groups
+    and image shape. A held-out accuracy below `floor` is a ConfigError naming
     eval.floor. The model comes back on `device`, in eval mode, with `accuracy_heldout` set."""
     settings = train_settings(**train_kwargs)
     key = json.dumps({"version": ARCH_VERSION, "data": data_key, "groups": list(groups), "multilabel": multilabel,
@@ -160,7 +160,8 @@ def load_or_train(cache_dir: str | Path, data_key: str, images_u8: Tensor, label
     with cache_lock(path):  # a parallel job of the same sweep waits here, then loads what this one trained
         model = load_cached(path, groups, multilabel, settings)
         if model is None:
-            model, acc = train_evaluator(images_u8, labels, groups, multilabel, device=device, **settings)
+            # Trained on the CPU wherever the run trains: deterministic, and the same weights for the same key
+            model, acc = train_evaluator(images_u8, labels, groups, multilabel, device="cpu", **settings)
             # Cached even when below the floor: the same settings would only fail again after the same training.
             atomic_write(path, lambda f: torch.save({"state_dict": model.state_dict(), "accuracy": acc, "key": key},
                                                     f), "wb")

@@ -22,6 +22,7 @@ from torchmetrics.image.fid import FrechetInceptionDistance, NoTrainInceptionV3
 from torchmetrics.image.kid import KernelInceptionDistance
 
 from ganexp.errors import ConfigError
+from ganexp.eval.metrics import cpu_seeded
 
 log = logging.getLogger(__name__)
 WEIGHTS_FILE = URL_INCEPTION_V3.rsplit("/", 1)[-1]  # weights-inception-2015-12-05-6726825d.pth
@@ -133,7 +134,6 @@ class InceptionDistances:
         features = self.features(fake)
         self.fid.update(features, real=False)
         self.kid.update(features, real=False)
-        with torch.random.fork_rng(devices=[]):  # KID draws its subsets with torch.randperm on the global CPU RNG
-            torch.manual_seed(self.seed)
+        with cpu_seeded(self.seed):  # KID draws its subsets with torch.randperm on the global CPU RNG
             kid_mean, kid_std = self.kid.compute()
         return dict(zip(self.names, (self.fid.compute().item(), kid_mean.item(), kid_std.item()), strict=True))

@@ -12,6 +12,7 @@ from ganexp.checkpoint import save_atomic
 from ganexp.errors import ConfigError
 from ganexp.eval.ranking import better
 from ganexp.periodic import Periodic
+from ganexp.ranks import agree
 
 log = logging.getLogger(__name__)
 
@@ -72,8 +73,10 @@ class Measurement(Periodic):
             trainer.logger.log_metrics(metrics, step=module.iteration)
         self.history.append({"iteration": module.iteration, **metrics})
         value = metrics.get(self.monitor)
-        if value is not None and better(self.monitor, value, self.best and self.best["value"]):
-            self.best = {"metric": self.monitor, "value": value, "iteration": module.iteration}
+        # Rank 0 decides and every rank follows: saving is collective under DDP, and the ranks' values may differ
+        improved = agree(trainer, value is not None and better(self.monitor, value, self.best and self.best["value"]))
+        if improved:
+            self.best = {"metric": self.monitor, "value": agree(trainer, value), "iteration": module.iteration}
             save_atomic(trainer, self.best_path)
         log.info("eval at %d: %s (%.1fs)", module.iteration,
                  ", ".join(f"{k}={v:.4g}" for k, v in metrics.items() if k != "eval/seconds"), metrics["eval/seconds"])

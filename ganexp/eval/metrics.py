@@ -6,7 +6,9 @@ is what the reports use. Such numbers compare runs on the same data set and the 
 comparable with published FIDs or across data sets.
 """
 
+import contextlib
 import warnings
+from collections.abc import Iterator
 
 import torch
 from torch import Tensor, nn
@@ -14,6 +16,17 @@ from torchmetrics.image.fid import FrechetInceptionDistance
 from torchmetrics.image.kid import KernelInceptionDistance
 
 from ganexp.nets import eval_mode
+
+
+@contextlib.contextmanager
+def cpu_seeded(seed: int) -> Iterator[None]:
+    """The global CPU generator seeded with `seed` inside, and every generator as it was afterwards.
+
+    `torch.manual_seed` would seed every CUDA device too, and `fork_rng(devices=[])` restores only the CPU's: the
+    training's noise, penalty and augmentation draws on a GPU would restart from `seed` after each evaluation."""
+    with torch.random.fork_rng(devices=[]):
+        torch.random.default_generator.manual_seed(seed)
+        yield
 
 
 def attribute_accuracy(logits: list[Tensor], labels: Tensor, names: list[str] | None = None,
@@ -90,8 +103,7 @@ def feature_distances(feature_net: nn.Module, real: Tensor, fake: Tensor, batch_
             for chunk in images.split(batch_size):
                 fid.update(chunk, real=is_real)
                 kid.update(chunk, real=is_real)
-        with torch.random.fork_rng(devices=[]):  # KID draws its subsets with torch.randperm on the global CPU RNG
-            torch.manual_seed(seed)
+        with cpu_seeded(seed):  # KID draws its subsets with torch.randperm on the global CPU RNG
             kid_mean, kid_std = kid.compute()
         return {"fid": fid.compute().item(), "kid": kid_mean.item(), "kid_std": kid_std.item(),
                 "kid_subset_size": subset_size}

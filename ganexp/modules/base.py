@@ -22,21 +22,15 @@ from typing import Any, Literal
 import pytorch_lightning as pl
 import torch
 from torch import Tensor, nn
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from ganexp.checkpoint import rng_states, set_rng_states
 from ganexp.data.module import LabelSpace
 from ganexp.guard import Diverged, check_loss  # noqa: F401 (Diverged: ganexp.train imports it from here)
 from ganexp.losses import AdversarialLoss
+from ganexp.modules.ema import EMA, GeneratorEMA
+from ganexp.ranks import gather_objects, rank_rng_state, worst_over_ranks
+from ganexp.runtime import optimizer_kernel
 from ganexp.schedule import real_batches_at, real_batches_before, updates_at
-
-
-@dataclass(frozen=True)
-class GeneratorEMA:
-    """`g_ema`: the decay of G's exponential moving average (0: off) and the iteration before which it copies G."""
-
-    decay: float
-    start: int
 
 
 @dataclass(frozen=True)
@@ -105,8 +99,8 @@ class GANModule(pl.LightningModule):
         # The moving average of G (and of its condition encoder) that evaluation, grids and sampling use; the raw G
         # trains. A submodule, so checkpoints keep it and a resumed run continues it exactly.
         self.ema_start = g_ema.start if g_ema is not None else 0
-        self.g_ema = AveragedModel(self.g_parts(), multi_avg_fn=get_ema_multi_avg_fn(g_ema.decay)) \
-            if g_ema is not None and g_ema.decay > 0 else None
+        self.g_ema = EMA(self.g_parts(), g_ema.decay) if g_ema is not None and g_ema.decay > 0 else None
+        self.ema_updates = 0  # on the host: whether the next update copies needs no read of the device
         self._ema_stale = True  # the average's BatchNorm statistics need recomputing before it draws
         # The distinct conditions present in the data (sample grids and wrong-condition sampling draw from them).
         self.register_buffer("conditions", self.labels.conditions, persistent=False)
@@ -154,9 +148,8 @@ class GANModule(pl.LightningModule):
         """After each G step: the average moves towards G (before `g_ema.start` it just copies G)."""
         if self.g_ema is None:
             return
-        if self.iteration < self.ema_start:
-            self.g_ema.n_averaged.zero_()  # AveragedModel copies on the update after a reset
-        self.g_ema.update_parameters(self.g_parts())
+        self.g_ema.update(self.g_parts(), copy_weights=self.ema_updates == 0 or self.iteration < self.ema_start)
+        self.ema_updates += 1
         self._ema_stale = True
 
     @torch.no_grad()
@@ -200,7 +193,8 @@ class GANModule(pl.LightningModule):
             x = self.augment(x)
         x, cond = self.pack(x), None if cond is None else self.pack(cond)
         h = self.discriminator.features(x, cond)
-        return self.discriminator.score(h, cond), h
+        # fp32 scores: under bf16 autocast the losses, d/real, d/fake and the Wasserstein estimate would keep ~3 digits
+        return self.discriminator.score(h, cond).float(), h
 
     # ---- packing (PacGAN, Lin et al. 2018) -----------------------------------------------------------------------
     # D judges packs of `d_pack` samples, all real or all fake, joined along channels (images) or features (points,
@@ -246,8 +240,8 @@ class GANModule(pl.LightningModule):
 
     # ---- the loop ------------------------------------------------------------------------------------------------
     def configure_optimizers(self):
-        opt_g = self.optimizer_g(params=self.g_parameters())
-        opt_d = self.optimizer_d(params=self.d_parameters())
+        opt_g = self.optimizer_g(params=self.g_parameters(), **optimizer_kernel(self.optimizer_g, self.device))
+        opt_d = self.optimizer_d(params=self.d_parameters(), **optimizer_kernel(self.optimizer_d, self.device))
         schedulers = [make(opt) for make, opt in ((self.scheduler_g, opt_g), (self.scheduler_d, opt_d)) if make]
         return [opt_g, opt_d], schedulers
 
@@ -371,10 +365,12 @@ class GANModule(pl.LightningModule):
         return loss
 
     def check(self, name: str, loss: Tensor) -> None:
-        """Stop before a bad optimizer step: raises Diverged (one host sync per check, every `guard_every`)."""
+        """Stop before a bad optimizer step: raises Diverged (one host sync per check, every `guard_every`). Under
+        DDP every rank checks the same value, the worst of all ranks' (a non-finite one first, else the largest in
+        magnitude), so they stop together: a rank that stopped alone would leave the others waiting."""
         if self.iteration % self.loop.guard_every == 0:  # patience per loss: ganexp.guard
-            check_loss(self._over_max, self.iteration, name, float(loss.detach()), self.loop.guard_max_loss,
-                       self.loop.guard_patience)
+            check_loss(self._over_max, self.iteration, name, worst_over_ranks(self, loss.detach().float()),
+                       self.loop.guard_max_loss, self.loop.guard_patience)
 
     # ---- hooks for variants --------------------------------------------------------------------------------------
     def fake_labels(self, labels: Tensor) -> Tensor:
@@ -404,9 +400,6 @@ class GANModule(pl.LightningModule):
         self._last.update({k: v.detach() for k, v in values.items()})
 
     def on_iteration_end(self) -> None:
-        for name in ("loss/d", "loss/g"):
-            if name in self._last:
-                self.log(name.split("/")[1], self._last[name], prog_bar=True, logger=False)
         if self.iteration % self.loop.log_every == 0 or self.iteration == self.loop.max_iters:
             self.write_scalars()
         if self.loop.max_iters and self.iteration >= self.loop.max_iters:
@@ -414,7 +407,9 @@ class GANModule(pl.LightningModule):
 
     def scalars(self) -> dict[str, float]:
         opt_g, opt_d = self.optimizers()
-        values = {k: float(v) for k, v in self._last.items()}
+        names = list(self._last)  # one read of all of them (one host sync on a GPU), in fp32
+        values = dict(zip(names, torch.stack([self._last[k].float() for k in names]).tolist() if names else [],
+                          strict=True))
         values.update({
             "lr/g": opt_g.param_groups[0]["lr"], "lr/d": opt_d.param_groups[0]["lr"],
             "count/d_updates": self.d_updates, "count/g_updates": self.g_updates,
@@ -438,16 +433,24 @@ class GANModule(pl.LightningModule):
         return values
 
     def write_scalars(self) -> None:
+        """The scalars to the loggers, and D's and G's loss to the progress bar (as numbers: a tensor there would be
+        read at every refresh), every `log_every` iterations."""
+        values = self.scalars()
+        for name in ("loss/d", "loss/g"):
+            if name in values:
+                self.log(name.split("/")[1], values[name], prog_bar=True, logger=False)
         if self.logger is not None:
-            self.logger.log_metrics(self.scalars(), step=self.iteration)
+            self.logger.log_metrics(values, step=self.iteration)
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         # Lightning keeps neither these counters nor the RNG states; an exact resume needs both.
         checkpoint["ganexp_counters"] = {"iteration": self.iteration, "d_updates": self.d_updates,
                                          "g_updates": self.g_updates, "real_images": self.real_images,
-                                         "_over_max": self._over_max}
+                                         "ema_updates": self.ema_updates, "_over_max": self._over_max}
         checkpoint["ganexp_seconds"] = self.seconds_so_far()  # apart from the counters: no resume repeats it
-        checkpoint["ganexp_rng"] = rng_states()
+        checkpoint["ganexp_rng"] = rng_states(self.device)
+        if self._trainer is not None and self.trainer.world_size > 1:  # every rank calls this hook: gather theirs
+            checkpoint["ganexp_rng_ranks"] = gather_objects(checkpoint["ganexp_rng"])
 
     def seconds_so_far(self) -> float:
         """Training seconds of this run in all its processes: the earlier ones' (from the checkpoint) and this one's
@@ -460,8 +463,18 @@ class GANModule(pl.LightningModule):
             setattr(self, name, value)
         if not isinstance(self._over_max, dict):  # checkpoints before the count was per loss
             self._over_max = {}
+        if "ema_updates" not in checkpoint.get("ganexp_counters", {}):  # checkpoints before the host-side count
+            self.ema_updates = int(checkpoint.get("state_dict", {}).get("g_ema.n_averaged", 0))
         self.seconds_before = checkpoint.get("ganexp_seconds", self.seconds_before)  # older checkpoints: as set
-        self._rng_to_restore = checkpoint.get("ganexp_rng")
+        self._rng_to_restore = rank_rng_state(checkpoint, self.global_rank, self.trainer.world_size
+                                              if self._trainer is not None else 1)
+
+    def setup(self, stage: str) -> None:
+        """Under DDP each rank draws its own noise: ranks above 0 reseed from the run's seed and their rank (rank 0
+        keeps the run's seed, so a one-GPU run and rank 0 of a DDP run start alike). Each rank's batches are its
+        own already (`ImageData.train_dataloader`)."""
+        if self.trainer.world_size > 1 and self.global_rank > 0:
+            pl.seed_everything((torch.initial_seed() + 7919 * self.global_rank) % 2**32, verbose=False)
 
     def on_train_start(self) -> None:
         self._started = time.perf_counter()
@@ -472,7 +485,7 @@ class GANModule(pl.LightningModule):
         self.loss.after_d_step(self.critic_parameters())
         # Restored here, after everything that runs between loading and training has drawn its random numbers.
         if self._rng_to_restore is not None:
-            set_rng_states(self._rng_to_restore)
+            set_rng_states(self._rng_to_restore, self.device)
             self._rng_to_restore = None
 
 

@@ -103,14 +103,13 @@ def other_combination(own: Tensor, values: Tensor, counts: list[int]) -> Tensor:
     condition other than that row: the report's "a random colour of those present, then one-hot". Group a's values
     are values[a, :counts[a]]; a row with a "none" may get any combination. The same law as redrawing until the
     condition differs, without a loop or a host sync."""
-    strides = torch.tensor([math.prod(counts[a + 1:]) for a in range(len(counts))], device=own.device)
-    sizes = torch.tensor(counts, device=own.device)
+    strides = [math.prod(counts[a + 1:]) for a in range(len(counts))]  # Python ints: no host-to-device copy
     match = own.long()[:, :, None] == values[None]  # (N, A, M): where each own value sits among its group's values
     inside = match.any(2).all(1)
-    own_index = (match.long().argmax(2) * strides).sum(1)
+    own_index = sum(match[:, a].long().argmax(1) * stride for a, stride in enumerate(strides))
     # uniform over the combinations other than own: draw among total - 1 and step over own's index
     # (a 62-bit draw taken modulo the count: its bias is below 1e-15 for any count a condition can have)
     draw = torch.randint(2**62, (len(own),), device=own.device) % (math.prod(counts) - inside.long())
     draw = draw + (inside & (draw >= own_index)).long()
-    digits = draw[:, None] // strides % sizes  # (N, A): each group's position among its values
+    digits = torch.stack([draw // stride % size for stride, size in zip(strides, counts, strict=True)], 1)  # (N, A)
     return values.gather(1, digits.T).T.to(own.dtype)

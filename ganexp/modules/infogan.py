@@ -66,8 +66,8 @@ class InfoGAN(GANModule):
     def codes_of(self, z: Tensor) -> tuple[Tensor, Tensor]:
         """(categorical long (N, C), continuous (N, K) in [-1, 1]) from the code columns of the latent."""
         u = 0.5 * (1 + torch.erf(z[:, self.noise_dim:] / math.sqrt(2)))  # uniform in (0, 1)
-        sizes = torch.tensor(self.categorical, device=z.device)
-        cat = (u[:, :len(self.categorical)] * sizes).long().clamp(max=sizes - 1)
+        columns = [(u[:, j] * k).long().clamp(max=k - 1) for j, k in enumerate(self.categorical)]  # no host copy
+        cat = torch.stack(columns, 1) if columns else u[:, :0].long()
         return cat, 2 * u[:, len(self.categorical):] - 1
 
     def decode(self, noise: Tensor, cat: Tensor, cont: Tensor, ema: bool = False) -> Tensor:

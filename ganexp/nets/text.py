@@ -6,6 +6,7 @@ kept in memory for the process and in `<cache_dir>/text-<encoder>.pt`, so a seco
 """
 
 import logging
+import math
 import os
 import time
 from pathlib import Path
@@ -53,8 +54,10 @@ def label_keys(labels: Tensor, groups: list[int], multilabel: bool) -> Tensor:
             raise ConfigError(f"cond=text supports up to 62 labels, the data has {labels.shape[1]}")
         weights = 2 ** torch.arange(labels.shape[1], device=labels.device, dtype=torch.long)
         return ((labels > 0).long() * weights).sum(1)
-    strides = torch.tensor([1, *groups[:0:-1]], device=labels.device).cumprod(0).flip(0) if groups else None
-    return (labels.long() * strides).sum(1) if groups else torch.zeros(len(labels), dtype=torch.long)
+    if not groups:
+        return torch.zeros(len(labels), dtype=torch.long, device=labels.device)
+    strides = [math.prod(groups[a + 1:]) for a in range(len(groups))]  # Python ints: no host-to-device copy
+    return sum(labels[:, a].long() * stride for a, stride in enumerate(strides))
 
 
 def _load_encoder(name: str):
