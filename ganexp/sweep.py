@@ -21,7 +21,13 @@ from ganexp.atomic import atomic_write, write_json
 TOKEN = "GANEXP_SWEEP_TOKEN"
 INTERRUPTED = "GANEXP_SWEEP_INTERRUPTED"  # set by the job a signal stopped: 128 + the signal's number
 # overrides that say how a job runs, not what (a run extended from a shorter one is the longer run)
-HOW_NOT_WHAT = ("resume", "extend_from", "trainer.progress", "hydra.verbose")
+# (a key and everything under it: `logger` covers logger.mlflow.tracking_uri)
+HOW_NOT_WHAT = ("resume", "extend_from", "trainer.progress", "hydra.verbose", "logger")
+
+
+def under(key: str, keys: tuple[str, ...]) -> bool:
+    """Whether dotted `key` is one of `keys` or lies under one of them."""
+    return any(key == k or key.startswith(f"{k}.") for k in keys)
 
 
 def resume_when_requeued() -> None:
@@ -60,7 +66,7 @@ def job_folders(sweep: Path) -> list[Path]:
 
 def how_left_out(overrides: list[str]) -> list[str]:
     """Overrides without those that only say how a job runs."""
-    return [o for o in overrides if o.split("=", 1)[0].lstrip("+~") not in HOW_NOT_WHAT]
+    return [o for o in overrides if not under(o.split("=", 1)[0].lstrip("+~"), HOW_NOT_WHAT)]
 
 
 def job_overrides(job: Path) -> list[str]:

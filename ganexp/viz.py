@@ -1,5 +1,5 @@
-"""What the user watches: fixed-noise sample grids (PNG files and TensorBoard images), scatter plots of 2-D samples,
-and the progress bar."""
+"""What the user watches: fixed-noise sample grids (PNG files, and images in the loggers that show them), scatter
+plots of 2-D samples, and the progress bar."""
 
 from pathlib import Path
 
@@ -14,6 +14,7 @@ from torch import Tensor  # noqa: E402
 from torchvision.utils import make_grid, save_image  # noqa: E402
 
 from ganexp.data.toy import mixture_centers  # noqa: E402
+from ganexp.loggers import log_image  # noqa: E402
 from ganexp.nets import eval_mode  # noqa: E402
 from ganexp.periodic import Periodic  # noqa: E402
 
@@ -102,8 +103,7 @@ class SampleGrids(Periodic):
             return
         self.out_dir.mkdir(parents=True, exist_ok=True)
         save_image(grid, self.out_dir / f"{name}.png")
-        if trainer.logger is not None and hasattr(trainer.logger.experiment, "add_image"):
-            trainer.logger.experiment.add_image("samples" if name.startswith("iter_") else name, grid, step)
+        log_image(trainer.logger, "samples" if name.startswith("iter_") else name, grid, step)
 
     def run(self, trainer, module) -> None:
         self.save(trainer, module, f"iter_{module.iteration:06d}", self.draw(module), module.iteration)

@@ -117,6 +117,8 @@ def test_a_claim_of_no_difference_states_its_margin(tmp_path):
      "  claimed: {report: docs/experiments/pack/report.csv, where: model.d_pack=2}\n",
      "needs claimed, other and metric"),
     (f"- claim: a\n  source: b\n  command: c\n  metric: kid_eval{SIDES}", "no column 'kid_eval'"),
+    (f"- claim: a\n  source: b\n  command: c\n  metric: best fid_evl{SIDES}",
+     r"findings.yaml: claim 0 \('a'\): metric 'fid_evl': not a metric ganexp knows \(the registry in "),
     (f"- claim: a\n  source: b\n  command: c\n  metric: toy/modes{SIDES.replace('d_pack=2', 'd_pack=3')}",
      "no completed job with 'model.d_pack=3'"),
     (f"- claim: a\n  source: b\n  command: c\n  metric: toy/modes{SIDES.replace('pack/report', 'gone/report')}",

@@ -122,3 +122,15 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary_file(tmp_path):
         atomic_write(path, full_disk)
     assert err.value.filename == str(path) and err.value.errno == errno.ENOSPC
     assert path.read_text() == "old" and sorted(p.name for p in Path(tmp_path).iterdir()) == ["metrics.json"]
+
+
+def test_the_loggers_say_how_a_run_is_watched_not_what_it_is():
+    """`logger=...` names no other run: same folder name, same identity; a resume may watch it with other loggers."""
+    from ganexp.sweep import HOW_NOT_WHAT, how_left_out
+
+    run = {"loss": {"_target_": "ganexp.losses.BCE"}, "logger": {"tensorboard": {"_target_": "TB"}}}
+    watched = {"loss": {"_target_": "ganexp.losses.BCE"}, "logger": {"csv": {"_target_": "CSV", "name": ""}}}
+    assert differences(run, watched, ignore=HOW_NOT_WHAT) == [] and identity(run) == identity(watched)
+    assert differences(run, {**watched, "loss": {"_target_": "ganexp.losses.LSGAN"}},
+                       ignore=HOW_NOT_WHAT) == ["loss._target_"]
+    assert how_left_out(["logger=[tensorboard,csv]", "logger.csv.name=x", "loss=gan"]) == ["loss=gan"]

@@ -25,8 +25,10 @@ def test_report_of_a_seed_sweep_with_a_failing_setting(tmp_path):
     assert len(rows) == 8
     completed = [r for r in rows if r["status"] == "completed"]
     assert len(completed) == 4 and all(r["iterations"] == "8" for r in completed)
-    fids = [float(r["fid_eval"]) for r in completed]
-    assert fids == sorted(fids) and rows[:4] == completed  # best first, failed jobs last
+    bests = [float(r["best fid_eval"]) for r in completed]
+    assert bests == sorted(bests) and rows[:4] == completed  # best first, failed jobs last
+    # every metric of the registry a run logged has its column (kid_eval_std, pr/density, pr/coverage too)
+    assert {"kid_eval_std", "pr/density", "pr/coverage", "collapse/diversity_ratio"} <= set(rows[0])
     # curves.csv: every evaluation of every job (not the training losses); its last fid_eval is the report's
     curves = list(csv.DictReader(open(tmp_path / "curves.csv")))
     assert "fid_eval" in {c["metric"] for c in curves} and not any(c["metric"].startswith("loss/") for c in curves)
@@ -196,3 +198,63 @@ def test_a_non_finite_metric_written_as_null_reads_as_missing(tmp_path):
     jobs = write_report(tmp_path, "fid_eval")
     assert [j.id for j in jobs] == ["1", "0"] and math.isnan(jobs[1].final["fid_eval"])
     assert "| default | 2 | completed | 8 ± 0 | – | – | 50 | 50 | – |" in (tmp_path / "report.md").read_text()
+
+
+def stored_job(folder, overrides, fid_by_iteration, best=None):
+    """A finished job's folder as a run leaves it now: overrides, status, metrics.json (with the run's record of
+    its best monitored value when given) and its curve in metrics.jsonl (ganexp.store)."""
+    import json
+
+    from ganexp.store import Store
+
+    (folder / ".hydra").mkdir(parents=True)
+    (folder / ".hydra" / "overrides.yaml").write_text("".join(f"- {o}\n" for o in overrides))
+    (folder / "status.json").write_text(json.dumps({"status": "completed"}))
+    last = max(fid_by_iteration)
+    (folder / "metrics.json").write_text(json.dumps(
+        {"iterations": last, "wall_time_s": 10.0, "images_per_s": 5.0, "final": {"fid_eval": fid_by_iteration[last]},
+         "best": None if best is None else {"metric": "fid_eval", "value": best}}))
+    store = Store(folder)
+    for step, fid in fid_by_iteration.items():
+        store.append({"fid_eval": fid, "loss/d": 1.0}, step)
+    store.close()
+
+
+@pytest.mark.parametrize("recorded", [False, True])
+def test_the_report_ranks_by_the_best_value_its_column_shows_not_the_final_one(tmp_path, recorded):
+    """Job a: fid 100 -> 40 -> 90 (best 40, final 90); job b: 60 -> 50 -> 50 (best 50, final 50). By the final value
+    b would lead; by the best, which the `best fid_eval` column shows and findings compare, a leads. The best comes
+    from the run's own record (metrics.json, best.ckpt's value) or from its curve in metrics.jsonl: the same."""
+    stored_job(tmp_path / "a", ["loss=wgan"], {500: 100.0, 1000: 40.0, 1500: 90.0}, 40.0 if recorded else None)
+    stored_job(tmp_path / "b", ["loss=lsgan"], {500: 60.0, 1000: 50.0, 1500: 50.0}, 50.0 if recorded else None)
+    jobs = write_report(tmp_path, "fid_eval")
+    assert [j.id for j in jobs] == ["a", "b"]
+    rows = list(csv.DictReader(open(tmp_path / "report.csv")))
+    assert [(r["job"], float(r["best fid_eval"]), float(r["fid_eval"])) for r in rows] == [
+        ("a", 40.0, 90.0), ("b", 50.0, 50.0)]
+    table = [line for line in (tmp_path / "report.md").read_text().splitlines() if line.startswith("| loss=")]
+    assert [line.split(" | ")[:1] + line.split(" | ")[6:8] for line in table] == [
+        ["| loss=wgan", "40", "90"], ["| loss=lsgan", "50", "50"]]
+    curves = list(csv.DictReader(open(tmp_path / "curves.csv")))
+    assert [(c["job"], c["iteration"], c["value"]) for c in curves] == [
+        ("a", "500", "100.0"), ("a", "1000", "40.0"), ("a", "1500", "90.0"),
+        ("b", "500", "60.0"), ("b", "1000", "50.0"), ("b", "1500", "50.0")]  # evaluations only, not loss/d
+
+
+def test_the_columns_are_every_registry_metric_a_run_has(tmp_path):
+    """Inception's fid/kid, pr/density, pr/coverage and kid_eval_std have columns like the rest, in the registry's
+    order; diagnostics (lr/g) have none."""
+    final = {"fid": 12.0, "kid": 0.01, "kid_std": 0.001, "kid_eval_std": 0.002, "pr/density": 0.9,
+             "pr/coverage": 0.7, "fid_eval": 3.0, "kid_eval": 0.02, "lr/g": 0.0002, "loss/d": 1.2}
+    write_tables([Job(tmp_path / "0", ["seed=0"], "completed", final=final)], tmp_path, "fid")
+    header = next(csv.reader(open(tmp_path / "report.csv")))
+    assert header[6:] == ["best fid", "fid_eval", "kid_eval", "kid_eval_std", "fid", "kid", "kid_std", "pr/density",
+                          "pr/coverage", "loss/d"]
+
+
+def test_a_metric_the_registry_does_not_know_is_one_line(tmp_path, capsys):
+    from ganexp.report import main
+
+    stored_job(tmp_path / "run", ["loss=wgan"], {500: 100.0})
+    with pytest.raises(InputError, match=r"^--metric 'fid_evl': not a metric ganexp knows"):
+        main([str(tmp_path / "run"), "--metric", "fid_evl"])
