@@ -45,8 +45,8 @@ log = logging.getLogger("ganexp")
 def main(cfg: DictConfig) -> float | None:
     """The job's metric for the sweeper, or None when it has none (failed, or never evaluated): Optuna then records
     a failed trial and goes on (a NaN would stop the study)."""
+    from ganexp.runtime import quiet_lightning
     from ganexp.train import main as train  # imported late: `--help`/`--cfg` stay fast
-    from ganexp.train import quiet_lightning
 
     quiet_lightning()
 

@@ -22,9 +22,10 @@ import torch
 from hydra import compose, initialize_config_dir
 from torch.utils.flop_counter import FlopCounterMode
 
+from ganexp.build import build_module
 from ganexp.data.module import ImageData, LabelledImages, to_float
+from ganexp.runtime import quiet_lightning, resolve_arithmetic
 from ganexp.schema import register
-from ganexp.train import build_module, quiet_lightning, resolve_arithmetic
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 CASES = {"dcgan32": ["data.image_size=32"], "dcgan64": ["data.image_size=64"],

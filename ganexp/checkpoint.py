@@ -18,7 +18,6 @@ import pytorch_lightning as pl
 import torch
 
 from ganexp.guard import Diverged, first_nonfinite
-from ganexp.rundir import write_status
 
 log = logging.getLogger(__name__)
 
@@ -70,9 +69,9 @@ def save_atomic(trainer: pl.Trainer, path: Path) -> None:
 
 
 class Checkpointer(pl.Callback):
-    """`last.ckpt` every `every` iterations and at the end, `status.json` as the run goes; on SIGTERM or Ctrl-C a
-    last checkpoint and the status `interrupted`. Never a state that is not finite: a diverged run keeps its last
-    good checkpoint (`saved` is its iteration; None when there is none)."""
+    """`last.ckpt` every `every` iterations and at the end; on SIGTERM or Ctrl-C a last checkpoint (`saved`,
+    `interrupted`: what `ganexp.train.StatusWriter` writes to status.json). Never a state that is not finite: a
+    diverged run keeps its last good checkpoint (`saved` is its iteration; None when there is none)."""
 
     def __init__(self, run_dir: Path, every: int):
         self.run_dir, self.every = Path(run_dir), every
@@ -112,14 +111,10 @@ class Checkpointer(pl.Callback):
 
     def on_train_start(self, trainer, module) -> None:
         self.saved = module.iteration if self.path.exists() else None  # a resumed run's checkpoint
-        if trainer.is_global_zero:
-            write_status(self.run_dir, "running", iteration=module.iteration)
 
     def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx) -> None:
         if module.iteration % self.every == 0:
             self.save(trainer)
-            if trainer.is_global_zero:
-                write_status(self.run_dir, "running", iteration=module.iteration, checkpoint=module.iteration)
 
     def on_train_end(self, trainer, module) -> None:
         self.save(trainer)
@@ -127,15 +122,13 @@ class Checkpointer(pl.Callback):
     def on_exception(self, trainer, module, exception: BaseException) -> None:
         """Ctrl-C (SIGINT, a KeyboardInterrupt) or SIGTERM (what SLURM, Kubernetes and systemd send; Lightning raises
         SIGTERMException at the end of the iteration it arrives in): save a whole-iteration `last.ckpt`, mark the
-        job `interrupted` with the signal; `ganexp.train.fit` then ends the process with status 128 + signal."""
+        job `interrupted` with the signal (`ganexp.train.StatusWriter`); `ganexp.train.fit` then ends the process with
+        status 128 + signal."""
         signum = self.requested or signal_of(exception)
         if signum is None:
             return
         self.interrupted = signum
         self.save(trainer, stop=False)
-        if trainer.is_global_zero:
-            write_status(self.run_dir, "interrupted", iteration=module.iteration, checkpoint=self.saved,
-                         signal=signal.Signals(signum).name)
         log.warning("%s at iteration %d: %s holds iteration %s; resume=true continues", signal.Signals(signum).name,
                     module.iteration, self.path, self.saved)
 

@@ -1,13 +1,93 @@
-"""The runtime's choices that change no result's meaning, only its speed: which optimizer kernel runs.
-
-(Precision, threads and the accelerator are still resolved in ganexp.train: `resolve_arithmetic`, `shared_threads`.)
+"""The runtime: how a job computes, not what. Precision and memory layout (`resolve_arithmetic`), threads
+(`job_threads`), the optimizer kernel (`optimizer_kernel`), Lightning's advice that does not apply; the GPU a
+parallel worker sees is `ganexp.gpus.pin_gpu`. None of these changes what a run is (its identity), only its speed.
 """
 
 import inspect
+import logging
+import os
+import warnings
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import torch
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, OmegaConf, open_dict
+
+log = logging.getLogger(__name__)
+
+
+def quiet_lightning() -> None:
+    """Silence Lightning's advice that does not apply here (ganexp steps optimizers itself and logs on its own
+    x-axis). Called by the entry points (run.py, the benchmark), not at import."""
+    for message in (".*no pre-optimization state was saved.*", ".*smaller than the logging interval.*",
+                    ".*does not have many workers.*", ".*LeafSpec.*"):
+        warnings.filterwarnings("ignore", message=message)
+    logging.getLogger("pytorch_lightning.utilities.rank_zero").addFilter(
+        lambda rec: "litlogger" not in rec.getMessage())
+    logging.getLogger("pytorch_lightning.trainer.connectors.checkpoint_connector").setLevel(logging.WARNING)
+
+
+def cpu_has_bf16() -> bool:
+    """Whether the CPU computes bf16 in hardware (AMX or AVX-512-BF16, from /proc/cpuinfo's flags; False where
+    that file does not exist). Elsewhere torch emulates bf16, which is slower than fp32."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "amx_bf16" in flags or "avx512_bf16" in flags
+
+
+def resolve_arithmetic(trainer_cfg: DictConfig, images: bool = True) -> None:
+    """`trainer.precision=auto` and `trainer.channels_last=auto`, made concrete in place before anything is built or
+    saved: bf16 autocast with channels_last (the CPU fast path) for image GANs on a CPU with bf16 hardware, where it
+    was measured faster at equal quality (README); fp32 NCHW elsewhere: on a GPU (its fast path is trainer=gpu_fast),
+    on CPUs that would emulate bf16, and for the 2-D point data (`images=False`), whose tiny MLPs gain nothing and
+    whose modes (std 0.01 at radius 1) are finer than bf16's 8-bit mantissa resolves well. An explicit precision
+    (trainer.precision=32-true) turns both off."""
+    on_cpu = trainer_cfg.accelerator == "cpu" or (trainer_cfg.accelerator == "auto" and not torch.cuda.is_available())
+    with open_dict(trainer_cfg):
+        if trainer_cfg.precision == "auto":
+            trainer_cfg.precision = "bf16-mixed" if on_cpu and images and cpu_has_bf16() else "32-true"
+        if trainer_cfg.channels_last == "auto":
+            trainer_cfg.channels_last = on_cpu and str(trainer_cfg.precision).startswith("bf16")
+
+
+def arithmetic(trainer_cfg: DictConfig, device: torch.device, images: bool = True) -> str:
+    """The start-up line's account of the arithmetic: precision and memory layout, and the fast path's advice."""
+    line = f"precision {trainer_cfg.precision}, {'channels_last' if trainer_cfg.channels_last else 'NCHW'} on {device}"
+    if device.type == "cpu":
+        bf16 = cpu_has_bf16()
+        line += f"; this CPU {'has' if bf16 else 'lacks'} bf16 hardware"
+        if bf16 and images and not str(trainer_cfg.precision).startswith("bf16"):
+            line += " (trainer=cpu_fast: bf16 autocast + channels_last, about 2x faster; see README)"
+    return line
+
+
+def shared_threads(launcher: dict, cores: int) -> int | None:
+    """Threads for one job of a sweep whose launcher runs `n_jobs` at once in processes on this machine (joblib):
+    the cores shared out, cores // n_jobs, at least 1. None (torch's default: every core) for any other launcher
+    or one job at a time. Measured on 2 cores: two jobs with a thread each beat one job with two (README)."""
+    if "joblib" not in str(launcher.get("_target_", "")):
+        return None
+    n_jobs = launcher.get("n_jobs") or 1
+    if n_jobs < 0:  # joblib's convention: -1 every CPU, -2 all but one, ...
+        n_jobs = max(1, cores + 1 + n_jobs)
+    return max(1, cores // n_jobs) if n_jobs > 1 else None
+
+
+def job_threads(cfg: DictConfig) -> int | None:
+    """`trainer.num_threads`, or when it is unset, the launcher's share of the cores (`shared_threads`)."""
+    if cfg.trainer.num_threads or not HydraConfig.initialized():
+        return cfg.trainer.num_threads
+    launcher = OmegaConf.to_container(HydraConfig.get().launcher, resolve=True)
+    cores = len(os.sched_getaffinity(0))
+    threads = shared_threads(launcher, cores)
+    if threads:
+        log.info("threads: %d per job (%d cores, %s jobs at once; trainer.num_threads overrides)",
+                 threads, cores, launcher.get("n_jobs"))
+    return threads
 
 
 def optimizer_kernel(make: Callable[..., torch.optim.Optimizer], device: torch.device) -> dict[str, Any]:

@@ -188,7 +188,7 @@ def load_run(path: Path):
     """(module with trained weights, data module, config) from a run folder (best.ckpt, else last.ckpt) or a ckpt."""
     from hydra.errors import HydraException
 
-    from ganexp.train import build_data, build_module
+    from ganexp.build import build_data, build_module
 
     ckpt, run_dir = find_checkpoint(path)
     cfg = load_config(run_dir)

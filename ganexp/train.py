@@ -1,20 +1,19 @@
-"""Build everything from the config, train, write the run's files, return the sweep's metric.
+"""The run's life: one job from its checks to its end. It owns the run folder (lock, identity, resume, extend) and
+is the only writer of `status.json` (`StatusWriter` during training); `ganexp.build` makes what it trains,
+`ganexp.runtime` says how it computes.
 
-Every `hydra.utils.instantiate` of ganexp lives here (one place to adapt when Hydra changes its rules).
-Run folder: `config.yaml`, `checkpoints/last.ckpt`, `samples/iter_*.png`, `metrics.json`, and TensorBoard events
-(under the sweep's shared `tb/<overrides>/` in a multirun, so all jobs overlay in one TensorBoard).
+Run folder: `config.yaml`, `checkpoints/last.ckpt`, `samples/iter_*.png`, `metrics.json`, `metrics.jsonl` (every
+logged scalar, `ganexp.store`), and what the chosen loggers write (`logger=`, conf/logger/): TensorBoard events by
+default (under the sweep's shared `tb/<overrides>/` in a multirun, so all jobs overlay in one TensorBoard).
 """
 
 import contextlib
 import json
 import logging
 import math
-import os
 import signal
 import time
 import traceback
-import warnings
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -22,21 +21,15 @@ from typing import Any
 import pytorch_lightning as pl
 import torch
 from hydra.core.hydra_config import HydraConfig
-from hydra.utils import get_class, instantiate
-from lightning_fabric.utilities.exceptions import MisconfigurationException
-from omegaconf import DictConfig, OmegaConf, open_dict
-from pytorch_lightning.loggers import TensorBoardLogger
+from omegaconf import DictConfig, OmegaConf
 
 from ganexp.atomic import write_json
+from ganexp.build import Job, build, serves_images
 from ganexp.checkpoint import Checkpointer, Interrupted
-from ganexp.data.module import ImageData
 from ganexp.errors import ConfigError, StateFileError
-from ganexp.eval.images import ImageEvaluation
-from ganexp.eval.measure import Measurement
-from ganexp.eval.points import PointEvaluation
 from ganexp.gpus import pin_gpu
-from ganexp.modules.base import Diverged, GANModule, Loop
-from ganexp.modules.ema import GeneratorEMA
+from ganexp.loggers import finish, log_hparams, log_text
+from ganexp.modules.base import Diverged
 from ganexp.ranks import launched_worker
 from ganexp.rundir import (
     RunLock,
@@ -49,137 +42,33 @@ from ganexp.rundir import (
     write_record,
     write_status,
 )
-from ganexp.schedule import iterations_for_batches
+from ganexp.runtime import arithmetic, resolve_arithmetic
 from ganexp.schema import validate
-from ganexp.viz import IterationBar, PointPlots, SampleGrids
 
 log = logging.getLogger(__name__)
 
-def quiet_lightning() -> None:
-    """Silence Lightning's advice that does not apply here (ganexp steps optimizers itself and logs on its own
-    x-axis). Called by the entry points (run.py, the benchmark), not at import."""
-    for message in (".*no pre-optimization state was saved.*", ".*smaller than the logging interval.*",
-                    ".*does not have many workers.*", ".*LeafSpec.*"):
-        warnings.filterwarnings("ignore", message=message)
-    logging.getLogger("pytorch_lightning.utilities.rank_zero").addFilter(
-        lambda rec: "litlogger" not in rec.getMessage())
-    logging.getLogger("pytorch_lightning.trainer.connectors.checkpoint_connector").setLevel(logging.WARNING)
 
+class StatusWriter(pl.Callback):
+    """`status.json` during training, on rank 0, after the Checkpointer's hook of the same event: `running` (with the
+    iteration `last.ckpt` holds once it is saved), `interrupted` (with the signal and the checkpoint)."""
 
-def build_data(cfg: DictConfig) -> ImageData:
-    return instantiate(cfg.data)
+    def __init__(self, run_dir: Path, checkpointer: Checkpointer):
+        self.run_dir, self.checkpointer = run_dir, checkpointer
 
+    def on_train_start(self, trainer, module) -> None:
+        if trainer.is_global_zero:
+            write_status(self.run_dir, "running", iteration=module.iteration)
 
-def build_module(cfg: DictConfig, datamodule: ImageData, max_iters: int = 0) -> GANModule:
-    """The LightningModule of `cfg.model` with its networks (built from `model.generator`/`model.discriminator`,
-    completed with the condition sizes), condition encoders, loss, optimizers and schedule."""
-    labels = datamodule.load().label_space()
-    variant = get_class(cfg.model._target_)
-    loss = instantiate(cfg.loss)
-    regularizer = instantiate(cfg.reg) if cfg.get("reg") else None
-    # Each network owns its condition encoder, so a learned one trains with that network's optimizer.
-    make_cond = partial(instantiate, cfg.cond, groups=labels.groups, multilabel=labels.multilabel,
-                        attributes=labels.attributes, conditions=labels.conditions)
-    cond_g = make_cond() if variant.conditional else None
-    cond_d = make_cond() if variant.conditional and variant.d_conditional else None
-    g_cond, d_cond = variant.condition_sizes(cond_g.out_dim if cond_g is not None else 0, cfg.model)
-    generator = instantiate(cfg.model.generator, cond_dim=g_cond)
-    pack = check_pack(cfg.model.d_pack, datamodule.batch_size)
-    norm = cfg.model.discriminator.get("norm")
-    # auto: the loss's choice, and no batch-mixing norm under a per-sample penalty (gradient penalty, R1)
-    per_sample = getattr(regularizer, "per_sample_penalty", False)
-    auto = "layer" if per_sample and loss.d_norm == "batch" else loss.d_norm
-    # a packed D reads d_pack samples and their d_pack conditions at once
-    packed = {"pack": pack, "cond_dim": d_cond * pack} if pack > 1 else {"cond_dim": d_cond}
-    discriminator = instantiate(cfg.model.discriminator, **packed, **({"norm": auto} if norm == "auto" else {}))
-    settings = OmegaConf.create({k: v for k, v in cfg.model.items() if k not in ("generator", "discriminator")})
-    # built objects go to the constructor as they are (instantiate would read a dataclass kwarg as config)
-    return instantiate(settings, _partial_=True)(
-        generator=generator,
-        discriminator=discriminator,
-        cond_g=cond_g,
-        cond_d=cond_d,
-        labels=labels,
-        loss=loss,
-        regularizer=regularizer,
-        augment=instantiate(cfg.augment, _convert_="object") if cfg.get("augment") else None,
-        g_ema=GeneratorEMA(decay=cfg.g_ema.decay, start=cfg.g_ema.start),
-        optimizer_g=instantiate(cfg.optimizer.g, _partial_=True),
-        optimizer_d=instantiate(cfg.optimizer.d, _partial_=True),
-        scheduler_g=instantiate(cfg.lr_sched.g, _partial_=True) if cfg.lr_sched.g else None,
-        scheduler_d=instantiate(cfg.lr_sched.d, _partial_=True) if cfg.lr_sched.d else None,
-        sched=OmegaConf.to_container(cfg.sched, resolve=True),
-        loop=Loop(max_iters=max_iters, batches_per_epoch=datamodule.batches_per_epoch, log_every=cfg.log.every,
-                  guard_max_loss=cfg.guard.max_loss, guard_patience=cfg.guard.patience, guard_every=cfg.guard.every),
-    )
+    def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx) -> None:
+        saved = self.checkpointer.saved == module.iteration and module.iteration % self.checkpointer.every == 0
+        if saved and trainer.is_global_zero:
+            write_status(self.run_dir, "running", iteration=module.iteration, checkpoint=module.iteration)
 
-
-def check_pack(d_pack: int, batch_size: int) -> int:
-    """`model.d_pack`, checked against the batch it splits into packs."""
-    if d_pack < 1:
-        raise ConfigError(f"model.d_pack={d_pack}: the number of samples per pack must be at least 1")
-    if batch_size % d_pack:
-        raise ConfigError(f"model.d_pack={d_pack} does not divide data.batch_size={batch_size}: D judges the batch "
-                          f"in packs of d_pack samples (try data.batch_size={batch_size // d_pack * d_pack})")
-    return d_pack
-
-
-def build_watchers(cfg: DictConfig, datamodule: ImageData, run_dir: Path, max_iters: int
-                   ) -> tuple[Measurement | None, pl.Callback]:
-    """(evaluation, pictures) callbacks: image metrics and sample grids, or for 2-D points modes and scatter plots."""
-    e, every = cfg.eval, images_every(cfg, max_iters)
-    if datamodule.samples == "points":
-        evaluation = PointEvaluation(datamodule, run_dir, e.every_n_steps, cfg.monitor, e.seed)
-        pictures = PointPlots(run_dir / "samples", every, datamodule.source.kind, cfg.log.bank_seed)
-    else:
-        features = e.features if e.enabled else "evaluator"  # a disabled evaluation needs no Inception weights
-        evaluation = ImageEvaluation(datamodule, run_dir, every=e.every_n_steps, monitor=cfg.monitor, seed=e.seed,
-                                     floor=e.floor, threshold=e.threshold, features=features,
-                                     inception_weights=e.inception_weights, epochs=e.epochs, width=e.width)
-        pictures = SampleGrids(run_dir / "samples", every, cfg.log.grid, cfg.log.bank_seed,
-                               datamodule.load().attributes)
-    return evaluation if e.enabled else None, pictures
-
-
-def cpu_has_bf16() -> bool:
-    """Whether the CPU computes bf16 in hardware (AMX or AVX-512-BF16, from /proc/cpuinfo's flags; False where
-    that file does not exist). Elsewhere torch emulates bf16, which is slower than fp32."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return "amx_bf16" in flags or "avx512_bf16" in flags
-
-
-def serves_images(cfg: DictConfig) -> bool:
-    """Whether the data set serves images (not the 2-D points of data=toy_*)."""
-    return getattr(get_class(cfg.data._target_), "samples", "images") == "images"
-
-
-def resolve_arithmetic(trainer_cfg: DictConfig, images: bool = True) -> None:
-    """`trainer.precision=auto` and `trainer.channels_last=auto`, made concrete in place before anything is built or
-    saved: bf16 autocast with channels_last (the CPU fast path) for image GANs on a CPU with bf16 hardware, where it
-    was measured faster at equal quality (README); fp32 NCHW elsewhere: on a GPU (its fast path is trainer=gpu_fast),
-    on CPUs that would emulate bf16, and for the 2-D point data (`images=False`), whose tiny MLPs gain nothing and
-    whose modes (std 0.01 at radius 1) are finer than bf16's 8-bit mantissa resolves well. An explicit precision
-    (trainer.precision=32-true) turns both off."""
-    on_cpu = trainer_cfg.accelerator == "cpu" or (trainer_cfg.accelerator == "auto" and not torch.cuda.is_available())
-    with open_dict(trainer_cfg):
-        if trainer_cfg.precision == "auto":
-            trainer_cfg.precision = "bf16-mixed" if on_cpu and images and cpu_has_bf16() else "32-true"
-        if trainer_cfg.channels_last == "auto":
-            trainer_cfg.channels_last = on_cpu and str(trainer_cfg.precision).startswith("bf16")
-
-
-def arithmetic(trainer_cfg: DictConfig, device: torch.device, images: bool = True) -> str:
-    """The start-up line's account of the arithmetic: precision and memory layout, and the fast path's advice."""
-    line = f"precision {trainer_cfg.precision}, {'channels_last' if trainer_cfg.channels_last else 'NCHW'} on {device}"
-    if device.type == "cpu":
-        bf16 = cpu_has_bf16()
-        line += f"; this CPU {'has' if bf16 else 'lacks'} bf16 hardware"
-        if bf16 and images and not str(trainer_cfg.precision).startswith("bf16"):
-            line += " (trainer=cpu_fast: bf16 autocast + channels_last, about 2x faster; see README)"
-    return line
+    def on_exception(self, trainer, module, exception: BaseException) -> None:
+        signum = self.checkpointer.interrupted
+        if signum is not None and trainer.is_global_zero:
+            write_status(self.run_dir, "interrupted", iteration=module.iteration, checkpoint=self.checkpointer.saved,
+                         signal=signal.Signals(signum).name)
 
 
 def run_paths() -> tuple[Path, Path, str]:
@@ -191,53 +80,6 @@ def run_paths() -> tuple[Path, Path, str]:
     if hc.mode.name == "MULTIRUN":
         return run_dir, Path(hc.sweep.dir) / "tb", hc.job.override_dirname or "default"
     return run_dir, run_dir / "tb", ""
-
-
-def run_length(cfg: DictConfig, batches_per_epoch: int) -> int:
-    """`trainer.max_iters`, or the iterations that make `trainer.max_epochs` passes over the training images."""
-    if cfg.trainer.max_iters:
-        return cfg.trainer.max_iters
-    return iterations_for_batches(cfg.trainer.max_epochs * batches_per_epoch,
-                                  OmegaConf.to_container(cfg.sched, resolve=True))
-
-
-def images_every(cfg: DictConfig, max_iters: int) -> int:
-    """`log.images_every`, or (when null) a tenth of the run, so progress shows as 10 pictures."""
-    return cfg.log.images_every or max(1, max_iters // 10)
-
-
-class StopAtLength(pl.Callback):
-    """A run resumed from a checkpoint of its full length (killed after its final checkpoint, before it was marked
-    completed) trains no further iteration: it only finishes (final pictures, metrics.json, status)."""
-
-    def on_train_start(self, trainer: pl.Trainer, module: GANModule) -> None:
-        if module.loop.max_iters and module.iteration >= module.loop.max_iters:
-            trainer.should_stop = True
-
-
-def build_trainer(cfg: DictConfig, run_dir: Path, logger: TensorBoardLogger, callbacks: list[pl.Callback],
-                  max_iters: int) -> pl.Trainer:
-    t = cfg.trainer
-    callbacks = [StopAtLength(), *callbacks, Checkpointer(run_dir, t.ckpt_every)]
-    if t.progress:
-        callbacks.append(IterationBar(max_iters))
-    return pl.Trainer(
-        accelerator=t.accelerator,
-        strategy=t.strategy,
-        use_distributed_sampler=False,  # ganexp's sampler is endless and resumable; under DDP each rank seeds its own
-        devices=t.devices,
-        precision=t.precision,
-        max_epochs=-1,  # the sampler is endless; the module stops at max_iters
-        logger=logger,
-        callbacks=callbacks,
-        enable_progress_bar=t.progress,
-        enable_checkpointing=False,  # ganexp's Checkpointer: atomic, by iteration, RNG included
-        enable_model_summary=False,
-        deterministic=t.deterministic,
-        benchmark=t.benchmark,
-        num_sanity_val_steps=0,
-        default_root_dir=run_dir,
-    )
 
 
 def main(cfg: DictConfig, imports_s: float = 0.0) -> float:
@@ -335,90 +177,6 @@ def source_seconds(source: Path) -> float:
     return float(metrics.get("total_wall_time_s", metrics.get("wall_time_s", 0.0)))
 
 
-@dataclass
-class Job:
-    """Everything one training run needs, built and checked, nothing written yet."""
-
-    cfg: DictConfig
-    run_dir: Path
-    datamodule: ImageData
-    module: GANModule
-    trainer: pl.Trainer
-    logger: TensorBoardLogger
-    evaluation: Measurement | None
-    startup: dict[str, float]
-    extended_from: Path | None = None  # the shorter run this one continues (extend_from)
-
-
-def shared_threads(launcher: dict, cores: int) -> int | None:
-    """Threads for one job of a sweep whose launcher runs `n_jobs` at once in processes on this machine (joblib):
-    the cores shared out, cores // n_jobs, at least 1. None (torch's default: every core) for any other launcher
-    or one job at a time. Measured on 2 cores: two jobs with a thread each beat one job with two (README)."""
-    if "joblib" not in str(launcher.get("_target_", "")):
-        return None
-    n_jobs = launcher.get("n_jobs") or 1
-    if n_jobs < 0:  # joblib's convention: -1 every CPU, -2 all but one, ...
-        n_jobs = max(1, cores + 1 + n_jobs)
-    return max(1, cores // n_jobs) if n_jobs > 1 else None
-
-
-def job_threads(cfg: DictConfig) -> int | None:
-    """`trainer.num_threads`, or when it is unset, the launcher's share of the cores (`shared_threads`)."""
-    if cfg.trainer.num_threads or not HydraConfig.initialized():
-        return cfg.trainer.num_threads
-    launcher = OmegaConf.to_container(HydraConfig.get().launcher, resolve=True)
-    cores = len(os.sched_getaffinity(0))
-    threads = shared_threads(launcher, cores)
-    if threads:
-        log.info("threads: %d per job (%d cores, %s jobs at once; trainer.num_threads overrides)",
-                 threads, cores, launcher.get("n_jobs"))
-    return threads
-
-
-def check_optimizers(cfg: DictConfig) -> None:
-    """Build each optimizer and lr scheduler once on a stand-in parameter, so that torch's own checks of their
-    settings (betas, eps, momentum, ...) stop the run at start-up naming the key, not at the first step."""
-    for net in ("g", "d"):
-        key = f"optimizer.{net}"
-        try:
-            optimizer = instantiate(cfg.optimizer[net], _partial_=True)([torch.nn.Parameter(torch.zeros(1))])
-            if cfg.lr_sched[net]:
-                key = f"lr_sched.{net}"
-                instantiate(cfg.lr_sched[net], _partial_=True)(optimizer)
-        except (ValueError, TypeError) as err:
-            raise ConfigError(f"{key}: {str(err).splitlines()[0]}") from None
-
-
-def build(cfg: DictConfig, run_dir: Path, tb_root: Path, name: str, imports_s: float = 0.0) -> Job:
-    """Everything the run needs, built and checked (data, networks, optimizers, evaluator held to its floor,
-    trainer), before anything in the run folder changes."""
-    threads = job_threads(cfg)
-    if threads:
-        torch.set_num_threads(threads)
-    pl.seed_everything(cfg.seed, workers=True, verbose=False)
-    clock = time.perf_counter()
-    datamodule = build_data(cfg)
-    datamodule.load()
-    startup = {"imports_s": round(imports_s, 3), "data_s": round(time.perf_counter() - clock, 3)}
-    clock = time.perf_counter()
-    max_iters = run_length(cfg, datamodule.batches_per_epoch)
-    module = build_module(cfg, datamodule, max_iters)
-    module.speed_up(cfg.trainer.channels_last, cfg.trainer.compile)
-    check_optimizers(cfg)
-    evaluation, pictures = build_watchers(cfg, datamodule, run_dir, max_iters)
-    if evaluation is not None:
-        evaluation.check_monitor(module)
-    logger = TensorBoardLogger(save_dir=tb_root, name=name, version="", default_hp_metric=False)
-    try:
-        trainer = build_trainer(cfg, run_dir, logger, [c for c in (evaluation, pictures) if c], max_iters)
-    except (MisconfigurationException, ValueError, TypeError, ImportError) as err:  # Lightning's, on trainer.*
-        raise ConfigError(f"trainer: {str(err).splitlines()[0]}") from None
-    if evaluation is not None:
-        evaluation.load(trainer.strategy.root_device)  # trains or loads the evaluator; below eval.floor it stops here
-    startup["build_s"] = round(time.perf_counter() - clock, 3)
-    return Job(cfg, run_dir, datamodule, module, trainer, logger, evaluation, startup)
-
-
 def fit(job: Job, resume_from: Path | None) -> float:
     log.info("start-up: imports %.2fs, data %.2fs, networks and trainer %.2fs", *job.startup.values())
     log.info("arithmetic: %s", arithmetic(job.cfg.trainer, job.trainer.strategy.root_device, serves_images(job.cfg)))
@@ -427,6 +185,7 @@ def fit(job: Job, resume_from: Path | None) -> float:
     start, started_at = time.perf_counter(), time.time()
     diverged = None
     checkpointer = next(c for c in job.trainer.callbacks if isinstance(c, Checkpointer))
+    job.trainer.callbacks.append(StatusWriter(job.run_dir, checkpointer))  # after it: its hooks see what it saved
     previous = signal.getsignal(signal.SIGINT)
     if previous in (signal.SIG_DFL, signal.default_int_handler):  # not where the shell made Ctrl-C ignored
         signal.signal(signal.SIGINT, partial(checkpointer.request_stop, job.trainer))
@@ -442,7 +201,7 @@ def fit(job: Job, resume_from: Path | None) -> float:
         diverged = {"iteration": err.iteration, "loss": err.name, "value": value, "checkpoint": checkpointer.saved}
         kept = "no checkpoint was saved" if checkpointer.saved is None else \
             f"last.ckpt keeps iteration {checkpointer.saved}, the last good one"
-        job.logger.experiment.add_text("status", f"diverged: {err} ({kept})", err.iteration)
+        log_text(job.logger, "status", f"diverged: {err} ({kept})", err.iteration)
         log.error("diverged: %s; %s", err, kept)
     finally:
         signal.signal(signal.SIGINT, previous)
@@ -486,8 +245,8 @@ def summarise(job: Job, wall: float, started_at: float, diverged: dict | None) -
     if job.trainer.is_global_zero:
         write_json(job.run_dir / "metrics.json", metrics)
         write_status(job.run_dir, status, iteration=module.iteration, metric=metric, diverged=diverged)
-    job.logger.log_hyperparams(hparams(cfg), metrics={f"final/{k}": v for k, v in final.items()})
-    job.logger.finalize(status)
+    log_hparams(job.logger, hparams(cfg), metrics={f"final/{k}": v for k, v in final.items()})
+    finish(job.logger, status)
     log.info("%s: %d iterations in %.1fs -> %s", status, module.iteration, wall, job.run_dir)
     return metric
 

@@ -118,8 +118,8 @@ def cut_evaluator(ctx: Ctx) -> None:
     """A cache holding the smoke run's evaluator cut to 100 bytes (as a killed writer without atomic rename would)."""
     from conftest import make_config
 
+    from ganexp.build import build_data
     from ganexp.eval.images import load_evaluator
-    from ganexp.train import build_data
 
     cache = own_cache(ctx)
     cfg = make_config(*SMOKE)

@@ -13,7 +13,8 @@ from conftest import make_config
 from hostile import SMOKE, Case, Ctx, Outcome, run_case, run_in_process
 from omegaconf import OmegaConf
 
-from ganexp.train import resolve_arithmetic, serves_images
+from ganexp.build import serves_images
+from ganexp.runtime import resolve_arithmetic
 
 LAST = "checkpoints/last.ckpt"
 _TRAINED: dict[str, Path] = {}

@@ -109,7 +109,7 @@ def test_a_sweep_over_null_for_a_group_names_the_none_option(tmp_path, monkeypat
 def test_the_none_options_switch_the_regulariser_and_augmentation_off():
     from conftest import make_config
 
-    from ganexp.train import build_data, build_module
+    from ganexp.build import build_data, build_module
 
     cfg = make_config("trainer=smoke", "augment=none", "reg=none")
     module = build_module(cfg, build_data(cfg))

@@ -10,10 +10,10 @@ from omegaconf import OmegaConf
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from torch.testing import assert_close
 
+from ganexp.build import build_data, build_module
 from ganexp.modules.cgan import shifted_labels
 from ganexp.nets import text
 from ganexp.nets.cond import Embed, OneHot, Text
-from ganexp.train import build_data, build_module
 from ganexp.train import main as train
 
 FACES = [("hair", ["blue", "red", "green"]), ("eyes", ["red", "aqua"])]

@@ -58,22 +58,22 @@ def test_every_variant_and_loss_trains_on_the_cpu_fast_path(setting, tmp_path, m
 
 @pytest.mark.parametrize("bf16", [True, False])
 def test_the_start_up_line_says_the_precision_and_whether_the_fast_path_would_help(bf16, monkeypatch):
-    from ganexp import train as train_module
+    from ganexp import runtime
 
-    monkeypatch.setattr(train_module, "cpu_has_bf16", lambda: bf16)
-    plain = train_module.arithmetic(make_config("trainer.precision=32-true", "trainer.channels_last=false").trainer,
+    monkeypatch.setattr(runtime, "cpu_has_bf16", lambda: bf16)
+    plain = runtime.arithmetic(make_config("trainer.precision=32-true", "trainer.channels_last=false").trainer,
                                     torch.device("cpu"))
-    fast = train_module.arithmetic(make_config("trainer=cpu_fast").trainer, torch.device("cpu"))
+    fast = runtime.arithmetic(make_config("trainer=cpu_fast").trainer, torch.device("cpu"))
     assert plain.startswith("precision 32-true, NCHW on cpu; this CPU " + ("has" if bf16 else "lacks"))
     assert ("trainer=cpu_fast" in plain) == bf16 and "trainer=cpu_fast" not in fast
     assert fast.startswith("precision bf16-mixed, channels_last on cpu")
-    points = train_module.arithmetic(make_config("data=toy_ring", "trainer.precision=32-true").trainer,
+    points = runtime.arithmetic(make_config("data=toy_ring", "trainer.precision=32-true").trainer,
                                      torch.device("cpu"), images=False)
     assert "trainer=cpu_fast" not in points  # no advice where the fast path was not measured to help
 
 
 def test_cpu_flags_are_read_from_proc_cpuinfo():
-    from ganexp.train import cpu_has_bf16
+    from ganexp.runtime import cpu_has_bf16
 
     try:
         flags = open("/proc/cpuinfo").read()
@@ -92,23 +92,25 @@ def test_cpu_flags_are_read_from_proc_cpuinfo():
 ])
 def test_auto_arithmetic_takes_the_fast_path_only_on_a_cpu_with_bf16_hardware(bf16, cuda, overrides, expected,
                                                                              monkeypatch):
-    from ganexp import train as train_module
+    from ganexp import runtime
 
-    monkeypatch.setattr(train_module, "cpu_has_bf16", lambda: bf16)
+    monkeypatch.setattr(runtime, "cpu_has_bf16", lambda: bf16)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
     t = make_config(*overrides).trainer
-    train_module.resolve_arithmetic(t)
+    runtime.resolve_arithmetic(t)
     assert (t.precision, t.channels_last) == expected
 
 
 def test_auto_arithmetic_keeps_the_2d_points_in_fp32(monkeypatch):
-    from ganexp import train as train_module
+    from ganexp import runtime
 
-    monkeypatch.setattr(train_module, "cpu_has_bf16", lambda: True)
+    monkeypatch.setattr(runtime, "cpu_has_bf16", lambda: True)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     cfg = make_config("data=toy_ring")
-    assert not train_module.serves_images(cfg) and train_module.serves_images(make_config())
-    train_module.resolve_arithmetic(cfg.trainer, train_module.serves_images(cfg))
+    from ganexp.build import serves_images
+
+    assert not serves_images(cfg) and serves_images(make_config())
+    runtime.resolve_arithmetic(cfg.trainer, serves_images(cfg))
     assert (cfg.trainer.precision, cfg.trainer.channels_last) == ("32-true", False)
 
 

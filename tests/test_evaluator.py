@@ -202,7 +202,7 @@ def test_the_monitor_list_is_what_an_evaluation_measures(tmp_path, overrides):
 
     from conftest import make_config
 
-    from ganexp.train import build_data, build_module, build_watchers
+    from ganexp.build import build_data, build_module, build_watchers
 
     cfg = make_config("trainer=smoke", "eval.enabled=true", *overrides)
     datamodule = build_data(cfg)

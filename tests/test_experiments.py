@@ -7,8 +7,8 @@ import sys
 import pytest
 from conftest import CONF, ROOT, compose_hydra, sweep_jobs
 
+from ganexp.build import build_data, build_module
 from ganexp.schema import validate
-from ganexp.train import build_data, build_module
 
 EXPERIMENTS = sorted(p.stem for p in (CONF / "experiment").glob("*.yaml"))
 

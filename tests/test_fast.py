@@ -6,7 +6,7 @@ import pytest
 import torch
 from conftest import make_config
 
-from ganexp.train import build_data, build_module
+from ganexp.build import build_data, build_module
 from ganexp.train import main as train
 
 SMALL = ["trainer.accelerator=cpu", "trainer.progress=false", "trainer.max_iters=8", "model.generator.width=8",

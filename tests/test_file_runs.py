@@ -98,6 +98,6 @@ def test_a_broken_tag_file_stops_the_run_naming_file_and_line(tmp_path):
 
 def test_missing_root_is_a_config_error():
     with pytest.raises(Exception, match="root"):
-        from ganexp.train import build_data
+        from ganexp.build import build_data
 
         build_data(make_config("trainer=smoke", "data=folder"))

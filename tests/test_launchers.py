@@ -11,7 +11,7 @@ import torch
 import yaml
 from conftest import ROOT, compose_hydra
 
-from ganexp.train import shared_threads
+from ganexp.runtime import shared_threads
 
 SMALL = ["trainer=smoke", "trainer.num_threads=1"]
 

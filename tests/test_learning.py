@@ -3,8 +3,8 @@
 import torch
 from conftest import make_config
 
+from ganexp.build import build_data, build_module
 from ganexp.data.module import to_float
-from ganexp.train import build_data, build_module
 from ganexp.train import main as train
 from ganexp.viz import generate
 

@@ -9,10 +9,10 @@ from conftest import image_models, make_config
 from torch import nn
 from torch.testing import assert_close
 
+from ganexp.build import build_data, build_module
 from ganexp.losses import R1, WGANGP
 from ganexp.modules.base import GANModule, Loop
 from ganexp.schema import ConfigError
-from ganexp.train import build_data, build_module
 from ganexp.train import main as train
 
 

@@ -6,10 +6,10 @@ import torch
 from conftest import make_config
 from torch.testing import assert_close
 
+from ganexp.build import build_data, build_module
 from ganexp.errors import ConfigError
 from ganexp.modules.base import latent
 from ganexp.schema import validate
-from ganexp.train import build_data, build_module
 
 SMOKE = "trainer=smoke"
 

@@ -11,10 +11,10 @@ import pytest
 import torch
 from conftest import ROOT, make_config
 
+from ganexp.build import build_data, build_module
 from ganexp.checkpoint import Checkpointer
 from ganexp.guard import Diverged
 from ganexp.ranks import agree, rank_rng_state, worst_over_ranks
-from ganexp.train import build_data, build_module
 
 
 @pytest.mark.parametrize(("variable", "worker"), [("SLURM_PROCID", True), ("RANK", True), ("LOCAL_RANK", True),

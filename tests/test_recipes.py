@@ -10,13 +10,13 @@ from conftest import full_and_resumed, make_config
 from PIL import Image
 from torch.testing import assert_close
 
+from ganexp.build import build_data, build_module
 from ganexp.data.files import Folder
 from ganexp.data.module import ImageData, IterationBatches
 from ganexp.eval.metrics import collapse_scores, feature_distances
 from ganexp.eval.ranking import better
 from ganexp.modules.base import GANModule
 from ganexp.schema import ConfigError, validate
-from ganexp.train import build_data, build_module
 from ganexp.train import main as train
 
 

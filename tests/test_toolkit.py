@@ -8,9 +8,9 @@ from conftest import full_and_resumed, image_models, make_config
 from torch import nn
 from torch.testing import assert_close
 
+from ganexp.build import build_data, build_module
 from ganexp.losses import R1
 from ganexp.schema import ConfigError, validate
-from ganexp.train import build_data, build_module
 from ganexp.train import main as train
 
 

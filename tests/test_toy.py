@@ -11,10 +11,10 @@ from hydra import compose, initialize_config_dir
 from torch import nn
 from torch.testing import assert_close
 
+from ganexp.build import build_data, build_module
 from ganexp.data.toy import mixture_centers, mode_scores, sample_mixture
 from ganexp.nets.mlp import Maxout, MLPDiscriminator, MLPGenerator, linear
 from ganexp.schema import register
-from ganexp.train import build_data, build_module
 from ganexp.train import main as train
 
 RING = mixture_centers("ring")

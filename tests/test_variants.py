@@ -9,9 +9,9 @@ import torch
 from conftest import built_in_data, image_models, make_config
 from torch.testing import assert_close
 
+from ganexp.build import build_data, build_module
 from ganexp.losses import classification_loss, info_loss
 from ganexp.modules import ACGAN, InfoGAN
-from ganexp.train import build_data, build_module
 from ganexp.train import main as train
 
 LN3 = math.log(3)

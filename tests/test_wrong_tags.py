@@ -10,13 +10,13 @@ import torch
 from conftest import make_config
 from torch.testing import assert_close
 
+from ganexp.build import build_data, build_module
 from ganexp.data.module import ImageData, fully_tagged, untagged_values
 from ganexp.data.sources import Faces
 from ganexp.eval import images as eval_images
 from ganexp.eval.metrics import condition_accuracy
 from ganexp.modules.cgan import other_combination, other_condition, real_values, shifted_labels
 from ganexp.nets.text import sentences
-from ganexp.train import build_data, build_module
 from ganexp.train import main as train
 
 ATTRIBUTES = [("hair", ["blue", "red", "green", "none"]), ("eyes", ["red", "aqua", "none"])]

@@ -54,7 +54,7 @@ def latent(z: Tensor, prior: str) -> Tensor:
 class GANModule(pl.LightningModule):
     """The unconditional GAN (DCGAN with `model=dcgan`, the MLP pair with `model=toy`): labels are ignored.
 
-    It receives its networks built (`conf/model/*.yaml` names them; `ganexp.train.build_module` completes them with
+    It receives its networks built (`conf/model/*.yaml` names them; `ganexp.build.build_module` completes them with
     the condition sizes that `condition_sizes` gives) and owns the loop around them.
     """
 

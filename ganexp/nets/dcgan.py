@@ -77,7 +77,7 @@ class Discriminator(nn.Module):
         pack: Count = 1,
     ):
         """`cond` says how a condition of `cond_dim` (> 0: a conditional D) enters; `norm="auto"` must have been
-        replaced by the loss's choice (ganexp.train.build_module does). `pack` > 1: D judges packs of that many
+        replaced by the loss's choice (ganexp.build.build_module does). `pack` > 1: D judges packs of that many
         images joined along channels (PacGAN; `model.d_pack`), `cond_dim` then being the packed conditions' size."""
         super().__init__()
         if norm not in D_NORMS:
