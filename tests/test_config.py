@@ -10,10 +10,10 @@ from conftest import CONF, ROOT, built_in_data, group_options, make_config
 from hydra.errors import ConfigCompositionException
 from omegaconf.errors import ConfigAttributeError, ValidationError
 
+from ganexp.build import build_data, build_module
 from ganexp.losses import WGAN, WGANGP
 from ganexp.ranges import Range, range_of, strip
 from ganexp.schema import ConfigError, validate
-from ganexp.train import build_data, build_module
 
 SMOKE = "trainer=smoke"
 # options that are only valid with another choice; each entry lists the extra overrides they need
@@ -125,7 +125,7 @@ def test_every_default_has_one_home():
                 yield from targets(value, f"{where}.{key}")
 
     twice = []
-    for path in sorted(CONF.glob("*/*.yaml")):
+    for path in sorted(CONF.glob("**/*.yaml")):  # group folders inside groups too (model/generator)
         for where, node in targets(OmegaConf.to_container(OmegaConf.load(path)), path.name):
             module, _, name = node["_target_"].rpartition(".")
             target = getattr(importlib.import_module(module), name)

@@ -55,6 +55,7 @@ class LabelledImages:
     labels: Tensor  # long (N, A) attribute indices, or float (N, L) multi-hot when `multilabel`
     attributes: list[tuple[str, list[str]]]  # (group name, value names); one group of label names if multilabel
     multilabel: bool = False
+    test_split: int = 0  # the last test_split images are an official test split: never trained on (`holdout_last`)
 
     @property
     def groups(self) -> list[int]:
@@ -182,9 +183,10 @@ class ImageData(pl.LightningDataModule):
         on_device: bool = False,
         root: str | None = None,  # the user's data folder, for the file loaders' `source.root: ${..root}`
         image_size: Literal[32, 64, 128] | None = None,  # for the source and the networks (`${data.image_size}`)
+        download: bool | None = None,  # for a source that can fetch its files (`source.download: ${..download}`)
     ):
         super().__init__()
-        self.root, self.image_size = root, image_size
+        self.root, self.image_size, self.download = root, image_size, download
         self.source, self.batch_size, self.cache_dir = source, batch_size, cache_dir
         self.holdout, self.on_device, self.seed = holdout, on_device, seed
         self.data: LabelledImages | None = None
@@ -195,10 +197,11 @@ class ImageData(pl.LightningDataModule):
         if self.data is None:
             data = load_cached(self.source, self.cache_dir)
             getattr(self.source, "test_sets", dict)()  # iCLEVR's test files: read now, not at the first evaluation
+            data = holdout_last(data, self.holdout)
             if len(data) - self.holdout < self.batch_size:
                 raise ConfigError(f"data.batch_size={self.batch_size}: the data has {len(data)} images "
                                   f"({self.holdout} held out), fewer than one batch")
-            self.data = holdout_last(data, self.holdout)
+            self.data = data
         return self.data
 
     @property
@@ -236,7 +239,11 @@ class ImageData(pl.LightningDataModule):
 
 def holdout_last(data: LabelledImages, holdout: int) -> LabelledImages:
     """`data` with `holdout` images chosen by a fixed-seed permutation moved to the end (both parts keep their
-    original order). A file-order tail would hold out, say, the last sub-folder of `data=folder` entirely."""
+    original order). A file-order tail would hold out, say, the last sub-folder of `data=folder` entirely.
+    Data with an official test split (`test_split`) holds out `holdout` of its test images (all of them by default,
+    else a fixed-seed choice) and drops the rest: test images are never trained on."""
+    if data.test_split:
+        return holdout_from_test_split(data, holdout)
     if holdout <= 0:
         return data
     held = torch.zeros(len(data), dtype=torch.bool)
@@ -244,6 +251,20 @@ def holdout_last(data: LabelledImages, holdout: int) -> LabelledImages:
     order = torch.cat([(~held).nonzero().flatten(), held.nonzero().flatten()])
     return LabelledImages(images=data.images[order], labels=data.labels[order], attributes=data.attributes,
                           multilabel=data.multilabel)
+
+
+def holdout_from_test_split(data: LabelledImages, holdout: int) -> LabelledImages:
+    """The training images, then `holdout` of the `test_split` images at the tail (`test_split` becomes `holdout`)."""
+    if holdout > data.test_split:
+        raise ConfigError(f"data.holdout={holdout}: the data's official test split, which the held-out images come "
+                          f"from, has {data.test_split} images")
+    if holdout == data.test_split:
+        return data
+    start = len(data) - data.test_split
+    chosen = torch.randperm(data.test_split, generator=torch.Generator().manual_seed(SPLIT_SEED))[:holdout]
+    order = torch.cat([torch.arange(start), start + chosen.sort().values])
+    return LabelledImages(images=data.images[order], labels=data.labels[order], attributes=data.attributes,
+                          multilabel=data.multilabel, test_split=holdout)
 
 
 def to_float(images_u8: Tensor) -> Tensor:

@@ -93,15 +93,16 @@ def shift(images: Tensor, max_shift: int, gen: torch.Generator) -> Tensor:
 def train_evaluator(images_u8: Tensor, labels: Tensor, groups: list[int], multilabel: bool, *, epochs: int = 5,
                     batch_size: int = 64, lr: float = 2e-3, seed: int = 0, holdout_fraction: float = 0.1,
                     width: int = 32, feature_dim: int = 128, device: str | torch.device = "cpu",
-                    ) -> tuple[Evaluator, float]:
+                    test: tuple[Tensor, Tensor] | None = None) -> tuple[Evaluator, float]:
     """Train on uint8 images (N, 3, S, S) with long (N, A) attribute labels or float (N, L) multi-hot labels.
 
-    Returns the model in eval mode and its accuracy on a held-out `holdout_fraction` of the images. Everything
+    Returns the model in eval mode and its accuracy on a held-out `holdout_fraction` of the images, or, given `test`
+    (uint8 images, labels: a data set's official test split), on those, having trained on all the images. Everything
     random comes from `seed` (the global torch RNG is left as it was); images move to `device` a batch at a time.
     """
     gen = torch.Generator().manual_seed(seed)
     order = torch.randperm(len(images_u8), generator=gen)
-    n_val = max(1, int(len(images_u8) * holdout_fraction))
+    n_val = 0 if test is not None else max(1, int(len(images_u8) * holdout_fraction))
     val, train = order[:n_val], order[n_val:]
     with cpu_seeded(seed):  # weight init draws from the global RNG
         model = Evaluator(groups, multilabel, width, feature_dim).to(device)
@@ -109,7 +110,8 @@ def train_evaluator(images_u8: Tensor, labels: Tensor, groups: list[int], multil
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, lr, total_steps=epochs * steps_per_epoch)
     max_shift = images_u8.shape[-1] // 16
-    val_images, val_labels = to_float(images_u8[val].to(device)), labels[val].to(device)
+    val_u8, val_labels = (images_u8[val], labels[val]) if test is None else test
+    val_images, val_labels = to_float(val_u8.to(device)), val_labels.to(device)
     acc = 0.0
     for epoch in range(epochs):
         start = time.perf_counter()
@@ -132,8 +134,9 @@ def train_evaluator(images_u8: Tensor, labels: Tensor, groups: list[int], multil
     return model.eval(), acc
 
 
+# where it trains is not what it is; the test images (not a setting) enter the cache key as their count
 TRAIN_DEFAULTS = {name: p.default for name, p in inspect.signature(train_evaluator).parameters.items()
-                  if p.kind is p.KEYWORD_ONLY and name != "device"}  # where it trains is not what it is
+                  if p.kind is p.KEYWORD_ONLY and name not in ("device", "test")}
 
 
 def train_settings(**train_kwargs) -> dict:
@@ -147,21 +150,23 @@ def train_settings(**train_kwargs) -> dict:
 
 def load_or_train(cache_dir: str | Path, data_key: str, images_u8: Tensor, labels: Tensor, groups: list[int],
                   multilabel: bool, *, floor: float = 0.9, device: str | torch.device = "cpu",
-                  **train_kwargs) -> Evaluator:
+                  test: tuple[Tensor, Tensor] | None = None, **train_kwargs) -> Evaluator:
     """The evaluator for this data and these settings, from `cache_dir/evaluator-<hash>.pt` or trained (and cached)
     on first use, on the CPU (a GPU's kernels are not deterministic, and the cache key does not name a device).
     `data_key` describes the data (the caller's config string); the hash also covers the training settings, groups
-    and image shape. A held-out accuracy below `floor` is a ConfigError naming
-    eval.floor. The model comes back on `device`, in eval mode, with `accuracy_heldout` set."""
+    and image shape. `test`: the official test split its accuracy is measured on (see `train_evaluator`). A held-out
+    accuracy below `floor` is a ConfigError naming eval.floor. The model comes back on `device`, in eval mode, with
+    `accuracy_heldout` set."""
     settings = train_settings(**train_kwargs)
     key = json.dumps({"version": ARCH_VERSION, "data": data_key, "groups": list(groups), "multilabel": multilabel,
-                      "shape": list(images_u8.shape), **settings}, sort_keys=True)
+                      "shape": list(images_u8.shape), **settings,
+                      **({"test": len(test[0])} if test is not None else {})}, sort_keys=True)
     path = Path(cache_dir).expanduser() / f"evaluator-{hashlib.sha256(key.encode()).hexdigest()[:16]}.pt"
     with cache_lock(path):  # a parallel job of the same sweep waits here, then loads what this one trained
         model = load_cached(path, groups, multilabel, settings)
         if model is None:
             # Trained on the CPU wherever the run trains: deterministic, and the same weights for the same key
-            model, acc = train_evaluator(images_u8, labels, groups, multilabel, device="cpu", **settings)
+            model, acc = train_evaluator(images_u8, labels, groups, multilabel, device="cpu", test=test, **settings)
             # Cached even when below the floor: the same settings would only fail again after the same training.
             atomic_write(path, lambda f: torch.save({"state_dict": model.state_dict(), "accuracy": acc, "key": key},
                                                     f), "wb")

@@ -2,11 +2,13 @@
 
 Generated images are compared with the fixed held-out real set (`data.holdout` images), as many fakes as reals; the
 noise (and, for conditional models, the requested labels: those of the held-out images) are the same at every
-evaluation and in every job. With `eval.features=inception` the same two sets also give standard Inception FID/KID
-(`fid`, `kid`; see `inception.py`).
+evaluation and in every job. With `eval.features=inception` the end of the run also measures standard Inception
+FID/KID (`fid`, `kid`; see `inception.py`), once, on `eval.inception_samples` held-out reals and as many fakes.
 """
 
 import logging
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytorch_lightning as pl
@@ -45,31 +47,33 @@ def evaluator_training_set(datamodule: ImageData) -> tuple[Tensor, Tensor, list[
 
 def load_evaluator(datamodule: ImageData, floor: float, device: str | torch.device = "cpu",
                    **train_kwargs) -> Evaluator:
-    """The evaluator of this data set, trained on `evaluator_training_set` (cached under the data cache)."""
+    """The evaluator of this data set, trained on `evaluator_training_set` (cached under the data cache); with an
+    official test split (Fashion-MNIST) its accuracy is measured on the held-out test images."""
     images, labels, groups, multilabel = evaluator_training_set(datamodule)
     key = f"{datamodule.source.key()}|holdout={datamodule.holdout}|{SPLIT}"
+    test = datamodule.heldout_images if datamodule.load().test_split else None
     # Building (or training) it must not move the global RNG: a run's results may not depend on whether the
     # evaluator came from the cache.
     with torch.random.fork_rng(devices=[]):
         return load_or_train(datamodule.cache_dir, key, images, labels, groups, multilabel,
-                             floor=floor, device=device, **train_kwargs)
+                             floor=floor, device=device, test=test, **train_kwargs)
 
 
 class ImageEvaluation(Measurement):
     """`fid_eval`, `kid_eval`, `collapse/*`, `pr/*`; for conditional models, `acc/cond` (+ per attribute) and the
     test files' `acc/<name>`; for InfoGAN, `info/code_nmi/<attribute>` (how far its first categorical code decides
     each attribute: `metrics.code_dependence`); all in the feature space of the data set's evaluator; with
-    `features="inception"` also `fid`, `kid`, `kid_std` in Inception's."""
+    `features="inception"` also `fid`, `kid`, `kid_std` in Inception's, at the end only (`finish`)."""
 
     def __init__(self, datamodule: ImageData, run_dir: Path, every: int, monitor: str, seed: int = 4321,
                  floor: float = 0.9, batch_size: int = 250, threshold: float = 0.8, features: str = "evaluator",
-                 inception_weights: str | None = None, **train_kwargs):
+                 inception_weights: str | None = None, inception_samples: int = 10_000, **train_kwargs):
         super().__init__(run_dir, every, monitor, threshold)
         self.datamodule, self.seed = datamodule, seed
         self.floor, self.batch_size, self.train_kwargs = floor, batch_size, train_kwargs
         self.evaluator: Evaluator | None = None
         # loaded now, at build: a machine without the weights stops before training, its run folder untouched
-        self.inception = None
+        self.inception, self.inception_samples = None, inception_samples
         if features == "inception":
             from ganexp.eval.inception import InceptionDistances  # torch-fidelity: imported only when asked for
 
@@ -89,8 +93,6 @@ class ImageEvaluation(Measurement):
         real, real_labels = self.datamodule.heldout_images
         self.real, self.real_labels = to_float(real).to(module.device), real_labels.to(module.device)
         self.real_classes = self.classes(self.evaluator.predict(self.real))
-        if self.inception is not None:
-            self.inception.set_reals(self.real)
         # Held-out condition files (iCLEVR's test.json / new_test.json): each label set asked for `TEST_REPEATS` times
         self.test_sets = {name: labels.repeat(TEST_REPEATS, 1).to(module.device)
                           for name, labels in self.condition_files(module).items()}
@@ -104,8 +106,7 @@ class ImageEvaluation(Measurement):
         random points, so the list follows the code that makes them."""
         data = self.datamodule.load()
         x, classes = torch.randn(8, 2, generator=torch.Generator().manual_seed(0)), torch.arange(8)
-        names = [*DISTANCES, *(self.inception.names if self.inception is not None else ()),
-                 *(f"collapse/{k}" for k in collapse_scores(x, x, classes, classes)),
+        names = [*DISTANCES, *(f"collapse/{k}" for k in collapse_scores(x, x, classes, classes)),
                  *(f"pr/{k}" for k in precision_recall_density_coverage(x, x))]
         attributes = [] if data.multilabel else [name for name, _ in data.attributes]
         if module.conditional:
@@ -130,13 +131,17 @@ class ImageEvaluation(Measurement):
                    "counted, in acc/cond/<attribute> nor in acc/cond",
         }
         if self.inception is not None:
+            from ganexp.eval.inception import kid_subset
+
+            m = min(self.inception_samples, n)
             described["inception"] = {
-                "metrics": "fid, kid, kid_std (torchmetrics FrechetInceptionDistance, KernelInceptionDistance)",
+                "metrics": "fid, kid, kid_std (torchmetrics FrechetInceptionDistance, KernelInceptionDistance), "
+                           "once, at the end of the run",
                 "feature_space": self.inception.describe(),
-                "reference": reference, "fakes": n, "fake_noise_seed": self.seed,
-                "kid": f"50 subsets of {max(n // 2, 2)}",
-                "protocol": f"{n} vs {n} images resized to 299 px; published FIDs use 50,000 generated images "
-                            "(FID is biased upwards at small sample sizes)",
+                "reference": f"{m} of the {reference}", "fakes": m, "fake_noise_seed": self.seed,
+                "kid": f"50 subsets of {kid_subset(m)}",
+                "protocol": f"{m} vs {m} images (eval.inception_samples={self.inception_samples}) resized to 299 px; "
+                            "FID is biased upwards at small sample sizes: compare only equal counts",
             }
         return described
 
@@ -168,8 +173,6 @@ class ImageEvaluation(Measurement):
         logits = self.evaluator.predict(fake)
         distances = feature_distances(self.evaluator, self.real, fake, self.batch_size)
         metrics = {name: distances[key] for name, key in DISTANCES.items()}
-        if self.inception is not None:
-            metrics.update(self.inception(fake))
         # coverage counts the classes the evaluator sees among the held-out reals, not every possible combination
         collapse = collapse_scores(self.evaluator.features(fake), self.evaluator.features(self.real),
                                    self.classes(logits), self.real_classes)
@@ -191,3 +194,29 @@ class ImageEvaluation(Measurement):
             logits = self.evaluator.predict(self.generate(module, labels))
             metrics[f"acc/{name}"] = condition_accuracy(logits, labels, self.evaluator.multilabel)["overall"]
         return metrics
+
+    def fake_batches(self, module, n: int) -> Iterator[Tensor]:
+        """The first `n` fixed-noise samples (those `measure` compares, and more), a batch at a time."""
+        z, labels = self.noise(module, n), self.real_labels[:n] if module.conditional else None
+        with eval_mode(module):
+            for i, zc in enumerate(z.split(self.batch_size)):
+                yield module.generate(zc, None if labels is None else labels[i * self.batch_size:][:len(zc)],
+                                      ema=True).clamp(-1, 1)
+
+    @torch.no_grad()
+    def finish(self, trainer: pl.Trainer, module) -> None:
+        """Standard Inception FID/KID, once, added to the last evaluation: Inception at 299 px is too costly on a
+        CPU to repeat at every evaluation (the reals' features are cached beside the data, for the sweep's other
+        jobs). A resumed run that already has it does not measure it again."""
+        if self.inception is None or not self.history or "fid" in self.history[-1]:
+            return
+        start, n = time.perf_counter(), min(self.inception_samples, len(self.real))
+        reals = f"{self.datamodule.source.key()}|holdout={self.datamodule.holdout}|{SPLIT}"  # the first n of these
+        self.inception.set_reals(self.real[:n], self.datamodule.cache_dir, reals)
+        metrics = self.inception(self.fake_batches(module, n))
+        metrics["eval/inception_seconds"] = time.perf_counter() - start
+        self.history[-1].update(metrics)
+        if trainer.logger is not None:
+            trainer.logger.log_metrics(metrics, step=module.iteration)
+        log.info("Inception at %d (%d vs %d images): fid=%.4g, kid=%.4g (%.1fs)", module.iteration, n, n,
+                 metrics["fid"], metrics["kid"], metrics["eval/inception_seconds"])
