@@ -10,7 +10,7 @@ WHEELS  ?=
 GPU_SITE ?= /tmp/ganexp-site
 GPU_OUT ?= gpu_check.json
 
-.PHONY: help install run sweep test test-full tensorboard lint clean gpu-check gpu-wheels
+.PHONY: help install run sweep test test-full tensorboard lint clean gpu-check gpu-wheels fashion-mnist docs
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -41,6 +41,9 @@ tensorboard: $(STAMP)  ## serve TensorBoard over outputs/
 lint: $(STAMP)  ## ruff
 	$(BIN)/ruff check ganexp tests run.py
 
+docs: $(STAMP)  ## build the docs site (strict)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/python -m mkdocs build --strict --site-dir site
+
 gpu-check:  ## on an offline GPU machine (<8 min): PASS/FAIL per check, numbers in GPU_OUT; WHEELS=.whl installs those first
 	@set -e; site=""; \
 	if [ -n "$(WHEELS)" ]; then \
@@ -55,6 +58,13 @@ gpu-wheels: $(STAMP)  ## download the pure-Python wheels gpu-check needs (requir
 	  || $(BIN)/python -m pip wheel -q --no-deps -w .whl "$$req" || exit 1; done  # a source-only release: built (pure Python)
 	@ls .whl | grep -v -- '-py3-none-any.whl$$' && { echo "not pure Python: see above"; exit 1; } || true
 	@ls -l .whl
+
+FASHION_DIR ?=
+fashion-mnist: $(STAMP)  ## Fashion-MNIST: Debian's dataset-fashion-mnist, or FASHION_DIR=<folder> (torchvision download; then data.root=<folder>)
+	@if [ -n "$(FASHION_DIR)" ]; then \
+	  $(BIN)/python -c "import sys; from torchvision.datasets import FashionMNIST; FashionMNIST(sys.argv[1], download=True)" "$(FASHION_DIR)" \
+	  && echo "python run.py data=fashion_mnist data.root=$(FASHION_DIR)"; \
+	else apt-get install -y dataset-fashion-mnist || sudo apt-get install -y dataset-fashion-mnist; fi
 
 clean:  ## remove caches (not outputs/)
 	rm -rf .pytest_cache .ruff_cache build *.egg-info

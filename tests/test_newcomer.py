@@ -1,5 +1,5 @@
-"""README's "Adding a variant" is true: its Python file and its YAML file, copied out of README.md into a folder of
-the user's own, train with `python run.py model=<name>` and nothing else changed."""
+"""The docs' "A variant" (docs/extending.md) is true: its Python file and its YAML file, copied out of the page into a
+folder of the user's own, train with `python run.py model=<name>` and nothing else changed."""
 
 import json
 import os
@@ -10,15 +10,15 @@ import sys
 from conftest import ROOT
 
 
-def readme_blocks(section: str) -> dict[str, str]:
-    """The fenced code blocks of a README section, by language."""
-    text = (ROOT / "README.md").read_text()
+def page_blocks(page: str, section: str) -> dict[str, str]:
+    """The fenced code blocks of a section of a docs page, by language."""
+    text = (ROOT / "docs" / page).read_text()
     body = text.split(f"## {section}\n", 1)[1].split("\n## ", 1)[0]
     return {lang: code for lang, code in re.findall(r"```(\w+)\n(.*?)```", body, re.S)}
 
 
 def test_a_variant_is_one_python_file_and_one_yaml_file(tmp_path):
-    blocks = readme_blocks("Adding a variant")
+    blocks = page_blocks("extending.md", "A variant")
     python, yaml = blocks["python"], blocks["yaml"]
     module = re.search(r"# ganexp/modules/(\w+)\.py", python).group(1)
     option = re.search(r"# conf/model/(\w+)\.yaml", yaml).group(1)
