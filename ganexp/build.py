@@ -2,6 +2,7 @@
 written. Every `hydra.utils.instantiate` of ganexp lives here (one place to adapt when Hydra changes its rules).
 """
 
+import inspect
 import logging
 import time
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from ganexp.eval.measure import Measurement
 from ganexp.eval.points import PointEvaluation
 from ganexp.loggers import AllLoggers, MetricsStore, StartLoggers, check_logger, deferred, placement
 from ganexp.metrics import check_known
-from ganexp.modules.base import GANModule, Loop
+from ganexp.modules.base import GANModule, Loop, Optimizers
 from ganexp.modules.ema import GeneratorEMA
 from ganexp.runtime import job_threads
 from ganexp.schedule import iterations_for_batches
@@ -32,7 +33,10 @@ log = logging.getLogger(__name__)
 
 
 def build_data(cfg: DictConfig) -> ImageData:
-    return instantiate(cfg.data)
+    """The data module, told the run's update schedule (its sampler draws one real batch per D step)."""
+    datamodule = instantiate(cfg.data)
+    datamodule.sched = OmegaConf.to_container(cfg.sched, resolve=True)
+    return datamodule
 
 
 def build_module(cfg: DictConfig, datamodule: ImageData, max_iters: int = 0) -> GANModule:
@@ -62,17 +66,16 @@ def build_module(cfg: DictConfig, datamodule: ImageData, max_iters: int = 0) -> 
     return instantiate(settings, _partial_=True)(
         generator=generator,
         discriminator=discriminator,
-        cond_g=cond_g,
-        cond_d=cond_d,
+        cond=(cond_g, cond_d),
         labels=labels,
         loss=loss,
         regularizer=regularizer,
         augment=instantiate(cfg.augment, _convert_="object") if cfg.get("augment") else None,
         g_ema=GeneratorEMA(decay=cfg.g_ema.decay, start=cfg.g_ema.start),
-        optimizer_g=instantiate(cfg.optimizer.g, _partial_=True),
-        optimizer_d=instantiate(cfg.optimizer.d, _partial_=True),
-        scheduler_g=instantiate(cfg.lr_sched.g, _partial_=True) if cfg.lr_sched.g else None,
-        scheduler_d=instantiate(cfg.lr_sched.d, _partial_=True) if cfg.lr_sched.d else None,
+        optimizers=Optimizers(g=instantiate(cfg.optimizer.g, _partial_=True),
+                              d=instantiate(cfg.optimizer.d, _partial_=True),
+                              scheduler_g=instantiate(cfg.lr_sched.g, _partial_=True) if cfg.lr_sched.g else None,
+                              scheduler_d=instantiate(cfg.lr_sched.d, _partial_=True) if cfg.lr_sched.d else None),
         sched=OmegaConf.to_container(cfg.sched, resolve=True),
         loop=Loop(max_iters=max_iters, batches_per_epoch=datamodule.batches_per_epoch, log_every=cfg.log.every,
                   guard_max_loss=cfg.guard.max_loss, guard_patience=cfg.guard.patience, guard_every=cfg.guard.every),
@@ -140,15 +143,18 @@ def build_trainer(cfg: DictConfig, run_dir: Path, logger: AllLoggers, callbacks:
     callbacks = [StopAtLength(), *callbacks, Checkpointer(run_dir, t.ckpt_every)]
     if t.progress:
         callbacks.append(IterationBar(max_iters))
-    return pl.Trainer(
+    return pl.Trainer(**trainer_settings(t, run_dir), logger=logger, callbacks=callbacks)
+
+
+def trainer_settings(t: DictConfig, run_dir: Path) -> dict:
+    """Lightning Trainer's arguments: ganexp's own, then `trainer.lightning` (any other argument, checked by name)."""
+    own = dict(
         accelerator=t.accelerator,
         strategy=t.strategy,
         use_distributed_sampler=False,  # ganexp's sampler is endless and resumable; under DDP each rank seeds its own
         devices=t.devices,
         precision=t.precision,
         max_epochs=-1,  # the sampler is endless; the module stops at max_iters
-        logger=logger,
-        callbacks=callbacks,
         enable_progress_bar=t.progress,
         enable_checkpointing=False,  # ganexp's Checkpointer: atomic, by iteration, RNG included
         enable_model_summary=False,
@@ -157,6 +163,15 @@ def build_trainer(cfg: DictConfig, run_dir: Path, logger: AllLoggers, callbacks:
         num_sanity_val_steps=0,
         default_root_dir=run_dir,
     )
+    extra = OmegaConf.to_container(t.lightning, resolve=True) if t.get("lightning") else {}
+    accepted = set(inspect.signature(pl.Trainer.__init__).parameters) - {"self"}
+    for key in extra:
+        if key not in accepted:
+            raise ConfigError(f"trainer.lightning.{key}: not an argument of Lightning's Trainer")
+        if key in own or key in ("logger", "callbacks"):
+            raise ConfigError(f"trainer.lightning.{key}: ganexp sets it itself"
+                              + (f" (use trainer.{key})" if key in t else ""))
+    return {**own, **extra}
 
 
 @dataclass
@@ -232,6 +247,8 @@ def build(cfg: DictConfig, run_dir: Path, tb_root: Path, name: str, imports_s: f
     try:
         trainer = build_trainer(cfg, run_dir, logger, [StartLoggers(logger), *(c for c in (evaluation, pictures) if c)],
                                 max_iters)
+    except ConfigError:
+        raise
     except (MisconfigurationException, ValueError, TypeError, ImportError) as err:  # Lightning's, on trainer.*
         raise ConfigError(f"trainer: {str(err).splitlines()[0]}") from None
     if evaluation is not None:

@@ -76,6 +76,9 @@ class TrainerConf:
     channels_last: Any = "auto"  # true | false | auto (on with bf16 on the CPU): NHWC tensors, faster with bf16
     compile: bool = False  # torch.compile G and D's forward (D eager when the loss needs double backward)
     num_threads: Count | None = None  # torch CPU threads (None: torch's default; cores // n_jobs under joblib)
+    # any other argument of Lightning's Trainer, as it is: +trainer.lightning.detect_anomaly=true,
+    # +trainer.lightning.profiler=simple (those ganexp sets itself are refused, naming the setting to use)
+    lightning: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -130,6 +133,13 @@ class OptimizerPair:
 
 
 @dataclass
+class PathsConf:
+    # ganexp's cache (data sets built once, evaluators, sentence vectors, Inception features): GANEXP_CACHE, else
+    # ~/.cache/ganexp; every data set's `data.cache_dir` and the text condition's `cond.cache_dir` follow it
+    cache: str = "${oc.env:GANEXP_CACHE,'~/.cache/ganexp'}"
+
+
+@dataclass
 class Config:
     model: Any = MISSING
     loss: Any = MISSING
@@ -145,6 +155,7 @@ class Config:
     eval: EvalConf = field(default_factory=EvalConf)
     guard: GuardConf = field(default_factory=GuardConf)
     g_ema: GEMAConf = field(default_factory=GEMAConf)
+    paths: PathsConf = field(default_factory=PathsConf)
     seed: Seed = 0
     resume: bool = False  # continue this command's unfinished jobs from last.ckpt; skip its completed ones
     # a run folder, or a sweep folder, holding a shorter run of the same settings: start from a copy of its end
@@ -378,5 +389,5 @@ def check_cache_dir(value: str) -> None:
     existing = next(p for p in (path, *path.parents) if p.exists())
     if not existing.is_dir():
         where = "" if existing == path else f"{existing} "
-        raise ConfigError(f"data.cache_dir={path}: {where}is a file, not a folder (the cache folder comes from "
-                          "GANEXP_CACHE unless data.cache_dir is set): point it at a folder")
+        raise ConfigError(f"data.cache_dir={path}: {where}is a file, not a folder (the cache folder is paths.cache: "
+                          "GANEXP_CACHE unless set): point it at a folder")

@@ -20,7 +20,7 @@ from hydra.core.global_hydra import GlobalHydra
 
 from ganexp.errors import report_errors, tool_main
 
-SMOKE = ("trainer=smoke", "eval.enabled=false")
+SMOKE = ("debug=smoke", "eval.enabled=false")
 # What an earlier run of the job left in its folder: every case checks that it is still there, byte for byte.
 EARLIER = {"metrics.json": '{"earlier": true}', "status.json": '{"status": "completed", "metric": 1.5}',
            "checkpoints/last.ckpt": "weights", "tb/events.out.tfevents.1": "events", "samples/iter_000008.png": "png"}
@@ -142,7 +142,7 @@ def process(args: list[str], cwd: Path, timeout: float = 300, env: dict | None =
 def run_case(id: str, area: str, args: tuple[str, ...] | list[str], names: str, *, smoke: bool = True,
              setup: Callable[[Ctx], None] | None = None, exit: int = 2,
              check: Callable[[Ctx, Outcome], None] | None = None) -> Case:
-    """`python run.py [trainer=smoke eval.enabled=false] args hydra.run.dir=<job>`, in this process (args that name
+    """`python run.py [debug=smoke eval.enabled=false] args hydra.run.dir=<job>`, in this process (args that name
     their own hydra.run.dir or hydra.sweep.dir keep it)."""
     flags = tuple(a for a in args if a.startswith("-"))  # -m goes before the overrides
     words = (*flags, *(SMOKE if smoke else ()), *(a for a in args if not a.startswith("-")))

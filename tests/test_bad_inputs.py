@@ -16,7 +16,7 @@ from hydra.core.global_hydra import GlobalHydra
 
 from ganexp.errors import report_errors, tool_main
 
-SMOKE = ["trainer=smoke", "eval.enabled=false"]
+SMOKE = ["debug=smoke", "eval.enabled=false"]
 EARLIER = {"metrics.json": '{"earlier": true}', "status.json": '{"status": "completed", "metric": 1.5}',
            "checkpoints/last.ckpt": "weights", "tb/events.out.tfevents.1": "events", "samples/iter_000008.png": "png"}
 
@@ -111,7 +111,7 @@ def test_the_none_options_switch_the_regulariser_and_augmentation_off():
 
     from ganexp.build import build_data, build_module
 
-    cfg = make_config("trainer=smoke", "augment=none", "reg=none")
+    cfg = make_config("debug=smoke", "augment=none", "reg=none")
     module = build_module(cfg, build_data(cfg))
     assert module.augment is None and module.regularizer is None
 

@@ -6,7 +6,7 @@ from ganexp.bench import main
 
 
 def test_bench_prints_both_loops_and_their_ratio(capsys):
-    main(["--cases", "dcgan32", "gp32", "--iters", "2", "--warmup", "1", "--repeats", "1", "trainer=smoke"])
+    main(["--cases", "dcgan32", "gp32", "--iters", "2", "--warmup", "1", "--repeats", "1", "debug=smoke"])
     lines = capsys.readouterr().out.strip().splitlines()
     rows = {line.split()[0]: line.split()[1:] for line in lines[2:]}
     assert set(rows) == {"dcgan32", "gp32"}

@@ -15,7 +15,7 @@ from ganexp.losses import WGAN, WGANGP
 from ganexp.ranges import Range, range_of, strip
 from ganexp.schema import ConfigError, validate
 
-SMOKE = "trainer=smoke"
+SMOKE = "debug=smoke"
 # options that are only valid with another choice; each entry lists the extra overrides they need
 NEEDS = {("cond", c): ["model=cgan"] for c in ("onehot", "embed", "text")}
 NEEDS |= {("model", "toy"): ["data=toy_ring"], ("data", "toy_ring"): ["model=toy"], ("data", "toy_grid"): ["model=toy"]}
@@ -102,7 +102,7 @@ def test_unknown_key_wrong_type_and_unknown_option_fail_at_composition():
 
 def test_cli_prints_one_line_naming_the_key(tmp_path):
     proc = subprocess.run(
-        [sys.executable, "run.py", "trainer=smoke", "sched.d_every=0", f"hydra.run.dir={tmp_path}"],
+        [sys.executable, "run.py", "debug=smoke", "sched.d_every=0", f"hydra.run.dir={tmp_path}"],
         cwd=ROOT, capture_output=True, text=True, timeout=120,
     )
     assert proc.returncode == 2
@@ -230,3 +230,15 @@ def test_every_numeric_setting_declares_a_range():
         missing += [f"{target}.{p}" for p in inspect.signature(cls.__init__).parameters
                     if p in hints and numeric(hints[p]) and range_of(hints[p]) is None]
     assert missing == []
+
+
+@pytest.mark.parametrize("data", ["faces", "digits", "fashion_mnist", "toy_ring"])
+def test_one_paths_node_moves_every_cache(data, tmp_path):
+    """`paths.cache` (GANEXP_CACHE unless set) is the one home of the cache folder: no data file names it."""
+    cfg = make_config("debug=smoke", f"data={data}", "model=cgan" if data != "toy_ring" else "model=toy",
+                      *(["cond=text"] if data == "faces" else []), f"paths.cache={tmp_path}")
+    assert cfg.data.cache_dir == str(tmp_path)
+    assert cfg.data.source.get("cache_dir", str(tmp_path)) == str(tmp_path)
+    if data == "faces":
+        assert cfg.cond.cache_dir == str(tmp_path)
+    assert not [p.name for p in CONF.glob("**/*.yaml") if "GANEXP_CACHE" in p.read_text()]  # only in ganexp/schema.py

@@ -12,7 +12,7 @@ from ganexp.losses import gradient_penalty
 from ganexp.nets.dcgan import Discriminator
 from ganexp.train import main as train
 
-# trainer=smoke's values (it is a trainer option itself, so it cannot be picked beside cpu_fast)
+# debug=smoke's values (it is a trainer option itself, so it cannot be picked beside cpu_fast)
 SMALL = ["trainer.progress=false", "trainer.max_iters=8", "trainer.ckpt_every=4", "model.z_dim=16",
          "model.generator.width=8", "model.discriminator.width=8", "data.source.n=288", "data.batch_size=16",
          "data.holdout=32", "eval.enabled=false", "log.images_every=4"]
@@ -117,7 +117,7 @@ def test_auto_arithmetic_keeps_the_2d_points_in_fp32(monkeypatch):
 def test_the_default_arithmetic_is_auto_and_smoke_runs_pin_fp32():
     """The default takes the fast path where the CPU has bf16 hardware; tests' smoke runs stay fp32 everywhere."""
     assert (make_config().trainer.precision, make_config().trainer.channels_last) == ("auto", "auto")
-    smoke = make_config("trainer=smoke").trainer
+    smoke = make_config("debug=smoke").trainer
     assert (smoke.precision, smoke.channels_last) == ("32-true", False)
 
 

@@ -218,7 +218,7 @@ def test_the_option_groups_in_readme_are_the_config_folders():
     table = readme.split("## Options\n", 1)[1].split("\n## ", 1)[0]
     rows = dict(re.findall(r"^\| `([\w/]+)`[^|]*\| (.+) \|$", table, re.M))
     for group in ("model", "model/generator", "loss", "optim", "sched", "cond", "data", "trainer", "hparams_search",
-                  "experiment", "hydra/launcher", "logger"):
+                  "experiment", "hydra/launcher", "logger", "debug"):
         files = {p.stem for p in (CONF / group).glob("*.yaml")}
         named = set(re.findall(r"`([\w]+)`", rows[group]))
         assert files <= named, f"README's `{group}` row lacks {sorted(files - named)}"

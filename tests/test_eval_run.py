@@ -16,7 +16,7 @@ from ganexp.train import main as train
 @pytest.fixture(scope="module")
 def cgan_run(tmp_path_factory):
     run = tmp_path_factory.mktemp("cgan")
-    cfg = make_config("trainer=smoke", "model=cgan", "trainer.max_iters=12", f"hydra.run.dir={run}")
+    cfg = make_config("debug=smoke", "model=cgan", "trainer.max_iters=12", f"hydra.run.dir={run}")
     cwd = os.getcwd()
     os.chdir(run)
     try:

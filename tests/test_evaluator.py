@@ -204,7 +204,7 @@ def test_the_monitor_list_is_what_an_evaluation_measures(tmp_path, overrides):
 
     from ganexp.build import build_data, build_module, build_watchers
 
-    cfg = make_config("trainer=smoke", "eval.enabled=true", *overrides)
+    cfg = make_config("debug=smoke", "eval.enabled=true", *overrides)
     datamodule = build_data(cfg)
     module = build_module(cfg, datamodule, 8)
     evaluation, _ = build_watchers(cfg, datamodule, tmp_path, 8)

@@ -57,7 +57,7 @@ def write_fashion(folder: Path, gz: bool = False, n_train: int = N_TRAIN, n_test
 
 def config(root: Path, *overrides: str, cache: Path | None = None):
     extra = [f"data.cache_dir={cache}"] if cache else []
-    return make_config("trainer=smoke", "data=fashion_mnist", f"data.root={root}", f"data.holdout={N_TEST}", *extra,
+    return make_config("debug=smoke", "data=fashion_mnist", f"data.root={root}", f"data.holdout={N_TEST}", *extra,
                        *overrides)
 
 
@@ -210,7 +210,7 @@ def test_a_damaged_gzip_file_stops_the_run_with_one_line_before_the_run_folder(t
     folder = write_fashion(tmp_path / "fm", gz=True)
     path = folder / "train-images-idx3-ubyte.gz"
     path.write_bytes(path.read_bytes()[:-20])
-    out = subprocess.run([sys.executable, str(ROOT / "run.py"), "trainer=smoke", "model=cgan", "data=fashion_mnist",
+    out = subprocess.run([sys.executable, str(ROOT / "run.py"), "debug=smoke", "model=cgan", "data=fashion_mnist",
                           f"data.root={folder}", f"data.holdout={N_TEST}", f"data.cache_dir={tmp_path / 'cache'}",
                           f"hydra.run.dir={tmp_path / 'run'}"], capture_output=True, text=True, cwd=tmp_path,
                          timeout=300)

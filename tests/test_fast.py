@@ -24,7 +24,7 @@ def test_gpu_fast_settings():
 
 @pytest.mark.parametrize("loss", ["gan", "gp"])
 def test_speed_up_compiles_what_it_can(loss):
-    cfg = make_config("trainer=smoke", f"loss={loss}")
+    cfg = make_config("debug=smoke", f"loss={loss}")
     module = build_module(cfg, build_data(cfg))
     keys = set(module.state_dict())
     module.speed_up(channels_last=True, compile=True)

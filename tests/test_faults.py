@@ -17,7 +17,7 @@ from ganexp.errors import RunMismatch
 from ganexp.rundir import RunLock, set_aside
 from ganexp.train import main as train
 
-SMOKE = ["trainer=smoke", "eval.enabled=false"]
+SMOKE = ["debug=smoke", "eval.enabled=false"]
 
 
 def start(*args: str) -> subprocess.Popen:
@@ -113,7 +113,7 @@ def test_kill_9_during_checkpoint_writes_then_resume_matches_an_uninterrupted_ru
 
 
 def test_a_locked_job_of_a_sweep_fails_and_the_others_go_on(tmp_path):
-    sweep = tmp_path / "outputs" / "multirun" / "trainer=smoke,eval.enabled=false,loss=gan,lsgan"
+    sweep = tmp_path / "outputs" / "multirun" / "debug=smoke,eval.enabled=false,loss=gan,lsgan"
     with RunLock(sweep / "0"):  # another process's job in the folder of this sweep's job 0
         out = subprocess.run([sys.executable, str(ROOT / "run.py"), "-m", *SMOKE, "loss=gan,lsgan"], cwd=tmp_path,
                              capture_output=True, text=True, timeout=300)

@@ -74,7 +74,7 @@ def test_smoke_run_on_each_user_file_format(data, tmp_path, monkeypatch):
     FORMATS[data](root)
     monkeypatch.chdir(tmp_path)
     model = "model=dcgan" if data == "folder" else "model=cgan"
-    cfg = make_config("trainer=smoke", model, f"data={data}", f"data.root={root}", "data.holdout=8")
+    cfg = make_config("debug=smoke", model, f"data={data}", f"data.root={root}", "data.holdout=8")
     train(cfg)
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["status"] == "completed" and metrics["iterations"] == 8
@@ -88,7 +88,7 @@ def test_a_broken_tag_file_stops_the_run_naming_file_and_line(tmp_path):
     lines = (root / "tags_clean.csv").read_text().splitlines()
     lines[6] = "6 blue hair red eyes"  # no comma after the id
     (root / "tags_clean.csv").write_text("\n".join(lines) + "\n")
-    out = subprocess.run([sys.executable, str(ROOT / "run.py"), "trainer=smoke", "model=cgan", "data=anime",
+    out = subprocess.run([sys.executable, str(ROOT / "run.py"), "debug=smoke", "model=cgan", "data=anime",
                           f"data.root={root}", f"hydra.run.dir={tmp_path / 'run'}"],
                          capture_output=True, text=True, cwd=tmp_path, timeout=300)
     assert out.returncode == 2
@@ -100,4 +100,4 @@ def test_missing_root_is_a_config_error():
     with pytest.raises(Exception, match="root"):
         from ganexp.build import build_data
 
-        build_data(make_config("trainer=smoke", "data=folder"))
+        build_data(make_config("debug=smoke", "data=folder"))

@@ -13,7 +13,7 @@ from ganexp.checkpoint import state_tensors
 from ganexp.guard import Diverged, check_loss, first_nonfinite
 from ganexp.train import main as train
 
-SMOKE = ["trainer=smoke", "eval.enabled=false"]
+SMOKE = ["debug=smoke", "eval.enabled=false"]
 
 
 def drive(checks: list[tuple[str, float]], max_loss: float = 1.0, patience: int = 3):

@@ -21,7 +21,7 @@ from ganexp.syncs import count_training_syncs
 
 START, STOP = 3, 22  # 19 counted iterations, iterations 10 and 20 among them
 ON_CPU = ["trainer.accelerator=cpu", "trainer.precision=32-true", "trainer.compile=false", "trainer.benchmark=false"]
-# trainer=smoke's sizes (it is a trainer option itself), EMA on (the GPU runs use it), the every-N work after STOP
+# debug=smoke's sizes (it is a trainer option itself), EMA on (the GPU runs use it), the every-N work after STOP
 TINY = ["model.z_dim=16", "model.generator.width=8", "model.discriminator.width=8", "data.source.n=288",
         "data.batch_size=16", "data.holdout=32", "g_ema.decay=0.999", "trainer.num_threads=1",
         f"trainer.max_iters={STOP + 2}", "trainer.ckpt_every=1000", "log.images_every=1000", "eval.every_n_steps=1000",
@@ -60,7 +60,7 @@ def test_the_counter_sees_each_kind_of_read_and_names_the_line(tmp_path):
     mp = pytest.MonkeyPatch()
     mp.setattr(GANModule, "end_iteration", planted)
     try:
-        cfg = make_config("trainer=smoke", "eval.enabled=false", "trainer.max_iters=6", "trainer.progress=false")
+        cfg = make_config("debug=smoke", "eval.enabled=false", "trainer.max_iters=6", "trainer.progress=false")
         report = count_training_syncs(cfg, 2, 5, tmp_path)
     finally:
         mp.undo()

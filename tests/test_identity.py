@@ -80,7 +80,7 @@ def test_a_reused_sweep_folder_with_other_settings_stops_each_job_and_mislabels_
     out = capfd.readouterr().out
     assert code != 0
     assert out.count("holds a run of other settings: data.seed") == 4, out  # logged, and listed in the table
-    assert "failed      trainer=smoke,eval.enabled=False,loss=lsgan  (" in out and ",loss=hinge  (" in out, out
+    assert "failed      debug=smoke,eval.enabled=False,loss=lsgan  (" in out and ",loss=hinge  (" in out, out
     assert {p: p.read_bytes() for p in before} == before  # neither job's folder changed
     rows = list(csv.DictReader((sweep / "report.csv").open()))
     labels = {row["job"]: row for row in rows}

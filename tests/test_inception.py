@@ -280,7 +280,7 @@ def test_a_run_measures_inception_once_at_the_end_and_says_how(stand_in_wheel, t
 
     run = tmp_path / "run"
     run.mkdir()
-    cfg = make_config(f"model={model}", "trainer=smoke", "trainer.max_iters=4", "eval.every_n_steps=2",
+    cfg = make_config(f"model={model}", "debug=smoke", "trainer.max_iters=4", "eval.every_n_steps=2",
                       "data.holdout=8", "eval.features=inception", "eval.inception_samples=6", f"hydra.run.dir={run}")
     cwd = os.getcwd()
     os.chdir(run)

@@ -13,7 +13,7 @@ from conftest import ROOT, compose_hydra
 
 from ganexp.runtime import shared_threads
 
-SMALL = ["trainer=smoke", "trainer.num_threads=1"]
+SMALL = ["debug=smoke", "trainer.num_threads=1"]
 
 
 def run(tmp_path: Path, *args: str, timeout: int = 600) -> subprocess.CompletedProcess:
@@ -27,7 +27,7 @@ def metrics(job: Path) -> dict:
 
 def test_joblib_runs_two_jobs_at_once_sharing_the_cores(tmp_path):
     # the preset: joblib, two jobs at a time, trainer.num_threads left unset so each job takes half the cores
-    out = run(tmp_path, "-m", "hydra/launcher=cpu_parallel", "loss=gan,lsgan", "trainer=smoke",
+    out = run(tmp_path, "-m", "hydra/launcher=cpu_parallel", "loss=gan,lsgan", "debug=smoke",
               "trainer.max_iters=40", "eval.every_n_steps=40", f"hydra.sweep.dir={tmp_path / 'sweep'}")
     assert out.returncode == 0, out.stderr[-3000:]
     first, second = (metrics(tmp_path / "sweep" / str(i)) for i in (0, 1))
@@ -70,7 +70,7 @@ def test_ddp_over_two_cpu_processes(tmp_path):
     """trainer=ddp's code path on CPU (gloo): two ranks, one folder written by rank 0."""
     smoke = ["trainer.max_iters=8", "trainer.num_threads=1", "trainer.progress=false", "model.generator.width=8",
              "model.discriminator.width=8", "data.source.n=288", "data.batch_size=16", "data.holdout=32",
-             "eval.floor=0", "eval.every_n_steps=4"]  # trainer=smoke's values (it is a trainer option itself)
+             "eval.floor=0", "eval.every_n_steps=4"]  # debug=smoke's values (it is a trainer option itself)
     out = run(tmp_path, "trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2", *smoke,
               f"hydra.run.dir={tmp_path / 'run'}")
     assert out.returncode == 0, out.stderr[-3000:]

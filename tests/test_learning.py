@@ -27,7 +27,7 @@ def distances(module, real: torch.Tensor) -> tuple[float, float]:
 
 def test_short_training_on_faces_learns(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    overrides = ["trainer=smoke", "data.source.n=3000", "data.batch_size=32", "model.generator.width=16",
+    overrides = ["debug=smoke", "data.source.n=3000", "data.batch_size=32", "model.generator.width=16",
                  "model.discriminator.width=16", "model.z_dim=32", "trainer.max_iters=500", "eval.enabled=false",
                  "log.images_every=500"]
     cfg = make_config(*overrides)

@@ -27,7 +27,7 @@ def test_the_group_selects_one_logger_several_or_none():
 
 def test_a_loggers_settings_are_checked_at_start_up():
     with pytest.raises(ConfigError, match=r"logger.csv.flush_every: not a parameter of .*CSVLogger"):
-        validate(make_config("trainer=smoke", "logger=csv", "+logger.csv.flush_every=1"))
+        validate(make_config("debug=smoke", "logger=csv", "+logger.csv.flush_every=1"))
     with pytest.raises(ConfigError, match=r"^logger.mine: dict is not a Lightning logger"):
         check_logger("mine", dict)
 
@@ -56,7 +56,7 @@ def run(tmp_path, monkeypatch, *overrides: str) -> Path:
     for name in ("WANDB_CONFIG_DIR", "WANDB_CACHE_DIR", "WANDB_DATA_DIR"):  # W&B's own files: not in $HOME
         monkeypatch.setenv(name, str(tmp_path / ".wandb_home"))
     monkeypatch.chdir(tmp_path)
-    train(make_config("trainer=smoke", "eval.enabled=false", *overrides))
+    train(make_config("debug=smoke", "eval.enabled=false", *overrides))
     return tmp_path
 
 
@@ -105,7 +105,7 @@ def artifacts(client, run_id: str, path: str = "") -> list[str]:
 def test_a_resumed_run_continues_its_mlflow_run(tmp_path, monkeypatch):
     from mlflow.tracking import MlflowClient
 
-    full_and_resumed(tmp_path, monkeypatch, "trainer=smoke", "eval.enabled=false", "logger=mlflow")
+    full_and_resumed(tmp_path, monkeypatch, "debug=smoke", "eval.enabled=false", "logger=mlflow")
     client = MlflowClient(f"sqlite:///{tmp_path / 'crashed' / 'mlflow' / 'mlflow.db'}")
     (only,) = client.search_runs([client.get_experiment_by_name("ganexp").experiment_id])
     steps = sorted({m.step for m in client.get_metric_history(only.info.run_id, "loss/d")})

@@ -107,9 +107,9 @@ def test_a_metric_without_its_registry_entry_stops_the_run_at_start_up(tmp_path,
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(metrics, "REGISTRY", tuple(m for m in metrics.REGISTRY if m.name != "kid_eval"))
     with pytest.raises(UnknownMetric, match="this run's evaluation logs 'kid_eval': not a metric ganexp knows"):
-        train(make_config("trainer=smoke"))
+        train(make_config("debug=smoke"))
     with pytest.raises(UnknownMetric, match="^monitor 'fid_evl': not a metric ganexp knows"):
-        train(make_config("trainer=smoke", "eval.enabled=false", "monitor=fid_evl"))
+        train(make_config("debug=smoke", "eval.enabled=false", "monitor=fid_evl"))
     assert sorted(p.name for p in tmp_path.iterdir()) == [".lock"]  # nothing of the run was written
 
 

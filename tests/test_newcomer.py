@@ -31,7 +31,7 @@ def test_a_variant_is_one_python_file_and_one_yaml_file(tmp_path):
     conf.mkdir(parents=True)
     (conf / f"{option}.yaml").write_text(yaml.replace(f"ganexp.modules.{module}.", f"mine.{module}."))
     job = tmp_path / "job"
-    out = subprocess.run([sys.executable, str(ROOT / "run.py"), f"model={option}", "trainer=smoke",
+    out = subprocess.run([sys.executable, str(ROOT / "run.py"), f"model={option}", "debug=smoke",
                           "eval.enabled=false", f"hydra.searchpath=[file://{tmp_path / 'conf'}]",
                           f"hydra.run.dir={job}"], cwd=tmp_path, capture_output=True, text=True, timeout=300,
                          env={**os.environ, "PYTHONPATH": str(tmp_path)})

@@ -11,7 +11,7 @@ from torch.testing import assert_close
 
 from ganexp.build import build_data, build_module
 from ganexp.losses import R1, WGANGP
-from ganexp.modules.base import GANModule, Loop
+from ganexp.modules.base import GANModule, Loop, Optimizers
 from ganexp.schema import ConfigError
 from ganexp.train import main as train
 
@@ -32,7 +32,7 @@ class LinearCritic(nn.Module):
 
 def bare_module(discriminator: nn.Module, d_pack: int, loss=None) -> GANModule:
     return GANModule(generator=nn.Identity(), discriminator=discriminator, loss=loss or WGANGP(gp_weight=1.0),
-                     optimizer_g=torch.optim.SGD, optimizer_d=torch.optim.SGD, sched={}, z_dim=2, z_prior="normal",
+                     optimizers=Optimizers(g=torch.optim.SGD, d=torch.optim.SGD), sched={}, z_dim=2, z_prior="normal",
                      d_pack=d_pack,
                      loop=Loop(max_iters=1, batches_per_epoch=1, log_every=1, guard_max_loss=1e5, guard_patience=3,
                                guard_every=1))
@@ -76,7 +76,7 @@ def test_r1_on_packs_uses_the_whole_packs_gradient():
 
 
 def test_packed_dcgan_d_reads_m_images_and_their_conditions():
-    cfg = make_config("trainer=smoke", "model=cgan", "model.d_pack=2", "model.discriminator.cond=expand")
+    cfg = make_config("debug=smoke", "model=cgan", "model.d_pack=2", "model.discriminator.cond=expand")
     module = build_module(cfg, build_data(cfg))
     first = module.discriminator.trunk[0]
     assert first.in_channels == 2 * 3 + 2 * module.cond_d.out_dim
@@ -85,10 +85,10 @@ def test_packed_dcgan_d_reads_m_images_and_their_conditions():
 
 
 def test_pack_size_must_divide_the_batch():
-    cfg = make_config("trainer=smoke", "model.d_pack=3", "data.batch_size=16")
+    cfg = make_config("debug=smoke", "model.d_pack=3", "data.batch_size=16")
     with pytest.raises(ConfigError, match=r"model.d_pack=3 does not divide data.batch_size=16"):
         build_module(cfg, build_data(cfg))
-    cfg = make_config("trainer=smoke", "model.d_pack=0")
+    cfg = make_config("debug=smoke", "model.d_pack=0")
     with pytest.raises(ConfigError, match=r"model.d_pack=0"):
         build_module(cfg, build_data(cfg))
 
@@ -98,7 +98,7 @@ def test_pack_size_must_divide_the_batch():
 def test_packing_trains_with_every_variant_and_loss(setting, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     extra = ["data=cartoon"] if setting == "model=acgan" else []
-    train(make_config("trainer=smoke", "eval.enabled=false", "model.d_pack=2", setting, *extra))
+    train(make_config("debug=smoke", "eval.enabled=false", "model.d_pack=2", setting, *extra))
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["status"] == "completed"
     assert all(torch.isfinite(torch.tensor(v)) for k, v in metrics["final"].items() if k.startswith("loss/"))

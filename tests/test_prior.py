@@ -11,7 +11,7 @@ from ganexp.errors import ConfigError
 from ganexp.modules.base import latent
 from ganexp.schema import validate
 
-SMOKE = "trainer=smoke"
+SMOKE = "debug=smoke"
 
 
 def test_uniform_prior_maps_normal_quantiles_to_uniform_ones():

@@ -48,7 +48,7 @@ def test_the_guard_sees_the_worst_rank_so_every_rank_stops_together():
     assert worst_over_ranks(TwoRanks(0.5, -3.0), torch.tensor(0.5)) == -3.0  # the largest in magnitude
     assert math.isnan(worst_over_ranks(TwoRanks(0.5, math.nan), torch.tensor(0.5)))  # rank 1's NaN stops rank 0
     assert worst_over_ranks(TwoRanks(2.0), torch.tensor(2.0)) == 2.0
-    module = build_module(*(lambda cfg: (cfg, build_data(cfg)))(make_config("trainer=smoke")))
+    module = build_module(*(lambda cfg: (cfg, build_data(cfg)))(make_config("debug=smoke")))
     module._trainer = SimpleNamespace(world_size=2)  # what all_gather would return on the two ranks
     module.all_gather = lambda value: torch.stack([value, torch.tensor(math.inf)])
     with pytest.raises(Diverged, match="loss/d=inf at iteration 0"):
@@ -87,7 +87,7 @@ def test_each_rank_resumes_its_own_random_states():
 
 
 def test_bf16_autocast_scores_and_losses_are_logged_in_fp32():
-    cfg = make_config("trainer=smoke", "loss=wgan")
+    cfg = make_config("debug=smoke", "loss=wgan")
     module = build_module(cfg, build_data(cfg))
     real, fake = torch.rand(8, 3, 32, 32) * 2 - 1, torch.rand(8, 3, 32, 32) * 2 - 1
     with torch.autocast("cpu", dtype=torch.bfloat16):

@@ -21,7 +21,7 @@ from ganexp.train import main as train
 
 
 def build(*overrides: str):
-    cfg = make_config("trainer=smoke", "eval.enabled=false", *overrides)
+    cfg = make_config("debug=smoke", "eval.enabled=false", *overrides)
     datamodule = build_data(cfg)
     return cfg, datamodule, build_module(cfg, datamodule, max_iters=cfg.trainer.max_iters)
 
@@ -53,7 +53,7 @@ def test_every_critic_step_of_an_iteration_sees_its_own_real_batch(tmp_path, mon
         return original(self, real, labels, fake, fake_labels, z)
 
     monkeypatch.setattr(GANModule, "d_loss", spy)
-    cfg = make_config("trainer=smoke", "eval.enabled=false", "loss=wgan")
+    cfg = make_config("debug=smoke", "eval.enabled=false", "loss=wgan")
     train(cfg)
     assert len(seen) == 8 * 5 and all(len(r) == 16 for r in seen)
     for it in range(8):
@@ -70,7 +70,7 @@ def test_every_critic_step_of_an_iteration_sees_its_own_real_batch(tmp_path, mon
 
 def test_resume_with_several_critic_steps_is_exact(tmp_path, monkeypatch):
     """A crash at iteration 6 (last.ckpt at 4), then resume=true: the same weights as an uninterrupted run."""
-    full, resumed, saved = full_and_resumed(tmp_path, monkeypatch, "trainer=smoke", "eval.enabled=false", "loss=wgan",
+    full, resumed, saved = full_and_resumed(tmp_path, monkeypatch, "debug=smoke", "eval.enabled=false", "loss=wgan",
                                             "sched.d_steps=3", "seed=5")
     assert saved == 4
     assert resumed["ganexp_counters"] == full["ganexp_counters"]
@@ -83,7 +83,7 @@ def test_max_epochs_counts_passes_over_the_data_not_iterations(tmp_path, monkeyp
     """256 training images, batch 16: one epoch is 16 real batches, i.e. 16 iterations at 1:1 and ceil(16 / 5) = 4
     iterations with 5 critic steps each."""
     monkeypatch.chdir(tmp_path)
-    train(make_config("trainer=smoke", "eval.enabled=false", "loss=wgan", "trainer.max_iters=0",
+    train(make_config("debug=smoke", "eval.enabled=false", "loss=wgan", "trainer.max_iters=0",
                       "trainer.max_epochs=1"))
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert (metrics["iterations"], metrics["d_updates"], metrics["real_images"]) == (4, 20, 20 * 16)
@@ -110,7 +110,7 @@ def test_wgan_leaves_the_extra_heads_of_acgan_unclipped():
 
 def test_trained_wgan_cgan_keeps_its_projection_embedding_in_the_box(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    train(make_config("trainer=smoke", "eval.enabled=false", "model=cgan", "cond=embed",
+    train(make_config("debug=smoke", "eval.enabled=false", "model=cgan", "cond=embed",
                       "model.discriminator.cond=projection", "loss=wgan", "loss.clip=0.02", "optim@optimizer.g=adam",
                       "optim@optimizer.d=adam"))
     state = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=False)["state_dict"]

@@ -15,7 +15,7 @@ from ganexp.verdict import compare
 
 def test_report_of_a_seed_sweep_with_a_failing_setting(tmp_path):
     proc = subprocess.run(
-        [sys.executable, "run.py", "-m", "loss=gan,lsgan", "seed=1,2", "data.batch_size=16,100000", "trainer=smoke",
+        [sys.executable, "run.py", "-m", "loss=gan,lsgan", "seed=1,2", "data.batch_size=16,100000", "debug=smoke",
          f"hydra.sweep.dir={tmp_path}"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode != 0  # the batch_size=100000 jobs fail
     for name in ("report.md", "report.csv", "curves.png", "samples.png"):
@@ -38,7 +38,7 @@ def test_report_of_a_seed_sweep_with_a_failing_setting(tmp_path):
         assert last["iteration"] == "8" and float(last["value"]) == float(r["fid_eval"])
 
     report = (tmp_path / "report.md").read_text()
-    assert "Every job: `trainer=smoke`" in report  # what all jobs share is said once, not in every label
+    assert "Every job: `debug=smoke`" in report  # what all jobs share is said once, not in every label
     table = [line for line in report.splitlines() if line.startswith("| ")][1:]
     assert all(line.startswith("| loss=") for line in table[1:])
     assert len(table) == 4  # 2 losses x 2 batch sizes, the two seeds of each grouped

@@ -161,7 +161,7 @@ def test_conditional_bn_of_a_one_hot_condition_is_the_categorical_lookup():
 
 
 def test_conditional_g_draws_the_class_it_is_given():
-    cfg = make_config("trainer=smoke", "model=cgan", *RESNET, "model.discriminator.cond=projection")
+    cfg = make_config("debug=smoke", "model=cgan", *RESNET, "model.discriminator.cond=projection")
     module = build_module(cfg, build_data(cfg))
     z = torch.randn(1, module.z_dim).repeat(3, 1)
     labels = module.conditions[:2][[0, 1, 0]]  # two different conditions of the data, the first one twice
@@ -201,7 +201,7 @@ def test_one_override_picks_each_network_and_the_default_stays_dcgan():
 ])
 def test_what_the_resnet_pair_cannot_take_is_one_error_line(override, message):
     with pytest.raises(ConfigError, match=message):
-        validate(make_config("trainer=smoke", *RESNET, override))
+        validate(make_config("debug=smoke", *RESNET, override))
 
 
 def test_network_options_set_no_class_default_and_declare_ranges():
@@ -224,7 +224,7 @@ def _numeric(annotation) -> bool:
 
 # ---- packing, and tiny runs through the real entry point -----------------------------------------------------------
 def test_a_packed_resnet_d_reads_packs_of_images_and_conditions():
-    cfg = make_config("trainer=smoke", "model=cgan", *RESNET, "model.discriminator.cond=expand", "model.d_pack=2")
+    cfg = make_config("debug=smoke", "model=cgan", *RESNET, "model.discriminator.cond=expand", "model.d_pack=2")
     module = build_module(cfg, build_data(cfg))
     first = module.discriminator.blocks[0].c1
     assert first.in_channels == 2 * 3 + 2 * module.cond_d.out_dim  # two images and their two conditions
@@ -240,7 +240,7 @@ def test_a_packed_resnet_d_reads_packs_of_images_and_conditions():
 ], ids=lambda o: ",".join(o))
 def test_tiny_runs_of_every_variant_with_the_resnet_pair(overrides, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    train(make_config("trainer=smoke", "trainer.max_iters=4", "eval.enabled=false", *RESNET, *overrides))
+    train(make_config("debug=smoke", "trainer.max_iters=4", "eval.enabled=false", *RESNET, *overrides))
     assert json.loads((tmp_path / "status.json").read_text())["status"] == "completed"
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["iterations"] == metrics["d_updates"] == metrics["g_updates"] == 4

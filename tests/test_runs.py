@@ -19,7 +19,7 @@ from ganexp.losses import WGANGP
 from ganexp.report import read_events
 from ganexp.train import main as train
 
-SMOKE = ["trainer=smoke", "eval.enabled=false"]
+SMOKE = ["debug=smoke", "eval.enabled=false"]
 
 
 def run_cli(*args, timeout=300):
@@ -152,7 +152,7 @@ def test_same_seed_same_results(tmp_path, monkeypatch):
     for name in ("a", "b"):
         (tmp_path / name).mkdir()
         monkeypatch.chdir(tmp_path / name)
-        train(make_config("trainer=smoke", "model=cgan", "trainer.max_iters=12", "seed=7"))
+        train(make_config("debug=smoke", "model=cgan", "trainer.max_iters=12", "seed=7"))
         metrics = json.loads((tmp_path / name / "metrics.json").read_text())
         results.append((metrics["final"], metrics["evals"], weights(tmp_path / name)))
     (final_a, evals_a, w_a), (final_b, evals_b, w_b) = results
@@ -165,7 +165,7 @@ def test_same_seed_same_results(tmp_path, monkeypatch):
 
 
 def test_condition_options_on_an_unconditional_model_fail_at_start(tmp_path):
-    proc = run_cli("trainer=smoke", "model=dcgan", "model.discriminator.cond=projection", f"hydra.run.dir={tmp_path}")
+    proc = run_cli("debug=smoke", "model=dcgan", "model.discriminator.cond=projection", f"hydra.run.dir={tmp_path}")
     assert proc.returncode != 0 and "model.discriminator.cond" in proc.stderr
 
 
@@ -196,10 +196,10 @@ def test_sweep_folder_is_named_by_its_command_and_relaunch_skips_completed_jobs(
 
     first = sweep()
     assert first.returncode == 0, first.stderr[-2000:]
-    folder = tmp_path / "outputs" / "multirun" / "loss=wgan,lsgan,trainer=smoke,eval.enabled=false"
+    folder = tmp_path / "outputs" / "multirun" / "loss=wgan,lsgan,debug=smoke,eval.enabled=false"
     assert sorted(p.name for p in folder.iterdir() if p.name.isdigit()) == ["0", "1"]
-    assert sorted(p.name for p in (folder / "tb").iterdir()) == ["eval.enabled=False,loss=lsgan,trainer=smoke",
-                                                                 "eval.enabled=False,loss=wgan,trainer=smoke"]
+    assert sorted(p.name for p in (folder / "tb").iterdir()) == ["debug=smoke,eval.enabled=False,loss=lsgan",
+                                                                 "debug=smoke,eval.enabled=False,loss=wgan"]
     assert ": 2 jobs" in first.stdout and first.stdout.count("  completed   ") == 2
     again = sweep("resume=true")
     assert again.returncode == 0 and (again.stdout + again.stderr).count("already completed, skipped") == 2
@@ -208,14 +208,14 @@ def test_sweep_folder_is_named_by_its_command_and_relaunch_skips_completed_jobs(
     # TensorBoard curve goes on from the copied events
     longer = sweep("trainer.max_iters=12", f"extend_from='{folder}'")  # quoted: the folder's name has = and ,
     assert longer.returncode == 0, longer.stderr[-2000:]
-    extended = folder.parent / "loss=wgan,lsgan,trainer=smoke,eval.enabled=false,trainer.max_iters=12"
+    extended = folder.parent / "loss=wgan,lsgan,debug=smoke,eval.enabled=false,trainer.max_iters=12"
     for job, loss in (("0", "wgan"), ("1", "lsgan")):
         metrics = json.loads((extended / job / "metrics.json").read_text())
         assert (metrics["iterations"], metrics["extended_from"]) == (12, str(folder / job))
         assert metrics["total_wall_time_s"] > metrics["wall_time_s"]
-        curve = read_events(extended / "tb" / f"eval.enabled=False,loss={loss},trainer.max_iters=12,trainer=smoke")
+        curve = read_events(extended / "tb" / f"debug=smoke,eval.enabled=False,loss={loss},trainer.max_iters=12")
         assert [step for step, _ in curve["loss/d"]] == [2, 4, 6, 8, 10, 12]  # log.every=2
-        short = read_events(folder / "tb" / f"eval.enabled=False,loss={loss},trainer=smoke")
+        short = read_events(folder / "tb" / f"debug=smoke,eval.enabled=False,loss={loss}")
         assert curve["loss/d"][:4] == short["loss/d"]
         assert json.loads((folder / job / "metrics.json").read_text())["iterations"] == 8  # the short run is kept
 

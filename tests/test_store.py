@@ -65,7 +65,7 @@ def test_a_tiny_run_stores_its_losses_and_evaluations_at_their_iterations(tmp_pa
     from ganexp.train import main as train
 
     monkeypatch.chdir(tmp_path)
-    train(make_config("trainer=smoke", "logger=[]"))  # no other logger: the store is kept all the same
+    train(make_config("debug=smoke", "logger=[]"))  # no other logger: the store is kept all the same
     assert not (tmp_path / "tb").exists()
     curves = read_metrics(tmp_path)
     assert [s for s, _ in curves["loss/d"]] == [2, 4, 6, 8]  # log.every=2
@@ -79,7 +79,7 @@ def test_a_tiny_run_stores_its_losses_and_evaluations_at_their_iterations(tmp_pa
 def test_after_a_crash_and_resume_the_store_holds_each_iteration_once_as_an_uninterrupted_run(tmp_path, monkeypatch):
     """Crashed at iteration 6 (checkpoint at 4): the lines for 6 are dropped on resume and written again, with the
     uninterrupted run's values (exact resume)."""
-    full, resumed, saved = full_and_resumed(tmp_path, monkeypatch, "trainer=smoke", "eval.every_n_steps=2")
+    full, resumed, saved = full_and_resumed(tmp_path, monkeypatch, "debug=smoke", "eval.every_n_steps=2")
     assert saved == 4
     crashed = tmp_path / "crashed"
     steps = [r["step"] for r in lines(crashed) if "loss/d" in r["metrics"]]
@@ -93,7 +93,7 @@ def test_after_a_crash_and_resume_the_store_holds_each_iteration_once_as_an_unin
 def test_a_fresh_start_sets_the_store_aside_and_an_extension_goes_on_from_a_copy(tmp_path, monkeypatch):
     from ganexp.train import main as train
 
-    smoke = ("trainer=smoke", "eval.enabled=false", "logger=[]", "seed=3")
+    smoke = ("debug=smoke", "eval.enabled=false", "logger=[]", "seed=3")
     for name, extra in (("short", ["trainer.max_iters=8"]), ("long", ["trainer.max_iters=12",
                                                                        f"extend_from={tmp_path / 'short'}"])):
         (tmp_path / name).mkdir()

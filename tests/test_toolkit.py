@@ -44,7 +44,7 @@ def test_r1_gradient_reaches_d_weights():
 
 
 def test_r1_makes_auto_d_norm_per_sample_and_refuses_batchnorm():
-    cfg = make_config("trainer=smoke", "reg=r1")
+    cfg = make_config("debug=smoke", "reg=r1")
     module = build_module(cfg, build_data(cfg))
     assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in module.discriminator.modules())
     with pytest.raises(ConfigError, match="reg=R1 with model.discriminator.norm=batch"):
@@ -55,7 +55,7 @@ def test_r1_makes_auto_d_norm_per_sample_and_refuses_batchnorm():
 def test_r1_and_g_ema_train_with_every_variant_and_loss(setting, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     extra = ["data=cartoon"] if setting == "model=acgan" else []
-    train(make_config("trainer=smoke", "eval.enabled=false", "reg=r1", "reg.every=2", "g_ema.decay=0.99", setting,
+    train(make_config("debug=smoke", "eval.enabled=false", "reg=r1", "reg.every=2", "g_ema.decay=0.99", setting,
                       *extra))
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["status"] == "completed" and metrics["final"]["reg/r1"] > 0
@@ -65,7 +65,7 @@ def test_r1_and_g_ema_train_with_every_variant_and_loss(setting, tmp_path, monke
 
 # ---------------------------------------------------------------------------------------------------------- EMA
 def ema_module(*overrides: str):
-    cfg = make_config("trainer=smoke", "g_ema.decay=0.9", *overrides)
+    cfg = make_config("debug=smoke", "g_ema.decay=0.9", *overrides)
     return build_module(cfg, build_data(cfg))
 
 
@@ -147,7 +147,7 @@ def test_drawing_uses_the_average_and_training_the_raw_g():
 
 
 def test_ema_is_saved_and_resumed_exactly(tmp_path, monkeypatch):
-    full, resumed, saved = full_and_resumed(tmp_path, monkeypatch, "trainer=smoke", "eval.enabled=false",
+    full, resumed, saved = full_and_resumed(tmp_path, monkeypatch, "debug=smoke", "eval.enabled=false",
                                             "g_ema.decay=0.9", "g_ema.start=2", "seed=3")
     assert saved == 4 and any(k.startswith("g_ema.") for k in full["state_dict"])
     for key, value in full["state_dict"].items():
@@ -174,7 +174,7 @@ def test_sample_cli_truncation_grid(tmp_path, monkeypatch):
     from PIL import Image
 
     monkeypatch.chdir(tmp_path)
-    train(make_config("trainer=smoke", "eval.enabled=false"))
+    train(make_config("debug=smoke", "eval.enabled=false"))
     out = subprocess.run([sys.executable, "-m", "ganexp.sample", str(tmp_path), "-n", "6", "--truncation", "0.7",
                           "--out", str(tmp_path / "s")], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
@@ -220,7 +220,7 @@ def test_color_is_differentiable_and_the_policy_keeps_the_reference_order():
 
 def test_diffaugment_reaches_every_image_d_sees(monkeypatch):
     """Real, fake and wrong-condition images, in D's step and in G's: every judge call goes through it."""
-    cfg = make_config("trainer=smoke", "augment=diffaug", "model=cgan", "model.wrong_weight=1")
+    cfg = make_config("debug=smoke", "augment=diffaug", "model=cgan", "model.wrong_weight=1")
     module = build_module(cfg, build_data(cfg))
     seen = []
     module.augment = lambda x: seen.append(x.shape) or x
@@ -238,5 +238,5 @@ def test_diffaugment_reaches_every_image_d_sees(monkeypatch):
 def test_diffaugment_trains_with_every_variant_and_loss(setting, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     extra = ["data=cartoon"] if setting == "model=acgan" else []
-    train(make_config("trainer=smoke", "eval.enabled=false", "augment=diffaug", setting, *extra))
+    train(make_config("debug=smoke", "eval.enabled=false", "augment=diffaug", setting, *extra))
     assert json.loads((tmp_path / "metrics.json").read_text())["status"] == "completed"

@@ -45,7 +45,7 @@ def test_info_loss_adds_cross_entropy_and_weighted_squared_error():
 
 
 def build(*overrides: str):
-    cfg = make_config("trainer=smoke", *overrides)
+    cfg = make_config("debug=smoke", *overrides)
     datamodule = build_data(cfg)
     return cfg, datamodule, build_module(cfg, datamodule, max_iters=cfg.trainer.max_iters)
 
@@ -112,7 +112,7 @@ def test_acgan_heads_per_attribute_at_every_size(size):
 
 def test_acgan_trains_its_heads_and_logs_the_classification_terms(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    cfg = make_config("trainer=smoke", "model=acgan", "data=cartoon")
+    cfg = make_config("debug=smoke", "model=acgan", "data=cartoon")
     datamodule = build_data(cfg)
     before = build_module(cfg, datamodule).heads[0][1].weight.detach().clone()  # same seed, same init
     train(cfg)
@@ -125,7 +125,7 @@ def test_acgan_trains_its_heads_and_logs_the_classification_terms(tmp_path, monk
 
 def test_infogan_writes_traversal_grids(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    cfg = make_config("trainer=smoke", "model=infogan", "model.codes.categorical=[5]", "model.codes.continuous=1")
+    cfg = make_config("debug=smoke", "model=infogan", "model.codes.categorical=[5]", "model.codes.continuous=1")
     train(cfg)
     from PIL import Image
 
@@ -145,7 +145,7 @@ def test_infogan_writes_traversal_grids(tmp_path, monkeypatch):
 @pytest.mark.parametrize("model", image_models())
 def test_every_variant_on_every_built_in_data_set(model, data, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    metric = train(make_config("trainer=smoke", f"model={model}", f"data={data}"))
+    metric = train(make_config("debug=smoke", f"model={model}", f"data={data}"))
     status = json.loads((tmp_path / "status.json").read_text())
     assert status["status"] == "completed" and status["iteration"] == 8 and math.isfinite(metric)
     metrics = json.loads((tmp_path / "metrics.json").read_text())
@@ -163,7 +163,7 @@ def test_infogan_is_unconditional_module():
 def test_variants_combine_with_mixed_optimizers_soft_labels_and_lr_drops(model, tmp_path, monkeypatch):
     """The acgan_cartoon recipe: G Adam, D SGD, soft real labels, D's LR divided by 10 at iteration 4."""
     monkeypatch.chdir(tmp_path)
-    cfg = make_config("trainer=smoke", f"model={model}", "data=cartoon", "optim@optimizer.d=sgd",
+    cfg = make_config("debug=smoke", f"model={model}", "data=cartoon", "optim@optimizer.d=sgd",
                       "loss.real_label=0.9",
                       "lr_sched.d={_target_: torch.optim.lr_scheduler.MultiStepLR, milestones: [4], gamma: 0.1}")
     _, opt_d = build_module(cfg, build_data(cfg)).configure_optimizers()[0][:2]

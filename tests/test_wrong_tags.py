@@ -158,7 +158,7 @@ def test_the_evaluator_learns_tagged_images_and_real_values_only(tmp_path, monke
 
 @pytest.mark.parametrize("sampling", ["uniform", "colours"])
 def test_a_built_cgan_never_offers_none_as_a_wrong_tag(sampling):
-    cfg = make_config("trainer=smoke", "model=cgan", "model.wrong_weight=1", f"model.wrong_sampling={sampling}",
+    cfg = make_config("debug=smoke", "model=cgan", "model.wrong_weight=1", f"model.wrong_sampling={sampling}",
                       "data.source.untagged=0.5")
     data = build_data(cfg)
     module = build_module(cfg, data)
@@ -172,7 +172,7 @@ def test_a_built_cgan_never_offers_none_as_a_wrong_tag(sampling):
 @pytest.mark.parametrize("sampling", ["uniform", "shift", "colours", "none"])
 def test_each_wrong_sampling_trains_on_half_untagged_faces(sampling, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    train(make_config("trainer=smoke", "model=cgan", "model.wrong_weight=1", f"model.wrong_sampling={sampling}",
+    train(make_config("debug=smoke", "model=cgan", "model.wrong_weight=1", f"model.wrong_sampling={sampling}",
                       "data.source.untagged=0.5"))
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     final = metrics["final"]

@@ -10,6 +10,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Literal, Protocol
 
@@ -21,6 +22,7 @@ from torch.utils.data import DataLoader
 from ganexp.atomic import atomic_write
 from ganexp.errors import ConfigError
 from ganexp.ranges import NON_NEGATIVE, Count, Seed
+from ganexp.schedule import real_batches_at, real_batches_before
 
 log = logging.getLogger(__name__)
 CACHE_VERSION = 2  # bump when a generator's output changes for the same settings
@@ -190,6 +192,7 @@ class ImageData(pl.LightningDataModule):
         self.source, self.batch_size, self.cache_dir = source, batch_size, cache_dir
         self.holdout, self.on_device, self.seed = holdout, on_device, seed
         self.data: LabelledImages | None = None
+        self.sched: dict | None = None  # the run's update schedule (ganexp.build sets it): batches per iteration
 
     def load(self) -> LabelledImages:
         """The data set, reordered once so that the held-out images (a fixed-seed random choice, the same for every
@@ -222,10 +225,13 @@ class ImageData(pl.LightningDataModule):
             images, labels = images.to(self.trainer.strategy.root_device), labels.to(self.trainer.strategy.root_device)
         module = self.trainer.lightning_module if self.trainer is not None else None
         rank = self.trainer.global_rank if self.trainer is not None else 0
+        # the run's schedule (ganexp.build gives it): one real batch per D step; without one, one per iteration
+        batches_at, position = ((partial(real_batches_at, sched=self.sched), partial(real_batches_before,
+                                                                                     sched=self.sched))
+                                if self.sched else (lambda i: 1, lambda i: i))
         sampler = IterationBatches(len(images), self.batch_size, self.seed + 7919 * rank,
-                                   start=lambda: getattr(module, "iteration", 0),
-                                   batches_at=getattr(module, "real_batches_at", lambda i: 1),
-                                   position=getattr(module, "real_batches_before", lambda i: i), device=images.device)
+                                   start=lambda: getattr(module, "iteration", 0),  # where a resumed run restarts
+                                   batches_at=batches_at, position=position, device=images.device)
         return DataLoader(_Batches(images, labels), sampler=sampler, batch_size=None)
 
     @property

@@ -25,6 +25,7 @@ from ganexp.atomic import atomic_write
 from ganexp.data.module import to_float
 from ganexp.errors import ConfigError, filesystem_error
 from ganexp.eval.metrics import condition_accuracy, cpu_seeded
+from ganexp.schema import EvalConf  # the evaluator's defaults live there (eval.*)
 
 log = logging.getLogger(__name__)
 ARCH_VERSION = 1  # part of the cache key: bump when Evaluator or training changes what a cached file means
@@ -90,9 +91,10 @@ def shift(images: Tensor, max_shift: int, gen: torch.Generator) -> Tensor:
     return F.grid_sample(images, grid, mode="nearest", padding_mode="border", align_corners=False)
 
 
-def train_evaluator(images_u8: Tensor, labels: Tensor, groups: list[int], multilabel: bool, *, epochs: int = 5,
-                    batch_size: int = 64, lr: float = 2e-3, seed: int = 0, holdout_fraction: float = 0.1,
-                    width: int = 32, feature_dim: int = 128, device: str | torch.device = "cpu",
+def train_evaluator(images_u8: Tensor, labels: Tensor, groups: list[int], multilabel: bool, *,
+                    epochs: int = EvalConf.epochs, batch_size: int = 64, lr: float = 2e-3, seed: int = 0,
+                    holdout_fraction: float = 0.1,
+                    width: int = EvalConf.width, feature_dim: int = 128, device: str | torch.device = "cpu",
                     test: tuple[Tensor, Tensor] | None = None) -> tuple[Evaluator, float]:
     """Train on uint8 images (N, 3, S, S) with long (N, A) attribute labels or float (N, L) multi-hot labels.
 
@@ -149,7 +151,7 @@ def train_settings(**train_kwargs) -> dict:
 
 
 def load_or_train(cache_dir: str | Path, data_key: str, images_u8: Tensor, labels: Tensor, groups: list[int],
-                  multilabel: bool, *, floor: float = 0.9, device: str | torch.device = "cpu",
+                  multilabel: bool, *, floor: float = EvalConf.floor, device: str | torch.device = "cpu",
                   test: tuple[Tensor, Tensor] | None = None, **train_kwargs) -> Evaluator:
     """The evaluator for this data and these settings, from `cache_dir/evaluator-<hash>.pt` or trained (and cached)
     on first use, on the CPU (a GPU's kernels are not deterministic, and the cache key does not name a device).

@@ -19,13 +19,13 @@ from ganexp.data.module import SPLIT, ImageData, fully_tagged, to_float
 from ganexp.eval.evaluator import Evaluator, load_or_train
 from ganexp.eval.measure import Measurement
 from ganexp.eval.metrics import (
-    code_dependence,
     collapse_scores,
     condition_accuracy,
     feature_distances,
     precision_recall_density_coverage,
 )
 from ganexp.nets import eval_mode
+from ganexp.schema import EvalConf
 
 log = logging.getLogger(__name__)
 TEST_REPEATS = 4  # samples per label set of a test file (32 sets -> 128 images)
@@ -65,9 +65,10 @@ class ImageEvaluation(Measurement):
     each attribute: `metrics.code_dependence`); all in the feature space of the data set's evaluator; with
     `features="inception"` also `fid`, `kid`, `kid_std` in Inception's, at the end only (`finish`)."""
 
-    def __init__(self, datamodule: ImageData, run_dir: Path, every: int, monitor: str, seed: int = 4321,
-                 floor: float = 0.9, batch_size: int = 250, threshold: float = 0.8, features: str = "evaluator",
-                 inception_weights: str | None = None, inception_samples: int = 10_000, **train_kwargs):
+    def __init__(self, datamodule: ImageData, run_dir: Path, every: int, monitor: str, seed: int = EvalConf.seed,
+                 floor: float = EvalConf.floor, batch_size: int = 250, threshold: float = EvalConf.threshold,
+                 features: str = EvalConf.features, inception_weights: str | None = None,
+                 inception_samples: int = EvalConf.inception_samples, **train_kwargs):
         super().__init__(run_dir, every, monitor, threshold)
         self.datamodule, self.seed = datamodule, seed
         self.floor, self.batch_size, self.train_kwargs = floor, batch_size, train_kwargs
@@ -111,8 +112,7 @@ class ImageEvaluation(Measurement):
         attributes = [] if data.multilabel else [name for name, _ in data.attributes]
         if module.conditional:
             names += ["acc/cond", *(f"acc/cond/{name}" for name in attributes)]
-        if getattr(module, "categorical", None):
-            names += [f"info/code_nmi/{name}" for name in attributes]
+        names += module.evaluation_metric_names(attributes)  # the variant's own (InfoGAN's code dependence)
         return names + [f"acc/{name}" for name in self.condition_files(module)]
 
     def describe(self) -> dict:
@@ -185,11 +185,9 @@ class ImageEvaluation(Measurement):
                                      [name for name, _ in data.attributes], data.untagged)
             metrics["acc/cond"] = acc.pop("overall")
             metrics.update({f"acc/cond/{k}": v for k, v in acc.items()})
-        if getattr(module, "categorical", None) and not self.evaluator.multilabel:  # InfoGAN's first code
-            code = module.codes_of(self.noise(module, len(fake)))[0][:, 0]
+        if not self.evaluator.multilabel:  # the variant's own metrics, on the evaluator's classes of the fakes
             names = [name for name, _ in self.datamodule.load().attributes]
-            metrics.update({f"info/code_nmi/{k}": v
-                            for k, v in code_dependence(code, self.classes(logits), names).items()})
+            metrics.update(module.evaluation_metrics(self.noise(module, len(fake)), self.classes(logits), names))
         for name, labels in self.test_sets.items():
             logits = self.evaluator.predict(self.generate(module, labels))
             metrics[f"acc/{name}"] = condition_accuracy(logits, labels, self.evaluator.multilabel)["overall"]

@@ -13,6 +13,7 @@ from ganexp.errors import ConfigError
 from ganexp.eval.ranking import better
 from ganexp.periodic import Periodic
 from ganexp.ranks import agree
+from ganexp.schema import EvalConf
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +23,7 @@ class Measurement(Periodic):
     `history`; the best value of `monitor` keeps `best.ckpt`. `steps_to_acc` is the first measured iteration with
     `acc/cond` >= `threshold` ("how fast the conditions are learned", as one number)."""
 
-    def __init__(self, run_dir: Path, every: int, monitor: str, threshold: float = 0.8):
+    def __init__(self, run_dir: Path, every: int, monitor: str, threshold: float = EvalConf.threshold):
         super().__init__(every)
         self.monitor, self.threshold = monitor, threshold
         self.best_path = Path(run_dir) / "checkpoints" / "best.ckpt"

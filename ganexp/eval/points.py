@@ -4,6 +4,7 @@ import torch
 
 from ganexp.data.toy import mixture_centers, mode_scores
 from ganexp.eval.measure import Measurement
+from ganexp.schema import EvalConf
 from ganexp.viz import generate
 
 
@@ -12,7 +13,7 @@ class PointEvaluation(Measurement):
     2,500 as in VEEGAN and PacGAN (github fjxmlzn/PacGAN, synthetic_data_experiments/2DRing_GAN&PacGAN/config.py,
     `num_log_figure_sample`), drawn with G in eval mode like the reference's GraphLogger."""
 
-    def __init__(self, datamodule, run_dir, every: int, monitor: str, seed: int = 4321, n: int = 2500):
+    def __init__(self, datamodule, run_dir, every: int, monitor: str, seed: int = EvalConf.seed, n: int = 2500):
         super().__init__(run_dir, every, monitor)
         source = datamodule.source
         self.centers, self.std, self.n, self.seed = mixture_centers(source.kind), source.std, n, seed

@@ -23,14 +23,16 @@ import pytorch_lightning as pl
 import torch
 from torch import Tensor, nn
 
-from ganexp.checkpoint import rng_states, set_rng_states
+from ganexp.checkpoint import set_rng_states
 from ganexp.data.module import LabelSpace
 from ganexp.guard import Diverged, check_loss  # noqa: F401 (Diverged: ganexp.train imports it from here)
 from ganexp.losses import AdversarialLoss
+from ganexp.modules.bookkeeping import Bookkeeping
 from ganexp.modules.ema import EMA, GeneratorEMA
-from ganexp.ranks import gather_objects, rank_rng_state, worst_over_ranks
+from ganexp.modules.packing import Packing
+from ganexp.ranks import worst_over_ranks
 from ganexp.runtime import optimizer_kernel
-from ganexp.schedule import real_batches_at, real_batches_before, updates_at
+from ganexp.schedule import updates_at
 
 
 @dataclass(frozen=True)
@@ -45,13 +47,24 @@ class Loop:
     guard_every: int  # iterations between checks (one host sync each)
 
 
+@dataclass(frozen=True)
+class Optimizers:
+    """How each network trains: its optimizer (a partial taking `params`) and learning-rate scheduler (a partial
+    taking the optimizer, stepped once per iteration; None for a constant rate)."""
+
+    g: Callable[..., torch.optim.Optimizer]
+    d: Callable[..., torch.optim.Optimizer]
+    scheduler_g: Callable[..., Any] | None = None
+    scheduler_d: Callable[..., Any] | None = None
+
+
 def latent(z: Tensor, prior: str) -> Tensor:
     """G's input from a standard normal draw `z`: `z` itself, or U(-1, 1) through the normal CDF (2 Phi(z) - 1 =
     erf(z / sqrt 2)). Every caller draws Gaussian noise, so one fixed noise bank serves both priors."""
     return torch.erf(z / math.sqrt(2)) if prior == "uniform" else z
 
 
-class GANModule(pl.LightningModule):
+class GANModule(Packing, Bookkeeping, pl.LightningModule):
     """The unconditional GAN (DCGAN with `model=dcgan`, the MLP pair with `model=toy`): labels are ignored.
 
     It receives its networks built (`conf/model/*.yaml` names them; `ganexp.build.build_module` completes them with
@@ -66,18 +79,14 @@ class GANModule(pl.LightningModule):
         generator: nn.Module,
         discriminator: nn.Module,
         loss: AdversarialLoss,
-        optimizer_g: Callable[..., torch.optim.Optimizer],
-        optimizer_d: Callable[..., torch.optim.Optimizer],
+        optimizers: Optimizers,
         sched: Mapping,
         loop: Loop,
         z_dim: int,
         z_prior: Literal["normal", "uniform"],
         d_pack: int,
-        cond_g: nn.Module | None = None,
-        cond_d: nn.Module | None = None,
+        cond: tuple[nn.Module | None, nn.Module | None] = (None, None),  # (G's, D's) condition encoder
         labels: LabelSpace | None = None,
-        scheduler_g: Callable[..., Any] | None = None,
-        scheduler_d: Callable[..., Any] | None = None,
         regularizer: Any | None = None,
         g_ema: GeneratorEMA | None = None,
         augment: Callable[[Tensor], Tensor] | None = None,
@@ -87,14 +96,14 @@ class GANModule(pl.LightningModule):
         self.loss, self.sched, self.loop, self.regularizer = loss, sched, loop, regularizer
         self.augment = augment  # applied to every image D judges (DiffAugment), in D's and G's steps
         self.d_pack = d_pack  # PacGAN: D judges packs of this many samples (see `pack`)
-        self.optimizer_g, self.optimizer_d = optimizer_g, optimizer_d
-        self.scheduler_g, self.scheduler_d = scheduler_g, scheduler_d
+        self.optimizer_g, self.optimizer_d = optimizers.g, optimizers.d
+        self.scheduler_g, self.scheduler_d = optimizers.scheduler_g, optimizers.scheduler_d
         self.labels = labels or LabelSpace([], False, [], torch.empty(0))
         self.z_dim, self.z_prior = z_dim, z_prior
         self._over_max: dict[str, int] = {}  # consecutive checks above guard_max_loss, per checked loss
         self._rng_to_restore: dict | None = None
         # Each network owns its condition encoder, so a learned one trains with that network's optimizer.
-        self.cond_g, self.cond_d = cond_g, cond_d
+        self.cond_g, self.cond_d = cond
         self.generator, self.discriminator = generator, discriminator
         # The moving average of G (and of its condition encoder) that evaluation, grids and sampling use; the raw G
         # trains. A submodule, so checkpoints keep it and a resumed run continues it exactly.
@@ -196,35 +205,6 @@ class GANModule(pl.LightningModule):
         # fp32 scores: under bf16 autocast the losses, d/real, d/fake and the Wasserstein estimate would keep ~3 digits
         return self.discriminator.score(h, cond).float(), h
 
-    # ---- packing (PacGAN, Lin et al. 2018) -----------------------------------------------------------------------
-    # D judges packs of `d_pack` samples, all real or all fake, joined along channels (images) or features (points,
-    # conditions): sample j of pack p is sample p * d_pack + j of the batch. The batch of B samples makes B / d_pack
-    # packs, so the images per step, the optimizer and the number of steps stay as they are. The reference code
-    # (fjxmlzn/PacGAN, stacked_MNIST_experiments/VEEGAN_experiment/model.py: `tf.concat(self.G_sep, 3)`) draws
-    # d_pack x batch samples instead, so that D sees `batch` packs: `data.batch_size=m*B` does the same here.
-    def pack(self, x: Tensor) -> Tensor:
-        """(B, C, ...) -> (B / d_pack, d_pack * C, ...)."""
-        if self.d_pack == 1:
-            return x
-        packed = x.reshape(len(x) // self.d_pack, self.d_pack * x.shape[1], *x.shape[2:])
-        return packed.contiguous(memory_format=torch.channels_last) if self.channels_last and x.dim() == 4 \
-            else packed
-
-    def unpack(self, x: Tensor) -> Tensor:
-        """The inverse of `pack`: (B / d_pack, d_pack * C, ...) -> (B, C, ...)."""
-        if self.d_pack == 1:
-            return x
-        return x.reshape(len(x) * self.d_pack, x.shape[1] // self.d_pack, *x.shape[2:])
-
-    def per_sample(self, out: Tensor) -> Tensor:
-        """A head's output for each pack, (B / d_pack, d_pack * K) -> (B, K): the head of a packed D predicts every
-        member's label or code (AC-GAN's classifier, InfoGAN's Q), member j in the j-th block of K outputs."""
-        return out.reshape(len(out) * self.d_pack, out.shape[1] // self.d_pack)
-
-    def packed_critic(self, labels: Tensor | None) -> Callable[[Tensor], Tensor]:
-        """D's score as a function of packed images: what a penalty differentiates, so that the gradient penalty
-        and R1 take the norm of each pack's gradient (the pack is D's input) and mix real and fake packs whole."""
-        return lambda packed: self.critic(self.unpack(packed), labels)
 
     def speed_up(self, channels_last: bool = False, compile: bool = False) -> None:
         """trainer=gpu_fast: NHWC memory layout, and torch.compile of G and of D's forward (not D's when the loss
@@ -255,14 +235,6 @@ class GANModule(pl.LightningModule):
 
     def noise(self, n: int) -> Tensor:
         return torch.randn(n, self.z_dim, device=self.device)
-
-    def real_batches_at(self, iteration: int) -> int:
-        """Real batches the data loader hands over on `iteration` (one per D step, at least one)."""
-        return real_batches_at(iteration, self.sched)
-
-    def real_batches_before(self, iteration: int) -> int:
-        """The data stream's position at `iteration` (a pure function of it, so a resumed run draws the same data)."""
-        return real_batches_before(iteration, self.sched)
 
     def critic_parameters(self) -> list[nn.Parameter]:
         """Every parameter that shapes the critic's score: D and its condition encoder (projection, concat), not the
@@ -390,84 +362,19 @@ class GANModule(pl.LightningModule):
         """Extra terms of G's loss from D's features of G's batch."""
         return 0.0
 
+    def evaluation_metric_names(self, attributes: list[str]) -> list[str]:
+        """The names `evaluation_metrics` returns, for data with these attribute groups (checked at start-up)."""
+        return []
+
+    def evaluation_metrics(self, z: Tensor, classes: Tensor, attributes: list[str]) -> dict[str, float]:
+        """The variant's own metrics at each evaluation: `z` the fixed noise the fakes came from, `classes` (N, A) the
+        evaluator's attribute classes of those fakes (single-label data only)."""
+        return {}
+
     def pictures(self, seed: int) -> dict[str, Tensor]:
         """Variant-specific grids (name -> [0, 1] image) saved at the end of training, e.g. code traversals."""
         return {}
 
-    # ---- bookkeeping ---------------------------------------------------------------------------------------------
-    def track(self, **values: Tensor) -> None:
-        """Keep the latest value of each scalar; written at `log_every` iterations, not synced every step."""
-        self._last.update({k: v.detach() for k, v in values.items()})
-
-    def on_iteration_end(self) -> None:
-        if self.iteration % self.loop.log_every == 0 or self.iteration == self.loop.max_iters:
-            self.write_scalars()
-        if self.loop.max_iters and self.iteration >= self.loop.max_iters:
-            self.trainer.should_stop = True
-
-    def scalars(self) -> dict[str, float]:
-        opt_g, opt_d = self.optimizers()
-        names = list(self._last)  # one read of all of them (one host sync on a GPU), in fp32
-        values = dict(zip(names, torch.stack([self._last[k].float() for k in names]).tolist() if names else [],
-                          strict=True))
-        values.update({
-            "lr/g": opt_g.param_groups[0]["lr"], "lr/d": opt_d.param_groups[0]["lr"],
-            "count/d_updates": self.d_updates, "count/g_updates": self.g_updates,
-            "count/real_images": self.real_images,
-        })
-        values.update(self.speed())
-        return values
-
-    def speed(self) -> dict[str, float]:
-        """Real images drawn per second, and seconds per epoch (one pass over the training images, however many
-        iterations that takes), since the previous call (wall clock, evaluation time included)."""
-        now = time.perf_counter()
-        last = getattr(self, "_clock", None)
-        self._clock = (now, self.real_images)
-        if last is None or self.real_images == last[1]:
-            return {}
-        per_image = (now - last[0]) / (self.real_images - last[1])
-        values = {"speed/images_per_s": 1 / per_image}
-        if self.loop.batches_per_epoch and self._trainer is not None and self.trainer.datamodule is not None:
-            values["speed/epoch_seconds"] = per_image * self.loop.batches_per_epoch * self.trainer.datamodule.batch_size
-        return values
-
-    def write_scalars(self) -> None:
-        """The scalars to the loggers, and D's and G's loss to the progress bar (as numbers: a tensor there would be
-        read at every refresh), every `log_every` iterations."""
-        values = self.scalars()
-        for name in ("loss/d", "loss/g"):
-            if name in values:
-                self.log(name.split("/")[1], values[name], prog_bar=True, logger=False)
-        if self.logger is not None:
-            self.logger.log_metrics(values, step=self.iteration)
-
-    def on_save_checkpoint(self, checkpoint: dict) -> None:
-        # Lightning keeps neither these counters nor the RNG states; an exact resume needs both.
-        checkpoint["ganexp_counters"] = {"iteration": self.iteration, "d_updates": self.d_updates,
-                                         "g_updates": self.g_updates, "real_images": self.real_images,
-                                         "ema_updates": self.ema_updates, "_over_max": self._over_max}
-        checkpoint["ganexp_seconds"] = self.seconds_so_far()  # apart from the counters: no resume repeats it
-        checkpoint["ganexp_rng"] = rng_states(self.device)
-        if self._trainer is not None and self.trainer.world_size > 1:  # every rank calls this hook: gather theirs
-            checkpoint["ganexp_rng_ranks"] = gather_objects(checkpoint["ganexp_rng"])
-
-    def seconds_so_far(self) -> float:
-        """Training seconds of this run in all its processes: the earlier ones' (from the checkpoint) and this one's
-        since its training started; the work after a lost process's last checkpoint is not counted (it is redone)."""
-        return self.seconds_before + time.perf_counter() - self._started
-
-    def on_load_checkpoint(self, checkpoint: dict) -> None:
-        self._ema_stale = True
-        for name, value in checkpoint.get("ganexp_counters", {}).items():
-            setattr(self, name, value)
-        if not isinstance(self._over_max, dict):  # checkpoints before the count was per loss
-            self._over_max = {}
-        if "ema_updates" not in checkpoint.get("ganexp_counters", {}):  # checkpoints before the host-side count
-            self.ema_updates = int(checkpoint.get("state_dict", {}).get("g_ema.n_averaged", 0))
-        self.seconds_before = checkpoint.get("ganexp_seconds", self.seconds_before)  # older checkpoints: as set
-        self._rng_to_restore = rank_rng_state(checkpoint, self.global_rank, self.trainer.world_size
-                                              if self._trainer is not None else 1)
 
     def setup(self, stage: str) -> None:
         """Under DDP each rank draws its own noise: ranks above 0 reseed from the run's seed and their rank (rank 0

@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ganexp.errors import ConfigError
+from ganexp.eval.metrics import code_dependence
 from ganexp.losses import info_loss
 from ganexp.modules.base import GANModule, latent
 from ganexp.ranges import POSITIVE, Weight
@@ -95,6 +96,17 @@ class InfoGAN(GANModule):
 
     def g_extra(self, fake_h: Tensor, fake_labels: Tensor, z: Tensor) -> Tensor:
         return self.info(fake_h, z)
+
+    # ---- evaluation ----------------------------------------------------------------------------------------------
+    def evaluation_metric_names(self, attributes: list[str]) -> list[str]:
+        return [f"info/code_nmi/{name}" for name in attributes] if self.categorical else []
+
+    def evaluation_metrics(self, z: Tensor, classes: Tensor, attributes: list[str]) -> dict[str, float]:
+        """`info/code_nmi/<attribute>`: how far the first categorical code decides each attribute of the fakes."""
+        if not self.categorical:
+            return {}
+        code = self.codes_of(z)[0][:, 0]
+        return {f"info/code_nmi/{k}": v for k, v in code_dependence(code, classes, attributes).items()}
 
     # ---- pictures ------------------------------------------------------------------------------------------------
     def pictures(self, seed: int, columns: int = 8, steps: int = 9) -> dict[str, Tensor]:
