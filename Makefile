@@ -29,7 +29,7 @@ run: $(STAMP)  ## train the default job (faces, DCGAN, ~8 min on 2 CPU cores in 
 sweep: $(STAMP)  ## the card's 6-job sweep: loss=wgan,lsgan,gp x sched.d_every=1,5
 	$(BIN)/python run.py -m loss=wgan,lsgan,gp sched.d_every=1,5 $(ARGS)
 
-test: $(STAMP)  ## fast test suite on two pytest-xdist workers (2-core CPU: 5-9.5 min, 14 min on one worker)
+test: $(STAMP)  ## fast test suite on two pytest-xdist workers (2-core CPU: about 8 min, 10 with the install)
 	$(BIN)/python -m pytest -q -m "not slow" -n 2 --dist worksteal $(ARGS)
 
 test-full: $(STAMP)  ## every test, the slow ones included

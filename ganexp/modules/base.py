@@ -30,6 +30,7 @@ from ganexp.losses import AdversarialLoss
 from ganexp.modules.bookkeeping import Bookkeeping
 from ganexp.modules.ema import EMA, GeneratorEMA
 from ganexp.modules.packing import Packing
+from ganexp.nets import Discriminator, Generator
 from ganexp.ranks import worst_over_ranks
 from ganexp.runtime import optimizer_kernel
 from ganexp.schedule import updates_at
@@ -76,8 +77,8 @@ class GANModule(Packing, Bookkeeping, pl.LightningModule):
 
     def __init__(
         self,
-        generator: nn.Module,
-        discriminator: nn.Module,
+        generator: Generator,
+        discriminator: Discriminator,
         loss: AdversarialLoss,
         optimizers: Optimizers,
         sched: Mapping,
