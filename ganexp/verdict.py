@@ -16,7 +16,7 @@ import math
 import statistics
 from dataclasses import dataclass
 
-from ganexp.eval.ranking import BEST_AT_ONE, HIGHER_IS_BETTER
+from ganexp.metrics import HIGHER, TARGET_1, direction
 
 Z = 2.0  # a difference counts when it exceeds Z standard errors
 
@@ -36,7 +36,8 @@ class Comparison:
 
 def compare(a: list[float], b: list[float], metric: str) -> Comparison:
     """Seeds of setting `a` against seeds of setting `b` on `metric` (NaNs dropped)."""
-    if metric.startswith(BEST_AT_ONE):
+    towards = direction(metric)  # the registry's (ganexp/metrics.py); an unknown name is one line
+    if towards == TARGET_1:
         a, b = [abs(v - 1) for v in a], [abs(v - 1) for v in b]
     a, b = [v for v in a if not math.isnan(v)], [v for v in b if not math.isnan(v)]
     if not a or not b:
@@ -45,7 +46,7 @@ def compare(a: list[float], b: list[float], metric: str) -> Comparison:
     if len(a) < 2 or len(b) < 2:
         return Comparison(diff, math.nan, None)
     se = math.sqrt(statistics.variance(a) / len(a) + statistics.variance(b) / len(b))
-    higher = metric.startswith(HIGHER_IS_BETTER)
+    higher = towards == HIGHER
     if abs(diff) <= Z * se:
         return Comparison(diff, se, None)
     return Comparison(diff, se, "a" if (diff > 0) == higher else "b")

@@ -9,7 +9,7 @@ import pytest
 from conftest import ROOT, make_config
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from ganexp.eval.ranking import better
+from ganexp.metrics import better
 from ganexp.train import main as train
 
 

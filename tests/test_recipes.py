@@ -14,7 +14,7 @@ from ganexp.build import build_data, build_module
 from ganexp.data.files import Folder
 from ganexp.data.module import ImageData, IterationBatches
 from ganexp.eval.metrics import collapse_scores, feature_distances
-from ganexp.eval.ranking import better
+from ganexp.metrics import better
 from ganexp.modules.base import GANModule
 from ganexp.schema import ConfigError, validate
 from ganexp.train import main as train

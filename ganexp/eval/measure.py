@@ -10,7 +10,7 @@ import pytorch_lightning as pl
 
 from ganexp.checkpoint import save_atomic
 from ganexp.errors import ConfigError
-from ganexp.eval.ranking import better
+from ganexp.metrics import better
 from ganexp.periodic import Periodic
 from ganexp.ranks import agree
 from ganexp.schema import EvalConf
@@ -75,9 +75,10 @@ class Measurement(Periodic):
         self.history.append({"iteration": module.iteration, **metrics})
         value = metrics.get(self.monitor)
         # Rank 0 decides and every rank follows: saving is collective under DDP, and the ranks' values may differ
-        improved = agree(trainer, value is not None and better(self.monitor, value, self.best and self.best["value"]))
+        improved = value is not None and better(self.monitor, value, self.best and self.best["value"])
+        improved, value = agree(trainer, (improved, value))
         if improved:
-            self.best = {"metric": self.monitor, "value": agree(trainer, value), "iteration": module.iteration}
+            self.best = {"metric": self.monitor, "value": value, "iteration": module.iteration}
             save_atomic(trainer, self.best_path)
         log.info("eval at %d: %s (%.1fs)", module.iteration,
                  ", ".join(f"{k}={v:.4g}" for k, v in metrics.items() if k != "eval/seconds"), metrics["eval/seconds"])
