@@ -58,8 +58,11 @@ class Evaluator(nn.Module):
         return self.trunk(x)
 
     def forward(self, x: Tensor) -> list[Tensor]:
-        h = self.trunk(x)
-        return [head(h) for head in self.heads]
+        return self.logits(self.trunk(x))
+
+    def logits(self, features: Tensor) -> list[Tensor]:
+        """Each group's logits from `features(x)`: the same as `self(x)`, without running the trunk again."""
+        return [head(features) for head in self.heads]
 
     @torch.no_grad()
     def predict(self, x: Tensor, batch_size: int = 512) -> list[Tensor]:

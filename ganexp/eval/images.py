@@ -19,17 +19,21 @@ from ganexp.data.module import SPLIT, ImageData, fully_tagged, to_float
 from ganexp.eval.evaluator import Evaluator, load_or_train
 from ganexp.eval.measure import Measurement
 from ganexp.eval.metrics import (
+    KID_SUBSET,
     collapse_scores,
     condition_accuracy,
-    feature_distances,
+    distances,
+    features_of,
+    mean_pairwise_distance,
     precision_recall_density_coverage,
+    real_radii,
 )
 from ganexp.nets import eval_mode
 from ganexp.schema import EvalConf
 
 log = logging.getLogger(__name__)
 TEST_REPEATS = 4  # samples per label set of a test file (32 sets -> 128 images)
-DISTANCES = {"fid_eval": "fid", "kid_eval": "kid", "kid_eval_std": "kid_std"}  # logged name: feature_distances'
+DISTANCES = {"fid_eval": "fid", "kid_eval": "kid", "kid_eval_std": "kid_std"}  # logged name: distances'
 
 
 def evaluator_training_set(datamodule: ImageData) -> tuple[Tensor, Tensor, list[int], bool]:
@@ -93,7 +97,12 @@ class ImageEvaluation(Measurement):
             trainer.logger.log_metrics({"eval/evaluator_accuracy": self.evaluator.accuracy_heldout}, step=0)
         real, real_labels = self.datamodule.heldout_images
         self.real, self.real_labels = to_float(real).to(module.device), real_labels.to(module.device)
-        self.real_classes = self.classes(self.evaluator.predict(self.real))
+        # what every evaluation compares with, computed once: the reals' features, classes, spread and k-NN radii
+        self.real_features = features_of(self.evaluator, self.real, self.batch_size)
+        with eval_mode(self.evaluator):
+            self.real_classes = self.classes(self.evaluator.logits(self.real_features))
+        self.real_spread = mean_pairwise_distance(self.real_features)
+        self.real_radii = real_radii(self.real_features)
         # Held-out condition files (iCLEVR's test.json / new_test.json): each label set asked for `TEST_REPEATS` times
         self.test_sets = {name: labels.repeat(TEST_REPEATS, 1).to(module.device)
                           for name, labels in self.condition_files(module).items()}
@@ -124,7 +133,7 @@ class ImageEvaluation(Measurement):
                              "runs on the same data settings)",
             "reference": reference,
             "fakes": n, "fake_noise_seed": self.seed,
-            "kid": f"50 subsets of {max(n // 2, 2)}",
+            "kid": f"50 subsets of {max(min(n, 2 * KID_SUBSET) // 2, 2)}",
             "pr": "precision/recall k=3 (Kynkaanniemi et al. 2019), density/coverage k=5 (Naeem et al. 2020)",
             "acc": "acc/cond: G asked for the held-out images' labels, the evaluator's prediction compared per "
                    "attribute; a request of \"none\" (an untagged image's label) has no right answer and is not "
@@ -170,14 +179,16 @@ class ImageEvaluation(Measurement):
     @torch.no_grad()
     def measure(self, module) -> dict[str, float]:
         fake = self.generate(module)
-        logits = self.evaluator.predict(fake)
-        distances = feature_distances(self.evaluator, self.real, fake, self.batch_size)
-        metrics = {name: distances[key] for name, key in DISTANCES.items()}
+        fake_features = features_of(self.evaluator, fake, self.batch_size)  # once: every metric below reads them
+        with eval_mode(self.evaluator):
+            logits = self.evaluator.logits(fake_features)
+        measured = distances(self.real_features, fake_features)
+        metrics = {name: measured[key] for name, key in DISTANCES.items()}
         # coverage counts the classes the evaluator sees among the held-out reals, not every possible combination
-        collapse = collapse_scores(self.evaluator.features(fake), self.evaluator.features(self.real),
-                                   self.classes(logits), self.real_classes)
+        collapse = collapse_scores(fake_features, self.real_features, self.classes(logits), self.real_classes,
+                                   real_spread=self.real_spread)
         metrics.update({f"collapse/{k}": v for k, v in collapse.items()})
-        prdc = precision_recall_density_coverage(self.evaluator.features(self.real), self.evaluator.features(fake))
+        prdc = precision_recall_density_coverage(self.real_features, fake_features, radii=self.real_radii)
         metrics.update({f"pr/{k}": v for k, v in prdc.items()})
         if module.conditional:
             data = self.datamodule.load()

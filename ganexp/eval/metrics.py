@@ -65,48 +65,64 @@ def condition_accuracy(logits: list[Tensor], labels: Tensor, multilabel: bool, n
         return {"overall": multilabel_topk_accuracy(logits[0], labels)}
     return attribute_accuracy(logits, labels, names, untagged)
 
-class _Features(nn.Module):
-    """What torchmetrics wants of a custom extractor: forward(images) -> (N, d), and `num_features`, without
-    which it probes the net with a random 3x299x299 image at construction (in whatever mode the net is in)."""
+KID_SUBSET = 1000  # KID's subset size at most (Binkowski et al. 2018; torch-fidelity's kid_subset_size default)
 
-    def __init__(self, net: nn.Module, num_features: int):
+
+class _Given(nn.Module):
+    """The feature "extractor" torchmetrics is handed when the features are already computed: it passes them on.
+    `num_features` stops torchmetrics probing it with a random 3x299x299 image at construction."""
+
+    def __init__(self, num_features: int):
         super().__init__()
-        self.net, self.num_features = net, num_features
+        self.num_features = num_features
 
-    def forward(self, x: Tensor) -> Tensor:
-        return self.net.features(x)
+    def forward(self, features: Tensor) -> Tensor:
+        return features
 
 
 @torch.no_grad()
-def feature_distances(feature_net: nn.Module, real: Tensor, fake: Tensor, batch_size: int = 256,
-                      kid_subsets: int = 50, kid_subset_size: int | None = None, seed: int = 0) -> dict[str, float]:
-    """FID and KID (mean and std over random subsets) between float [-1, 1] image sets, measured on
-    `feature_net.features(x) -> (N, F)`: ganexp-evaluator FID/KID, not Inception FID (see the module docstring).
+def features_of(feature_net: nn.Module, images: Tensor, batch_size: int = 256) -> Tensor:
+    """`feature_net.features` of many images, in batches, in eval mode (BatchNorm in train mode would make an
+    image's features depend on the batch it comes in)."""
+    with eval_mode(feature_net):
+        return torch.cat([feature_net.features(chunk) for chunk in images.split(batch_size)])
 
-    KID's subsets hold half the smaller set by default (`kid_subset_size`, capped at the smaller set): subsets as
-    large as the set would all be the whole set and the std would be 0 whatever the data. Its subset draws come from
-    `seed`, so repeated calls agree and the caller's random state is left alone.
+
+@torch.no_grad()
+def distances(real: Tensor, fake: Tensor, kid_subsets: int = 50, kid_subset_size: int | None = None,
+              seed: int = 0) -> dict[str, float]:
+    """FID and KID (mean and std over random subsets) between two sets of features (N, F) and (M, F), by
+    torchmetrics' FrechetInceptionDistance and KernelInceptionDistance.
+
+    KID's subsets hold half the smaller set, at most KID_SUBSET (`kid_subset_size` overrides, capped at the smaller
+    set): subsets as large as the set would all be the whole set and the std would be 0 whatever the data. Its
+    subset draws come from `seed`, so repeated calls agree and the caller's random state is left alone.
     """
     if min(len(real), len(fake)) < 2:
         raise ValueError(f"FID/KID need at least 2 images per set, got {len(real)} real and {len(fake)} fake")
-    with eval_mode(feature_net):  # BatchNorm in train mode would make features depend on the batch they come in
-        extractor = _Features(feature_net, feature_net.features(real[:2]).shape[1])
-        # For a custom module torchmetrics passes images through untouched: `normalize` only picks the dtype of a
-        # probe image, and no probe runs because `num_features` is set; [-1, 1] floats reach the net as they are.
-        fid = FrechetInceptionDistance(feature=extractor, normalize=True).to(real.device)
-        subset_size = min(kid_subset_size or max(min(len(real), len(fake)) // 2, 2), len(real), len(fake))
-        with warnings.catch_warnings():  # KID warns that it keeps every feature: a few MB at most here
-            warnings.filterwarnings("ignore", message=".*will save all extracted features.*")
-            kid = KernelInceptionDistance(feature=extractor, subsets=kid_subsets, subset_size=subset_size,
-                                          normalize=True).to(real.device)
-        for images, is_real in ((real, True), (fake, False)):
-            for chunk in images.split(batch_size):
-                fid.update(chunk, real=is_real)
-                kid.update(chunk, real=is_real)
-        with cpu_seeded(seed):  # KID draws its subsets with torch.randperm on the global CPU RNG
-            kid_mean, kid_std = kid.compute()
-        return {"fid": fid.compute().item(), "kid": kid_mean.item(), "kid_std": kid_std.item(),
-                "kid_subset_size": subset_size}
+    given = _Given(real.shape[1])
+    fid = FrechetInceptionDistance(feature=given).to(real.device)
+    subset_size = min(kid_subset_size or max(min(len(real), len(fake), 2 * KID_SUBSET) // 2, 2), len(real), len(fake))
+    with warnings.catch_warnings():  # KID warns that it keeps every feature: a few MB at most here
+        warnings.filterwarnings("ignore", message=".*will save all extracted features.*")
+        kid = KernelInceptionDistance(feature=given, subsets=kid_subsets, subset_size=subset_size).to(real.device)
+    for features, is_real in ((real, True), (fake, False)):
+        fid.update(features, real=is_real)
+        kid.update(features, real=is_real)
+    with cpu_seeded(seed):  # KID draws its subsets with torch.randperm on the global CPU RNG
+        kid_mean, kid_std = kid.compute()
+    return {"fid": fid.compute().item(), "kid": kid_mean.item(), "kid_std": kid_std.item(),
+            "kid_subset_size": subset_size}
+
+
+def feature_distances(feature_net: nn.Module, real: Tensor, fake: Tensor, batch_size: int = 256,
+                      kid_subsets: int = 50, kid_subset_size: int | None = None, seed: int = 0) -> dict[str, float]:
+    """`distances` between float [-1, 1] image sets, measured on `feature_net.features(x) -> (N, F)`:
+    ganexp-evaluator FID/KID, not Inception FID (see the module docstring)."""
+    if min(len(real), len(fake)) < 2:
+        raise ValueError(f"FID/KID need at least 2 images per set, got {len(real)} real and {len(fake)} fake")
+    return distances(features_of(feature_net, real, batch_size), features_of(feature_net, fake, batch_size),
+                     kid_subsets, kid_subset_size, seed)
 
 
 def mean_pairwise_distance(features: Tensor) -> float:
@@ -115,7 +131,7 @@ def mean_pairwise_distance(features: Tensor) -> float:
 
 
 def collapse_scores(fake_feats: Tensor, real_feats: Tensor, fake_classes: Tensor | None = None,
-                    real_classes: Tensor | None = None) -> dict[str, float]:
+                    real_classes: Tensor | None = None, real_spread: float | None = None) -> dict[str, float]:
     """Mode-collapse indicators of a generated sample, from evaluator features (N, F) of fakes and reals.
 
     - `diversity_ratio`: mean pairwise feature distance among fakes / the same among reals. About 1 is healthy;
@@ -126,8 +142,10 @@ def collapse_scores(fake_feats: Tensor, real_feats: Tensor, fake_classes: Tensor
       multi-label G inventing combinations) covers nothing. A row of (N,) or (N, A) is one class, so (N, A)
       attribute predictions count joint classes. It can only reach 1 when N >= the real classes: compare runs at
       the same N.
+
+    `real_spread`: `mean_pairwise_distance(real_feats)` when already computed (the same reals every evaluation).
     """
-    real_spread = mean_pairwise_distance(real_feats)
+    real_spread = mean_pairwise_distance(real_feats) if real_spread is None else real_spread
     if real_spread == 0:
         raise ValueError("real features are all identical: diversity_ratio is undefined")
     scores = {"diversity_ratio": mean_pairwise_distance(fake_feats) / real_spread}
@@ -156,7 +174,15 @@ def code_dependence(code: Tensor, classes: Tensor, names: list[str]) -> dict[str
             for a, name in enumerate(names)}
 
 
-def precision_recall_density_coverage(real: Tensor, fake: Tensor, k_pr: int = 3, k_dc: int = 5) -> dict[str, float]:
+def real_radii(real: Tensor, k_pr: int = 3, k_dc: int = 5) -> tuple[Tensor, Tensor]:
+    """The reals' k-th nearest neighbour distances for k_pr and k_dc (float64): what
+    `precision_recall_density_coverage` needs of the reals alone, to compute once for a fixed real set."""
+    real_real = torch.cdist(real.double(), real.double())
+    return real_real.kthvalue(k_pr + 1, dim=1).values, real_real.kthvalue(k_dc + 1, dim=1).values  # +1: itself
+
+
+def precision_recall_density_coverage(real: Tensor, fake: Tensor, k_pr: int = 3, k_dc: int = 5,
+                                      radii: tuple[Tensor, Tensor] | None = None) -> dict[str, float]:
     """Precision and recall (Kynkäänniemi et al. 2019, k = `k_pr`) and density and coverage (Naeem et al. 2020,
     k = `k_dc`) of fake features (M, F) against real ones (N, F), computed as clovaai/generative-evaluation-prdc
     prdc/prdc.py does: a point's radius is the distance to its k-th nearest other point of its own set, and "inside"
@@ -167,17 +193,16 @@ def precision_recall_density_coverage(real: Tensor, fake: Tensor, k_pr: int = 3,
     - density: how many real balls contain a fake, / k, averaged over fakes (about 1 when fakes are distributed
       like reals; above 1 when they crowd where reals are dense);
     - coverage: share of reals whose ball contains at least one fake (diversity, robust to outlying fakes).
+
+    `radii`: `real_radii(real, k_pr, k_dc)` when already computed (the same reals at every evaluation).
     """
     if min(len(real), len(fake)) <= max(k_pr, k_dc):
         raise ValueError(f"precision/recall/density/coverage need more than {max(k_pr, k_dc)} points per set, "
                          f"got {len(real)} real and {len(fake)} fake")
+    real_pr, real_dc = radii if radii is not None else real_radii(real, k_pr, k_dc)
     real, fake = real.double(), fake.double()
-    real_real, fake_fake, real_fake = torch.cdist(real, real), torch.cdist(fake, fake), torch.cdist(real, fake)
-
-    def radii(distances: Tensor, k: int) -> Tensor:
-        return distances.kthvalue(k + 1, dim=1).values  # k + 1: the point itself is at distance 0
-
-    real_pr, fake_pr, real_dc = radii(real_real, k_pr), radii(fake_fake, k_pr), radii(real_real, k_dc)
+    real_fake = torch.cdist(real, fake)
+    fake_pr = torch.cdist(fake, fake).kthvalue(k_pr + 1, dim=1).values
     return {
         "precision": (real_fake < real_pr[:, None]).any(0).double().mean().item(),
         "recall": (real_fake < fake_pr[None, :]).any(1).double().mean().item(),
