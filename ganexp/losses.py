@@ -57,6 +57,16 @@ class BCE(AdversarialLoss):
         return F.binary_cross_entropy_with_logits(fake, torch.ones_like(fake))
 
 
+class Minimax(BCE):
+    """Original GAN with the minimax (saturating) G loss of Goodfellow et al. 2014, eq. 1: G minimises
+    E[log(1 - D(G(z)))] = -E[softplus(logit)], as google/compare_gan's GAN_MINMAX (compare_gan/src/gans/GAN.py,
+    commit 49495fd: `g_loss = -d_loss_fake`). D's loss is BCE's. Its gradient vanishes when D rejects the fakes
+    confidently, the reason the non-saturating form (`loss=gan`) is the usual one."""
+
+    def g_loss(self, fake: Tensor) -> Tensor:
+        return -F.binary_cross_entropy_with_logits(fake, torch.zeros_like(fake))
+
+
 class LSGAN(AdversarialLoss):
     """Least squares GAN (Mao et al. 2017): D pushes real to 1 and fake to 0; G pushes fake to 1."""
 

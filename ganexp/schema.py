@@ -20,6 +20,7 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from ganexp import draws
 from ganexp.errors import ConfigError
 from ganexp.ranges import (
     POSITIVE,
@@ -157,6 +158,7 @@ class Config:
     g_ema: GEMAConf = field(default_factory=GEMAConf)
     paths: PathsConf = field(default_factory=PathsConf)
     seed: Seed = 0
+    draw: ZeroOrMore | None = None  # a fixed random-search draw (ganexp/draws.py) that the config reads, or none
     resume: bool = False  # continue this command's unfinished jobs from last.ckpt; skip its completed ones
     # a run folder, or a sweep folder, holding a shorter run of the same settings: start from a copy of its end
     # (checkpoint, pictures, TensorBoard events) instead of from scratch, e.g. to take a sweep from 2,000 to 4,000
@@ -211,6 +213,10 @@ def register() -> None:
     OmegaConf.register_new_resolver("ganexp_how_keys", lambda: list(HOW_NOT_WHAT), replace=True)
     # a product, e.g. the toy data's batch: 100 packs of model.d_pack points (conf/data/toy_ring.yaml)
     OmegaConf.register_new_resolver("ganexp_times", lambda a, b: a * b, replace=True)
+    # a quotient rounded down, e.g. iterations from a budget of D steps (conf/experiment/created_equal.yaml)
+    OmegaConf.register_new_resolver("ganexp_div", lambda a, b: int(a) // int(b), replace=True)
+    # one value of a fixed random-search draw: ${ganexp_draw:lr,${draw}} (ganexp/draws.py)
+    OmegaConf.register_new_resolver("ganexp_draw", lambda key, index: draws.value(key, index), replace=True)
 
 
 _HYDRA_KEYS = {"_target_", "_partial_", "_convert_", "_recursive_", "_args_"}

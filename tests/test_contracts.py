@@ -13,10 +13,12 @@ from ganexp.nets import DISCRIMINATOR_ARGS, GENERATOR_ARGS, Discriminator, Gener
 NETWORKS = [("model=dcgan",), ("model=cgan", "model.discriminator.cond=projection"),
             ("model=cgan", "model/generator=resnet", "model/discriminator=resnet", "model.generator.width=8",
              "model.discriminator.width=8"),
+            ("model=cgan", "model/generator=infogan_mnist", "model/discriminator=infogan_mnist",
+             "model.discriminator.cond=projection"),
             ("model=toy", "data=toy_ring")]
 
 
-@pytest.mark.parametrize("overrides", NETWORKS, ids=["dcgan", "cgan-projection", "resnet", "mlp"])
+@pytest.mark.parametrize("overrides", NETWORKS, ids=["dcgan", "cgan-projection", "resnet", "infogan_mnist", "mlp"])
 def test_each_network_keeps_the_generator_and_discriminator_contract(overrides):
     cfg = make_config("debug=smoke", *overrides)
     module = build_module(cfg, build_data(cfg))

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 from torch.testing import assert_close
 
-from ganexp.losses import BCE, LSGAN, WGAN, WGANGP, Hinge, gradient_penalty
+from ganexp.losses import BCE, LSGAN, WGAN, WGANGP, Hinge, Minimax, gradient_penalty
 
 
 def t(*values: float) -> torch.Tensor:
@@ -31,6 +31,19 @@ def test_bce_one_sided_label_smoothing_softens_real_targets_only():
     expected = 0.9 * softplus(-2) + 0.1 * softplus(2) + softplus(-3)
     assert_close(BCE(real_label=0.9).d_loss(t(2), t(-3)), torch.tensor(expected))
     assert_close(BCE(real_label=0.9).g_loss(t(-3)), BCE(1.0).g_loss(t(-3)))
+
+
+def test_minimax_g_loss_is_log_one_minus_d_by_hand():
+    # logits 0 and log 3: D = 1/2 and 3/4, so G's loss is mean(log(1/2), log(1/4)) = -1.5 log 2, and D's is BCE's
+    fake = torch.tensor([0.0, math.log(3.0)])
+    assert_close(Minimax(real_label=1.0).g_loss(fake), torch.tensor(-1.5 * math.log(2.0)))
+    real = torch.tensor([math.log(3.0)])
+    assert_close(Minimax(1.0).d_loss(real, fake), BCE(1.0).d_loss(real, fake))
+    # saturating: once D rejects a fake confidently, G's gradient vanishes (the non-saturating loss's does not)
+    confident = torch.tensor([-12.0], requires_grad=True)
+    (grad,) = torch.autograd.grad(Minimax(1.0).g_loss(confident), confident)
+    (ns_grad,) = torch.autograd.grad(BCE(1.0).g_loss(confident), confident)
+    assert abs(grad.item()) < 1e-5 and abs(ns_grad.item()) > 0.99
 
 
 def test_lsgan_by_hand():
