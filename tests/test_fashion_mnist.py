@@ -226,7 +226,7 @@ def test_cgan_run_trains_on_the_training_files_and_judges_with_the_test_split(tm
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["status"] == "completed" and metrics["iterations"] == 8 and math.isfinite(metric)
     assert {"acc/cond", "acc/cond/class", "fid_eval"} <= set(metrics["final"])
-    assert metrics["measured_with"]["reference"].startswith(f"{N_TEST} held-out real images")
+    assert metrics["measured_with"]["reference"] == f"{N_TEST} held-out real images (data.holdout, of the official test split)"
     # the evaluator: trained on the 40 training images, its accuracy measured on the 20 test images
     (saved,) = [torch.load(p, weights_only=True) for p in cache.glob("evaluator-*.pt")]
     key = json.loads(saved["key"])
@@ -238,6 +238,7 @@ def test_cgan_run_trains_on_the_training_files_and_judges_with_the_test_split(tm
     test_images = fm.to_size(pattern(N_TEST, 1000), 32)
     test_labels = ((torch.arange(N_TEST) + 3) % 10)[:, None]
     assert saved["accuracy"] == accuracy(model.eval(), to_float(test_images), test_labels)
+    assert metrics["measured_with"]["evaluator_accuracy"] == saved["accuracy"]  # in the run's own record
 
 
 @pytest.mark.parametrize("model", [m for m in image_models() if m != "cgan"])  # ~7 s each on the CPU

@@ -126,13 +126,15 @@ class ImageEvaluation(Measurement):
 
     def describe(self) -> dict:
         n = len(self.datamodule.heldout_images[0])
-        reference = f"{n} held-out real images (data.holdout, {SPLIT})"
+        official = self.datamodule.load().test_split
+        reference = f"{n} held-out real images (data.holdout, {'of the official test split' if official else SPLIT})"
         described = {
             "metrics": "fid_eval, kid_eval, kid_eval_std, collapse/*, pr/*, acc/*, info/code_nmi/*",
             "feature_space": f"ganexp evaluator of {self.datamodule.source.key()} (not Inception; compare only "
                              "runs on the same data settings)",
             "reference": reference,
             "fakes": n, "fake_noise_seed": self.seed,
+            "evaluator_accuracy": None if self.evaluator is None else self.evaluator.accuracy_heldout,
             "kid": f"50 subsets of {max(min(n, 2 * KID_SUBSET) // 2, 2)}",
             "pr": "precision/recall k=3 (Kynkaanniemi et al. 2019), density/coverage k=5 (Naeem et al. 2020)",
             "acc": "acc/cond: G asked for the held-out images' labels, the evaluator's prediction compared per "
