@@ -42,10 +42,10 @@ def cpu_has_bf16() -> bool:
 def resolve_arithmetic(trainer_cfg: DictConfig, images: bool = True) -> None:
     """`trainer.precision=auto` and `trainer.channels_last=auto`, made concrete in place before anything is built or
     saved: bf16 autocast with channels_last (the CPU fast path) for image GANs on a CPU with bf16 hardware, where it
-    was measured faster at equal quality (README); fp32 NCHW elsewhere: on a GPU (its fast path is trainer=gpu_fast),
-    on CPUs that would emulate bf16, and for the 2-D point data (`images=False`), whose tiny MLPs gain nothing and
-    whose modes (std 0.01 at radius 1) are finer than bf16's 8-bit mantissa resolves well. An explicit precision
-    (trainer.precision=32-true) turns both off."""
+    was measured faster at equal quality (docs/performance.md); fp32 NCHW elsewhere: on a GPU (its fast path is
+    trainer=gpu_fast), on CPUs that would emulate bf16, and for the 2-D point data (`images=False`), whose tiny MLPs
+    gain nothing and whose modes (std 0.01 at radius 1) are finer than bf16's 8-bit mantissa resolves well. An
+    explicit precision (trainer.precision=32-true) turns both off."""
     on_cpu = trainer_cfg.accelerator == "cpu" or (trainer_cfg.accelerator == "auto" and not torch.cuda.is_available())
     with open_dict(trainer_cfg):
         if trainer_cfg.precision == "auto":
@@ -68,7 +68,8 @@ def arithmetic(trainer_cfg: DictConfig, device: torch.device, images: bool = Tru
 def shared_threads(launcher: dict, cores: int) -> int | None:
     """Threads for one job of a sweep whose launcher runs `n_jobs` at once in processes on this machine (joblib):
     the cores shared out, cores // n_jobs, at least 1. None (torch's default: every core) for any other launcher
-    or one job at a time. Measured on 2 cores: two jobs with a thread each beat one job with two (README)."""
+    or one job at a time. Measured on 2 cores: two jobs with a thread each beat one job with two
+    (docs/performance.md, Parallel jobs on one machine)."""
     if "joblib" not in str(launcher.get("_target_", "")):
         return None
     n_jobs = launcher.get("n_jobs") or 1
