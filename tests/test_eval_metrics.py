@@ -195,3 +195,16 @@ def test_evaluation_seeds_only_the_cpu_generator_and_restores_it(monkeypatch):
     inception(torch.rand(12, 3, 32, 32, generator=torch.Generator().manual_seed(1)) * 2 - 1)
     assert seeded == []
     assert torch.equal(torch.random.get_rng_state(), before)
+
+
+def test_kid_subsets_hold_half_the_smaller_set_at_most_a_thousand():
+    from ganexp.eval.metrics import KID_SUBSET, distances
+
+    gen = torch.Generator().manual_seed(0)
+    big, small = torch.randn(2600, 4, generator=gen), torch.randn(300, 4, generator=gen)
+    assert KID_SUBSET == 1000
+    assert distances(big, big + 0.5, kid_subsets=2)["kid_subset_size"] == 1000
+    assert distances(big, small, kid_subsets=2)["kid_subset_size"] == 150
+    # features handed over as they are: a shift by 0.5 in each of 4 dimensions, the covariances equal, is FID
+    # |mean difference|^2 = 4 x 0.25
+    assert distances(small, small + 0.5)["fid"] == pytest.approx(1.0, rel=1e-4)
