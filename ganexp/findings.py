@@ -3,7 +3,7 @@
 `docs/findings.yaml` lists the claims (one entry each: the claim in a sentence, where it comes from, the command,
 the length, the metric, and which jobs of which committed `report.csv` are the claimed setting and the setting it is
 compared with). `python -m ganexp.findings` reads the seeds' values from those files, applies the one rule of
-`ganexp.verdict` to every row, and writes `docs/findings.md` and the table between README's findings markers.
+`ganexp.verdict` to every row, and writes `docs/findings.md`, the one home of the results (README links to it).
 A claim whose runs are not committed yet is listed as *not measured*, with its command, so the table is also the
 list of what is left to run. Where both reports have their `curves.csv` (every evaluation of every job, written
 by `ganexp.report`), the rule is applied again at every evaluated length, so each row says since when its verdict
@@ -31,7 +31,6 @@ from ganexp.metrics import UnknownMetric, better, lookup
 from ganexp.verdict import Comparison, Z, compare, judged
 
 ROOT = Path(__file__).resolve().parent.parent
-START, END = "<!-- findings:start -->", "<!-- findings:end -->"
 
 
 @dataclass
@@ -351,49 +350,33 @@ def plot(row: Row, num: int, path: Path) -> None:
     plt.close(fig)
 
 
-def readme_block(rows: list[Row]) -> str:
-    return "\n".join([START, RULE, "", *table(rows), "", "Details, per-seed values and lengths: "
-                      "[docs/findings.md](docs/findings.md).", END])
-
-
-def render(root: Path = ROOT, rows: list[Row] | None = None) -> tuple[str, str]:
-    """(docs/findings.md, README.md) as they should read."""
-    rows = measure(load(root / "docs" / "findings.yaml"), root) if rows is None else rows
-    if not (root / "README.md").is_file():
-        raise InputError(f"{root / 'README.md'}: no such file (the findings table is written into it, between "
-                         f"{START} and {END})")
-    readme = (root / "README.md").read_text()
-    if START not in readme or END not in readme:
-        raise InputError(f"README.md: no {START} ... {END} block to write the findings table into")
-    head, rest = readme.split(START, 1)
-    return findings_md(rows), head + readme_block(rows) + rest.split(END, 1)[1]
+def render(root: Path = ROOT, rows: list[Row] | None = None) -> str:
+    """docs/findings.md as it should read."""
+    return findings_md(measure(load(root / "docs" / "findings.yaml"), root) if rows is None else rows)
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m ganexp.findings", description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="only say whether docs/findings.md and README are current")
+    parser.add_argument("--check", action="store_true", help="only say whether docs/findings.md is current")
     parser.add_argument("--root", type=Path, default=ROOT,
-                        help="the repository whose docs/findings.yaml is read and whose docs/findings.md, "
-                             "docs/findings/ and README.md are written (default: ganexp's own)")
+                        help="the repository whose docs/findings.yaml is read and whose docs/findings.md and "
+                             "docs/findings/ are written (default: ganexp's own)")
     args = parser.parse_args(argv)
     root = args.root
     if not root.is_dir():
         raise InputError(f"--root {root}: no such folder")
     rows = measure(load(root / "docs" / "findings.yaml"), root)  # every mistake found before anything is written
-    md, readme = render(root, rows)
-    targets = {root / "docs" / "findings.md": md, root / "README.md": readme}
-    stale = [p.name for p, text in targets.items() if not p.exists() or p.read_text() != text]
+    md, page = render(root, rows), root / "docs" / "findings.md"
     if args.check:
-        if stale:
-            sys.exit(f"out of date: {', '.join(stale)} (run python -m ganexp.findings)")
+        if not page.exists() or page.read_text() != md:
+            sys.exit("out of date: docs/findings.md (run python -m ganexp.findings)")
         print("findings: current")
         return
-    for path, text in targets.items():
-        atomic_write(path, lambda f, text=text: f.write(text))
+    atomic_write(page, lambda f: f.write(md))
     for num, row in enumerate(rows, 1):
         if row.by_length:
             plot(row, num, root / "docs" / "findings" / f"{num}.png")
-    print(f"wrote docs/findings.md and README's findings table ({len(md.splitlines())} lines)")
+    print(f"wrote docs/findings.md ({len(md.splitlines())} lines)")
 
 
 if __name__ == "__main__":

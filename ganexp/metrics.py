@@ -2,19 +2,20 @@
 
 One entry per metric (or per family of metrics named by the data, `acc/cond/*`): its name, its direction (`lower`,
 `higher`, or `target 1`: best at 1, ranked by |value - 1|), a one-line description, whether evaluations measure it
-(then `curves.csv` keeps every evaluation of it and a run is ranked by its best value over them) and whether the
-report shows it as a column. This table is the only place that says which way a metric points: the report's
-columns and ranking (`ganexp.report`), the findings' "best X" (`ganexp.findings`), `best.ckpt`
-(`ganexp.eval.measure`), Optuna's direction (`conf/hparams_search/optuna.yaml`) and the list of metrics in the
-README all read it. A new metric is the function that computes it plus one entry here: a run whose evaluation logs
-a name this table does not know stops at start-up (`check_known`).
+(then `curves.csv` keeps every evaluation of it and a run is ranked by its best value over them), whether the report
+shows it as a column and whether the sweep's `curves.png` draws it over iterations. This table is the only place
+that says which way a metric points: the report's columns and ranking (`ganexp.report`), the panels of `curves.png`
+and the findings' "best X" (`ganexp.findings`), `best.ckpt` (`ganexp.eval.measure`), Optuna's direction
+(`conf/hparams_search/optuna.yaml`) and the list of metrics in the README all read it. A new metric is the
+function that computes it plus one entry here: a run whose evaluation logs a name this table does not know stops
+at start-up (`check_known`).
 
 Training diagnostics that no one ranks by (learning rates, update counts, D's mean scores, speed) are recorded in
 the run's `metrics.jsonl` like every other scalar, but are not metrics here.
 """
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from ganexp.errors import ConfigError
@@ -36,6 +37,9 @@ class Metric:
     # a column of report.csv and report.md, headed by the metric's name (findings.yaml names report.csv's columns,
     # so the header is the name itself)
     column: bool = True
+    # a panel of the sweep's curves.png (when a job logged it): off for a value measured once, an uncertainty of
+    # another metric's value, and diagnostics
+    curve: bool = True
 
     @property
     def family(self) -> bool:
@@ -63,16 +67,17 @@ REGISTRY: tuple[Metric, ...] = (
     Metric("fid_eval", LOWER, "Fréchet distance of fakes to the held-out reals in the feature space of ganexp's own "
                               "evaluator of the data set (compare only runs on the same data)"),
     Metric("kid_eval", LOWER, "kernel (MMD) distance in the same space: unbiased at small sample sizes"),
-    Metric("kid_eval_std", LOWER, "standard deviation of kid_eval over its 50 subsets (its uncertainty)"),
+    Metric("kid_eval_std", LOWER, "standard deviation of kid_eval over its 50 subsets (its uncertainty)",
+           curve=False),
     Metric("fid", LOWER, "FID in the FID Inception-v3's pool features (eval.features=inception), once at the end on "
-           "eval.inception_samples images; few images: biased upwards"),
-    Metric("kid", LOWER, "KID in the same Inception features, at the same time"),
-    Metric("kid_std", LOWER, "standard deviation of kid over its subsets"),
+           "eval.inception_samples images; few images: biased upwards", curve=False),
+    Metric("kid", LOWER, "KID in the same Inception features, at the same time", curve=False),
+    Metric("kid_std", LOWER, "standard deviation of kid over its subsets", curve=False),
     Metric("acc/cond", HIGHER, "conditional models: how often the evaluator sees the condition G was asked for"),
     Metric("acc/test", HIGHER, "the same for the held-out condition file test.json (iCLEVR)"),
     Metric("acc/new_test", HIGHER, "the same for the held-out condition file new_test.json (iCLEVR)"),
     Metric("steps_to_acc", LOWER, "first evaluated iteration at which acc/cond reached eval.threshold",
-           evaluation=False),
+           evaluation=False, curve=False),
     Metric("collapse/diversity_ratio", TARGET_1, "mean pairwise feature distance of fakes over that of reals: "
                                                  "below 1 G repeats itself, above 1 it scatters"),
     Metric("collapse/class_coverage", HIGHER, "share of the held-out reals' classes that occur among the fakes"),
@@ -84,20 +89,21 @@ REGISTRY: tuple[Metric, ...] = (
     Metric("toy/modes", HIGHER, "2-D mixtures: modes with at least one high-quality sample"),
     Metric("toy/high_quality", HIGHER, "2-D mixtures: share of samples within 3 std of a mode"),
     Metric("toy/reverse_kl", LOWER, "2-D mixtures: KL of the high-quality samples' mode histogram to uniform"),
-    Metric("epoch_seconds", LOWER, "seconds per pass over the training images (metrics.json)", evaluation=False),
+    Metric("epoch_seconds", LOWER, "seconds per pass over the training images (metrics.json)", evaluation=False,
+           curve=False),
     Metric("loss/d", LOWER, "D's loss (training scalar)", evaluation=False),
     Metric("loss/g", LOWER, "G's loss (training scalar)", evaluation=False),
     Metric("acc/cond/*", HIGHER, "acc/cond for one attribute group (one column per attribute)"),
     Metric("info/code_nmi/*", HIGHER, "InfoGAN: how far its first categorical code decides each attribute (NMI)"),
     Metric("info/cat_acc", HIGHER, "InfoGAN: how often Q recovers the categorical code (training scalar)",
-           evaluation=False, column=False),
+           evaluation=False, column=False, curve=False),
     Metric("loss/*", LOWER, "the other loss terms (d_adv, pixel, info, d_cls, g_cls; training scalars)",
-           evaluation=False, column=False),
-    Metric("eval/seconds", LOWER, "seconds one evaluation took", evaluation=False, column=False),
+           evaluation=False, column=False, curve=False),
+    Metric("eval/seconds", LOWER, "seconds one evaluation took", evaluation=False, column=False, curve=False),
     Metric("eval/inception_seconds", LOWER, "seconds the Inception FID/KID took (eval.features=inception)",
-           evaluation=False, column=False),
+           evaluation=False, column=False, curve=False),
     Metric("eval/evaluator_accuracy", HIGHER, "held-out accuracy of the evaluator itself (logged at step 0)",
-           evaluation=False, column=False),
+           evaluation=False, column=False, curve=False),
 )
 
 
@@ -165,19 +171,29 @@ def describe(name: str) -> str:
     return lookup(name).words
 
 
-def columns(present: Iterable[str]) -> list[str]:
-    """The report's columns for the metric names `present` in any job: the registry's column metrics in its
-    order, a family as each of its present names, sorted."""
+def in_order(present: Iterable[str], keep: Callable[[Metric], bool]) -> list[str]:
+    """The metric names `present` whose entry `keep`s, in the registry's order, a family as each of its present
+    names, sorted (names the registry does not know are left out)."""
     present = set(present)
     out: list[str] = []
     for metric in REGISTRY:
-        if not metric.column:
+        if not keep(metric):
             continue
         if metric.family:
             out += sorted(n for n in present if find(n) is metric)
         elif metric.name in present:
             out.append(metric.name)
     return out
+
+
+def columns(present: Iterable[str]) -> list[str]:
+    """The report's columns for the metric names `present` in any job."""
+    return in_order(present, lambda m: m.column)
+
+
+def plotted(present: Iterable[str]) -> list[str]:
+    """The panels of a sweep's curves.png for the metric names its jobs logged over iterations."""
+    return in_order(present, lambda m: m.curve)
 
 
 def evaluated(name: str) -> bool:

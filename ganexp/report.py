@@ -2,16 +2,15 @@
 
 Writes into the sweep folder `report.md` and `report.csv` (one row per job: overrides, status, iterations, wall
 time, images/s, `best <metric>`, the final value of every metric of the registry the jobs logged; sorted by
-`best <metric>`, the value the column shows), `curves.csv` (every evaluation of every job), `curves.png`
-(each metric over iterations, one line per job) and `samples.png` (each job's latest grid, labelled by its
-overrides; `--grid NAME` adds `grid_NAME.png`, every job's samples/NAME.png side by side). Several sweep folders
-(more seeds run later, or the two sides of a claim run as two commands) make one report of all their jobs, in
-`--out`. Jobs that differ only by `seed` are grouped in report.md as mean ± std, with the best value of the
+`best <metric>`, the value the column shows), `curves.csv` (every evaluation of every job), `curves.png` (each
+metric of the registry the jobs logged over iterations, one line per job) and `samples.png` (each job's latest grid,
+labelled by its overrides; `--grid NAME` adds `grid_NAME.png`, every job's samples/NAME.png side by side). Several
+sweep folders (more seeds run later, or the two sides of a claim run as two commands) make one report of all their
+jobs, in `--out`. Jobs that differ only by `seed` are grouped in report.md as mean ± std, with the best value of the
 monitored metric over each job's evaluations; with `--baseline SETTING` each other setting is compared with it by
 the rule in `ganexp.verdict`. It reads what jobs wrote (status.json, metrics.json, metrics.jsonl; TensorBoard events
-for runs from before metrics.jsonl), so it works
-on a sweep that is still running or partly failed. At the end of every multirun `SweepStatus` prints each job's
-status and writes the report.
+for runs from before metrics.jsonl), so it works on a sweep that is still running or partly failed. At the end of
+every multirun `SweepStatus` prints each job's status and writes the report.
 
 A run folder (one `python run.py` job, or one job of a sweep) is read as a sweep of that one job: its report goes
 into it, or into `--out`. A job whose status.json or metrics.json is damaged is shown as `damaged` (the others are
@@ -39,13 +38,12 @@ from omegaconf import DictConfig
 
 from ganexp.errors import InputError, StateFileError, tool_main
 from ganexp.jobs import Job, collect, is_run, read_events, sweep_monitor  # noqa: F401 (callers import read_events here)
-from ganexp.metrics import badness, columns, describe, evaluated, lookup
+from ganexp.metrics import badness, columns, describe, evaluated, lookup, plotted
 from ganexp.rundir import read_status
 from ganexp.sweep import INTERRUPTED, TOKEN, job_folders, job_overrides, ledger, sweep_jobs
 from ganexp.verdict import compare
 
 log = logging.getLogger(__name__)
-CURVES = ("fid_eval", "acc/cond", "loss/d", "loss/g")
 
 
 def warn(text: str) -> None:
@@ -137,27 +135,41 @@ def mean_best(group: list[Job], metric: str) -> float:
 
 
 def write_pictures(jobs: list[Job], sweep: Path) -> None:
+    draw_curves(jobs, sweep / "curves.png")
+    grids = [(j, sorted((j.path / "samples").glob("iter_*.png"))) for j in jobs]
+    montage([(j, files[-1]) for j, files in grids if files], sweep / "samples.png")
+
+
+def draw_curves(jobs: list[Job], path: Path, per_row: int = 4) -> list[str]:
+    """One panel per metric the jobs logged that the registry draws (`Metric.curve`, in its order: a new entry gets
+    its panel here unasked), one line per job, `per_row` panels a row. Returns the titles of the panels as drawn;
+    none (and no file) when the jobs logged none of them."""
+    tags = plotted(t for j in jobs for t in j.curves if j.curves[t])
+    if not tags:
+        return []
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    tags = [t for t in CURVES if any(t in j.curves for j in jobs)]
-    if tags:
-        fig, axes = plt.subplots(1, len(tags), figsize=(4.5 * len(tags), 3.6), squeeze=False)
-        for ax, tag in zip(axes[0], tags, strict=True):
-            for j in jobs:
-                if tag in j.curves:
-                    steps, values = zip(*j.curves[tag], strict=True)
-                    ax.plot(steps, values, label=j.name, marker="." if len(steps) < 20 else None)
-            ax.set_title(tag)
-            ax.set_xlabel("iteration")
-        axes[0][0].legend(fontsize=7)
-        fig.tight_layout()
-        fig.savefig(sweep / "curves.png", dpi=110, bbox_inches="tight")
-        plt.close(fig)
-    grids = [(j, sorted((j.path / "samples").glob("iter_*.png"))) for j in jobs]
-    montage([(j, files[-1]) for j, files in grids if files], sweep / "samples.png")
+    cols = min(per_row, len(tags))
+    rows = -(-len(tags) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.5 * cols, 3.6 * rows), squeeze=False)
+    for ax, tag in zip(axes.flat, tags, strict=False):  # the last row may have spare axes
+        for j in jobs:
+            if j.curves.get(tag):
+                steps, values = zip(*j.curves[tag], strict=True)
+                ax.plot(steps, values, label=j.name, marker="." if len(steps) < 20 else None)
+        ax.set_title(tag)
+        ax.set_xlabel("iteration")
+    for ax in axes.flat[len(tags):]:
+        ax.remove()
+    axes[0][0].legend(fontsize=7)
+    fig.tight_layout()
+    titles = [ax.get_title() for ax in fig.axes]
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return titles
 
 
 def montage(grids: list[tuple[Job, Path]], path: Path) -> None:

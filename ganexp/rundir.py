@@ -67,6 +67,8 @@ def read_status(run_dir: Path) -> dict[str, Any]:
 
 
 def write_status(run_dir: Path, status: str, **details: Any) -> None:
+    """The one writer of `status.json`, whole or not at all: the run's life (ganexp.train) and a job that stopped at
+    a check before its run began (ganexp.sweep.record_outside) both call it, so every status has one format."""
     write_json(Path(run_dir) / STATUS, {"status": status, "time": time.strftime("%Y-%m-%d %H:%M:%S"), **details})
 
 

@@ -84,13 +84,15 @@ def record_outside(run_dir: Path, error: str, status: str = "failed") -> None:
     process). Either record keeps the job's own overrides, so the sweep's table names the job that failed."""
     from hydra.core.hydra_config import HydraConfig
 
+    from ganexp.rundir import write_status  # here: rundir imports this module
+
     run_dir = Path(run_dir)
     overrides = list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
     entry = {"status": status, "error": error, "overrides": how_left_out(overrides)}
     with contextlib.suppress(OSError):  # a folder that cannot be written (the error may be just that)
         if run_dir.is_dir() and not [p for p in run_dir.iterdir() if p.name != ".lock"] and not held(run_dir):
             atomic_write(run_dir / ".hydra" / "overrides.yaml", lambda f: f.write(OmegaConf.to_yaml(overrides)))
-            write_json(run_dir / "status.json", {k: v for k, v in entry.items() if k != "overrides"})
+            write_status(run_dir, status, error=error)
             return
     token = os.environ.get(TOKEN)
     if token:

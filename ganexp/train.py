@@ -1,5 +1,6 @@
 """The run's life: one job from its checks to its end. It owns the run folder (lock, identity, resume, extend) and
-is the only writer of `status.json` (`StatusWriter` during training); `ganexp.build` makes what it trains,
+writes `status.json` (`StatusWriter` during training) through `rundir.write_status`, its one writer (also used by
+`sweep.record_outside` for a sweep's job stopped at a check); `ganexp.build` makes what it trains,
 `ganexp.runtime` says how it computes.
 
 Run folder: `config.yaml`, `checkpoints/last.ckpt`, `samples/iter_*.png`, `metrics.json`, `metrics.jsonl` (every

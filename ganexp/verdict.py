@@ -1,4 +1,4 @@
-"""The one rule every finding is judged by (README's findings table, `python -m ganexp.report --baseline`).
+"""The one rule every finding is judged by (the findings page, docs/findings.md; `python -m ganexp.report --baseline`).
 
 Two settings, each run over several seeds, are compared on one metric by the difference of their means and that
 difference's standard error, SE = sqrt(s_a^2 / n_a + s_b^2 / n_b) (s: the seeds' sample standard deviation). A

@@ -11,8 +11,6 @@ from hostile import Case, Ctx, Outcome, tool_case, tool_in_process
 from hostile_runs import lay_trained
 from test_report import fake_job
 
-from ganexp import findings
-
 OUT = "{tmp}/out"  # where a sample case would write: it must not exist afterwards
 
 
@@ -187,8 +185,8 @@ SIDES = ("  metric: fid_eval\n  claimed: {report: docs/experiments/x/report.csv,
 REPORT_CSV = 'job,overrides,status,fid_eval\n0,"loss=lsgan,seed=0",completed,10\n1,"loss=gan,seed=0",completed,20\n'
 
 
-def repository(claims: str | None, report_csv: str | None = REPORT_CSV, readme: bool = True):
-    """A setup: a small repository under {tmp} with docs/findings.yaml (`claims`), one report.csv and README.md."""
+def repository(claims: str | None, report_csv: str | None = REPORT_CSV):
+    """A setup: a small repository under {tmp} with docs/findings.yaml (`claims`) and one report.csv."""
     def setup(ctx: Ctx) -> None:
         docs = ctx.tmp / "docs"
         (docs / "experiments" / "x").mkdir(parents=True)
@@ -196,13 +194,11 @@ def repository(claims: str | None, report_csv: str | None = REPORT_CSV, readme: 
             (docs / "findings.yaml").write_text(claims)
         if report_csv is not None:
             (docs / "experiments" / "x" / "report.csv").write_text(report_csv)
-        (ctx.tmp / "README.md").write_text(f"# x\n{findings.START}\n{findings.END}\n" if readme else "# x\n")
     return setup
 
 
 def no_findings(ctx: Ctx, outcome: Outcome) -> None:
     assert not (ctx.tmp / "docs" / "findings.md").exists(), "findings.md written"
-    assert "| # |" not in (ctx.tmp / "README.md").read_text(), "README's table written"
 
 
 def claims(id: str, text: str | None, names: str, **kw) -> Case:
@@ -226,8 +222,6 @@ FINDINGS = [
            "number", report_csv=REPORT_CSV.replace(",10\n", ",ten\n")),
     claims("a report without a status column", CLAIM + SIDES, "no column 'status'",
            report_csv=REPORT_CSV.replace("status", "state")),
-    claims("README without the table's markers", CLAIM + SIDES, "README.md: no <!-- findings:start -->",
-           readme=False),
 ]
 
 CASES = [*SAMPLE, *REPORT, *FINDINGS]

@@ -24,7 +24,6 @@ def write(tmp_path, claims: str) -> list:
     (tmp_path / "docs" / "experiments" / "pack").mkdir(parents=True)
     (tmp_path / "docs" / "experiments" / "pack" / "report.csv").write_text(CSV)
     (tmp_path / "docs" / "findings.yaml").write_text(claims)
-    (tmp_path / "README.md").write_text(f"# x\n\nbefore\n{findings.START}\nold\n{findings.END}\nafter\n")
     return findings.load(tmp_path / "docs" / "findings.yaml")
 
 
@@ -59,12 +58,11 @@ def test_rows_read_the_seeds_and_apply_the_rule(tmp_path):
     rows[0].claimed, rows[0].other = rows[0].other, rows[0].claimed
     assert findings.verdict_text(rows[0]).startswith("**refuted**")
 
-    md, readme = findings.render(tmp_path)
+    md = findings.render(tmp_path)
     assert ("| 1 | packing lowers FID | best fid_eval | `model.d_pack=2`: 21 ± 1 (3 seeds) | "
             "`model.d_pack=1`: 32 ± 2 (3 seeds) |") in md
     assert "- Claimed `model.d_pack=2` (docs/experiments/pack/report.csv): 20, 21, 22" in md
-    assert readme.startswith("# x\n\nbefore\n" + findings.START) and readme.endswith(findings.END + "\nafter\n")
-    assert "old" not in readme and "| 3 | not run yet | – | – | – | not measured |" in readme
+    assert "| 3 | not run yet | – | – | – | not measured |" in md
 
 
 def test_a_side_may_name_an_override_whose_value_holds_commas(tmp_path):
@@ -134,11 +132,13 @@ def test_mistakes_in_the_claims_file_are_one_line_naming_the_culprit(tmp_path, e
 
 
 def test_the_committed_findings_are_current():
-    md, readme = findings.render()
+    md = findings.render()
     assert (findings.ROOT / "docs" / "findings.md").read_text() == md, "run python -m ganexp.findings"
-    assert (findings.ROOT / "README.md").read_text() == readme, "run python -m ganexp.findings"
     pictures = re.findall(r"\]\((findings/\d+\.png)\)", md)
     assert pictures and all((findings.ROOT / "docs" / p).exists() for p in pictures), "run python -m ganexp.findings"
+    # one home: README links to the page and holds no copy of its table (a copy would go stale unseen)
+    readme = (findings.ROOT / "README.md").read_text()
+    assert "](docs/findings.md)" in readme and "| # | claim |" not in readme and md.count("| # | claim |") == 1
 
 
 CURVES = "job,overrides,status,metric,iteration,value\n" + "".join(
@@ -172,7 +172,7 @@ def test_the_rule_is_applied_again_at_every_evaluated_length(tmp_path):
     assert findings.standing(best) == "the same at all 2 evaluations"
     (tmp_path / "docs" / "experiments" / "pack" / "grid_progress.png").write_bytes(b"png")
     best.claim.pictures = ["docs/experiments/pack/grid_progress.png"]
-    md, _ = findings.render(tmp_path, [best])
+    md = findings.render(tmp_path, [best])
     assert "- ![pack: grid_progress](experiments/pack/grid_progress.png)" in md
     assert "; the same at all 2 evaluations |" in md and "![row 1: best fid_eval over iterations](findings/1.png)" in md
     findings.plot(best, 1, tmp_path / "1.png")
@@ -193,7 +193,7 @@ def test_seeds_run_later_in_a_sweep_of_their_own_join_their_side(tmp_path):
     assert row.claimed == [20.0, 21.0, 22.0, 23.0, 24.0] and row.other == [30.0, 32.0, 34.0, 36.0, 38.0]
     # means 22 vs 34, variances 2.5 and 10 over 5 seeds each: SE = sqrt(2.5/5 + 10/5) = sqrt(2.5)
     assert findings.verdict_text(row) == f"**confirmed** (-12 ± {math.sqrt(2.5):.2g} SE)"
-    md, _ = findings.render(tmp_path, [row])
+    md = findings.render(tmp_path, [row])
     assert "- Claimed `model.d_pack=2` (docs/experiments/pack/report.csv, docs/experiments/later/report.csv)" in md
     # no curves beside one of the reports: no curve of some seeds only
     (tmp_path / "docs" / "experiments" / "pack" / "curves.csv").write_text(CURVES)
@@ -232,11 +232,15 @@ def test_every_findings_command_composes_every_job(num):
 
 
 def test_root_reads_and_writes_another_repository(tmp_path, capsys):
-    """`--root DIR`: DIR's docs/findings.yaml read, its docs/findings.md and README.md table written (tests use it
+    """`--root DIR`: DIR's docs/findings.yaml read, its docs/findings.md written (tests use it
     to keep off the repository's own files)."""
     write(tmp_path, f"- claim: packing lowers FID\n  source: s\n  command: c\n  metric: best fid_eval{SIDES}")
     findings.main(["--root", str(tmp_path)])
     assert "| 1 | packing lowers FID | best fid_eval |" in (tmp_path / "docs" / "findings.md").read_text()
-    assert "| 1 | packing lowers FID | best fid_eval |" in (tmp_path / "README.md").read_text()
+    assert not (tmp_path / "README.md").exists()  # the results have one home: the page
     findings.main(["--root", str(tmp_path), "--check"])
     assert capsys.readouterr().out.endswith("findings: current\n")
+    (tmp_path / "docs" / "findings.md").write_text("an old table\n")
+    with pytest.raises(SystemExit, match=r"^out of date: docs/findings.md \(run python -m ganexp.findings\)$"):
+        findings.main(["--root", str(tmp_path), "--check"])
+    assert (tmp_path / "docs" / "findings.md").read_text() == "an old table\n"  # --check writes nothing

@@ -9,7 +9,7 @@ from conftest import compose_hydra, make_config
 from ganexp import metrics
 from ganexp.errors import ConfigError
 from ganexp.eval.measure import Measurement
-from ganexp.metrics import UnknownMetric, best_of, better, columns, find, lookup, optuna_direction
+from ganexp.metrics import UnknownMetric, best_of, better, columns, find, lookup, optuna_direction, plotted
 from ganexp.verdict import compare
 
 
@@ -50,6 +50,13 @@ def test_report_columns_follow_the_registry_order_with_families_expanded():
                "acc/cond/hair", "acc/cond/eyes", "info/code_nmi/hair", "info/cat_acc", "eval/seconds", "d/real"}
     assert columns(present) == ["fid_eval", "kid_eval_std", "fid", "kid", "kid_std", "pr/density", "pr/coverage",
                                 "loss/g", "acc/cond/eyes", "acc/cond/hair", "info/code_nmi/hair"]
+
+
+def test_curve_panels_follow_the_registry_order_without_single_values_and_diagnostics():
+    present = {"loss/g", "loss/d", "loss/d_adv", "pr/coverage", "fid", "kid_eval_std", "fid_eval", "lr/g", "toy/modes",
+               "acc/cond/hair", "acc/cond/eyes", "info/cat_acc", "eval/seconds", "epoch_seconds"}
+    assert plotted(present) == ["fid_eval", "pr/coverage", "toy/modes", "loss/d", "loss/g", "acc/cond/eyes",
+                                "acc/cond/hair"]
 
 
 def test_optunas_direction_comes_from_the_registry():

@@ -144,6 +144,30 @@ def fake_job(folder, overrides, fid_by_iteration):
             writer.add_scalar("fid_eval", fid, step)
 
 
+def test_curves_png_has_a_panel_for_every_registry_metric_the_jobs_logged(tmp_path, monkeypatch):
+    """The panels come from the registry, in its order: toy/modes and pr/recall (which a fixed list of panels had
+    left out) and a metric registered after the report was written get theirs; kid_eval_std (an uncertainty),
+    loss/d_adv (a diagnostic) and lr/g (not a metric) get none."""
+    from ganexp import metrics
+    from ganexp.report import draw_curves
+    from ganexp.store import Store
+
+    monkeypatch.setattr(metrics, "REGISTRY", (*metrics.REGISTRY, metrics.Metric("toy/new_score", "higher", "new")))
+    for seed in (0, 1):
+        fake_job(tmp_path / str(seed), [f"seed={seed}"], {500: 150.0 - seed, 1000: 100.0 - seed})
+        store = Store(tmp_path / str(seed))  # metrics.jsonl: what the report reads, as runs write it now
+        for step in (500, 1000):
+            store.append({"fid_eval": 100.0, "toy/modes": 20 + seed, "pr/recall": 0.5, "toy/new_score": 0.1 * step,
+                          "kid_eval_std": 0.01, "loss/d": 1.2, "loss/g": 0.7, "loss/d_adv": 1.1, "lr/g": 2e-4}, step)
+        store.close()
+    jobs = write_report(tmp_path, "fid_eval")
+    assert (tmp_path / "curves.png").stat().st_size > 0
+    assert draw_curves(jobs, tmp_path / "again.png") == ["fid_eval", "pr/recall", "toy/modes", "loss/d", "loss/g",
+                                                          "toy/new_score"]
+    assert draw_curves([Job(tmp_path / "x", [], "completed", curves={"lr/g": [(1, 0.1)]})], tmp_path / "no.png") == []
+    assert not (tmp_path / "no.png").exists()
+
+
 def test_several_sweeps_make_one_report_of_all_their_jobs(tmp_path):
     """The two sides of a claim run as two commands (here: a plain sweep and one with model.d_pack=2, seeds 0 and 1
     each) read as one comparison: each side's seeds grouped, every job named by its sweep and folder."""

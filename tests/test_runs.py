@@ -92,6 +92,27 @@ def test_sweep_survives_a_failing_and_a_diverging_job(tmp_path):
     assert ok.returncode == 0, ok.stderr[-2000:]  # diverged is an outcome, not a failure
 
 
+def test_a_job_stopped_at_a_check_writes_status_through_the_runs_one_writer(tmp_path, monkeypatch):
+    """sweep.record_outside writes `failed` with rundir.write_status, the function the run's life uses: one format
+    (status, time, details) and one atomic write for every status.json."""
+    from ganexp import rundir
+    from ganexp.sweep import record_outside
+
+    real, calls = rundir.write_status, []
+    monkeypatch.setattr(rundir, "write_status", lambda *a, **kw: calls.append((a, kw)) or real(*a, **kw))
+    job = tmp_path / "1"
+    job.mkdir()
+    record_outside(job, "data.image_size=48: not one of 32, 64, 128")
+    assert calls == [((job, "failed"), {"error": "data.image_size=48: not one of 32, 64, 128"})]
+    written = status(job)
+    assert written["status"] == "failed" and written["error"] == "data.image_size=48: not one of 32, 64, 128"
+    real(tmp_path / "2", "running", iteration=3)  # what the run's life writes has the same keys besides its details
+    assert set(written) - {"error"} == set(status(tmp_path / "2")) - {"iteration"} == {"status", "time"}
+    # a folder that holds another run's results is left alone: no second write
+    record_outside(tmp_path / "2", "another error")
+    assert len(calls) == 1 and status(tmp_path / "2")["status"] == "running"
+
+
 def wait_for(path, timeout=120):
     deadline = time.time() + timeout
     while not path.exists():
