@@ -30,8 +30,9 @@ def write(path, rows):
 
 SEARCH = [row("gan", 0, 50.0), row("gan", 1, 30.0), row("gan", 2, None, status="diverged"),
           row("gp", 0, 40.0), row("gp", 1, 60.0), row("gp", 2, 45.0)]
-REPEATS = [row("gan", 1, v, seed=s, inception="70.5" if s == 1 else "") for s, v in zip((1, 2, 3), (4.0, 5.0, 6.0))]
-REPEATS += [row("gp", 0, v, seed=s) for s, v in zip((1, 2, 3), (1.0, 2.0, 3.0))]
+REPEATS = [row("gan", 1, v, seed=s, inception="70.5" if s == 1 else "")
+           for s, v in zip((1, 2, 3), (4.0, 5.0, 6.0), strict=True)]
+REPEATS += [row("gp", 0, v, seed=s) for s, v in zip((1, 2, 3), (1.0, 2.0, 3.0), strict=True)]
 
 
 def test_best_draw_and_its_fresh_seeds(tmp_path):

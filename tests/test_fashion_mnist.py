@@ -226,7 +226,8 @@ def test_cgan_run_trains_on_the_training_files_and_judges_with_the_test_split(tm
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["status"] == "completed" and metrics["iterations"] == 8 and math.isfinite(metric)
     assert {"acc/cond", "acc/cond/class", "fid_eval"} <= set(metrics["final"])
-    assert metrics["measured_with"]["reference"] == f"{N_TEST} held-out real images (data.holdout, of the official test split)"
+    official = f"{N_TEST} held-out real images (data.holdout, of the official test split)"
+    assert metrics["measured_with"]["reference"] == official
     # the evaluator: trained on the 40 training images, its accuracy measured on the 20 test images
     (saved,) = [torch.load(p, weights_only=True) for p in cache.glob("evaluator-*.pt")]
     key = json.loads(saved["key"])

@@ -6,12 +6,13 @@ Created Equal?") for MNIST and Fashion-MNIST, after google/compare_gan compare_g
     G: z - linear 1024 - BN - lrelu - linear 128 x s x s - BN - lrelu - deconv 64 (4x4, stride 2) - BN - lrelu
        - deconv c (4x4, stride 2) - output
 
-lrelu is LeakyReLU(0.2) in both, as there. `width` (64 in the reference) scales every layer: convs of width and
-2 x width channels, a linear layer of 16 x width. Departures, each for ganexp's data and modules: 32 px images (s = 8; the
-reference takes 28 px, s = 7), the output is tanh on [-1, 1] (the reference: sigmoid on [0, 1], the same up to an
-affine map) with 3 channels (ganexp's grey data repeat the channel), BatchNorm with torch's defaults (the reference:
-TF decay 0.999, epsilon 0.001), and the condition options of every ganexp D: `expand` tiles it over the input,
-`concat` joins it to the 1024 features before the last layer, `projection` adds <embed(c), features> to the score.
+lrelu is LeakyReLU(0.2) in both, as there. `width` (64 in the reference) scales every layer: convs of width and 2 x
+width channels, a linear layer of 16 x width. Departures, each for ganexp's data and modules: 32 px images (s = 8;
+the reference takes 28 px, s = 7), the output is tanh on [-1, 1] (the reference: sigmoid on [0, 1], the same up to
+an affine map) with 3 channels (ganexp's grey data repeat the channel), BatchNorm with torch's defaults (the
+reference: TF decay 0.999, epsilon 0.001), and the condition options of every ganexp D: `expand` tiles it over the
+input, `concat` joins it to the 1024 features before the last layer, `projection` adds <embed(c), features> to the
+score.
 """
 
 from typing import Literal
@@ -23,7 +24,6 @@ from torch.nn.utils import spectral_norm
 from ganexp.errors import ConfigError
 from ganexp.nets.dcgan import D_CONDS, D_NORMS, DCond
 from ganexp.ranges import Count, ZeroOrMore
-
 
 
 def _side(image_size: int) -> int:
