@@ -30,6 +30,7 @@ NAMES = {"minimax": "MM GAN", "gan": "NS GAN", "lsgan": "LSGAN", "wgan": "WGAN",
 # 2019 ("Diagnosing and enhancing VAE models"), Table 1; both give the same Fashion-MNIST numbers.
 PAPER = {"minimax": (29.6, 1.6), "gan": (26.5, 1.6), "lsgan": (30.7, 2.2), "wgan": (21.5, 1.6), "gp": (24.5, 2.1)}
 SEARCH_SEED = 0
+FINISHED = ("completed", "diverged", "failed")  # a tried configuration; running or interrupted jobs are not yet
 ALPHA = 0.05  # two-sided level of the Welch tests
 
 
@@ -48,15 +49,15 @@ def parse(overrides: str) -> dict[str, str]:
 
 
 def read_runs(paths: list[Path]) -> list[Run]:
-    """The created_equal jobs of these report.csv files (other rows are ignored; a job listed twice, e.g. in a
-    report of reports, is kept once)."""
+    """The finished created_equal jobs of these report.csv files (other rows, and jobs still running or
+    interrupted, are left out; a job listed twice, e.g. in a report of reports, is kept once)."""
     runs: dict[tuple[str, int, int], Run] = {}
     for path in paths:
         with path.open(newline="") as f:
             for row in csv.DictReader(f):
                 o = parse(row["overrides"])
                 loss = o.get("+experiment/created_equal")
-                if loss is None or "draw" not in o:
+                if loss is None or "draw" not in o or row["status"] not in FINISHED:
                     continue
                 done = row["status"] == "completed"
                 value = float(row.get("best fid_eval") or "nan") if done else math.nan

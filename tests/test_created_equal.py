@@ -37,9 +37,10 @@ REPEATS += [row("gp", 0, v, seed=s) for s, v in zip((1, 2, 3), (1.0, 2.0, 3.0), 
 
 def test_best_draw_and_its_fresh_seeds(tmp_path):
     other = {"job": "9", "overrides": "loss=gan,seed=1", "status": "completed", "best fid_eval": "1", "fid": ""}
-    runs = ce.read_runs([write(tmp_path / "search" / "report.csv", [*SEARCH, other]),
+    running = row("gan", 7, 1.0, status="running")  # not finished: not a tried configuration yet
+    runs = ce.read_runs([write(tmp_path / "search" / "report.csv", [*SEARCH, other, running]),
                          write(tmp_path / "repeats" / "report.csv", REPEATS)])
-    assert len(runs) == 12  # the unrelated job is not read
+    assert len(runs) == 12  # neither the unrelated job nor the running one is read
     assert ce.best_draw(runs, "gan").draw == 1 and ce.best_draw(runs, "gp").draw == 0
     assert math.isnan(next(r for r in runs if r.loss == "gan" and r.draw == 2).fid_eval)  # diverged: failed
     assert [r.seed for r in ce.repeats(runs, "gan")] == [1, 2, 3]  # the search's own run (seed 0) left out
