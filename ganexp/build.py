@@ -25,6 +25,7 @@ from ganexp.loggers import AllLoggers, MetricsStore, StartLoggers, check_logger,
 from ganexp.metrics import check_known
 from ganexp.modules.base import GANModule, Loop, Optimizers
 from ganexp.modules.ema import GeneratorEMA
+from ganexp.regularisers import requirements
 from ganexp.runtime import job_threads
 from ganexp.schedule import iterations_for_batches
 from ganexp.viz import IterationBar, PointPlots, SampleGrids
@@ -56,7 +57,7 @@ def build_module(cfg: DictConfig, datamodule: ImageData, max_iters: int = 0) -> 
     pack = check_pack(cfg.model.d_pack, datamodule.batch_size)
     norm = cfg.model.discriminator.get("norm")
     # auto: the loss's choice, and no batch-mixing norm under a per-sample penalty (gradient penalty, R1)
-    per_sample = getattr(regularizer, "per_sample_penalty", False)
+    per_sample = bool(requirements(loss, regularizer).per_sample)
     auto = "layer" if per_sample and loss.d_norm == "batch" else loss.d_norm
     # a packed D reads d_pack samples and their d_pack conditions at once
     packed = {"pack": pack, "cond_dim": d_cond * pack} if pack > 1 else {"cond_dim": d_cond}

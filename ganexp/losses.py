@@ -2,8 +2,9 @@
 
 Scores are D's raw outputs (logits for BCE, unbounded critic values for the Wasserstein losses). Two optional hooks
 let a loss act beyond the two formulas without the training loop knowing which loss it runs:
-`penalty` (an extra D term that needs D itself, e.g. the gradient penalty) and `after_d_step` (e.g. weight clipping),
-which receives every parameter that shapes the critic's score.
+`penalty` (an extra D term that needs D itself, e.g. the gradient penalty; what it asks of D is `penalty_needs`) and
+`after_d_step` (e.g. weight clipping), which receives every parameter that shapes the critic's score. Terms that go
+with any loss (R1, path length) are regularisers: ganexp/regularisers.py.
 """
 
 from collections.abc import Callable, Iterable
@@ -13,7 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ganexp.ranges import POSITIVE, Count, Range, Weight
+from ganexp.ranges import POSITIVE, Range, Weight
+from ganexp.regularisers import R1, Needs  # noqa: F401 (R1: tests/unit/test_toolkit.py, test_packing.py import it here)
 
 
 class AdversarialLoss:
@@ -21,8 +23,7 @@ class AdversarialLoss:
 
     d_norm: str = "batch"
     wasserstein: bool = False  # scores estimate a Wasserstein distance: log E[D(real)] - E[D(fake)]
-    double_backward: bool = False  # the penalty differentiates D's gradient (torch.compile cannot take D then)
-    per_sample_penalty: bool = False  # the penalty is a per-sample gradient: a batch-mixing D (BatchNorm) breaks it
+    penalty_needs: Needs = Needs()  # what `penalty` asks of D, read through ganexp.regularisers.requirements
 
     def d_loss(self, real: Tensor, fake: Tensor) -> Tensor:
         raise NotImplementedError
@@ -110,8 +111,7 @@ class WGANGP(WGAN):
     """
 
     d_norm = "layer"
-    double_backward = True
-    per_sample_penalty = True
+    penalty_needs = Needs(double_backward=True, per_sample=True)
 
     def __init__(self, gp_weight: Weight):
         self.gp_weight = gp_weight
@@ -161,26 +161,3 @@ def info_loss(cat_logits: list[Tensor], cat: Tensor, cont_pred: Tensor, cont: Te
     if cont.shape[1]:
         loss = loss + continuous_weight * 0.5 * ((cont_pred - cont) ** 2).sum(1).mean()
     return loss
-
-
-class R1:
-    """R1 (Mescheder et al. 2018): gamma / 2 * E ||grad_x D(x_real)||^2 added to D's loss, whatever the adversarial
-    loss (`reg=r1`). `every` > 1 is StyleGAN2's lazy form: the term on every `every`-th D step only, weighted by
-    `every` so its average strength is unchanged (NVlabs/stylegan2-ada-pytorch training/loss.py scales its Dreg
-    phase by the phase interval). StyleGAN2 runs that phase as a separate optimizer step with adjusted Adam
-    settings; here the term joins that D step's loss, with the optimizer as configured."""
-
-    name = "r1"  # logged as reg/r1
-    double_backward = True  # it differentiates D's input gradient (torch.compile cannot take D then)
-    per_sample_penalty = True  # a per-sample gradient: a batch-mixing D (BatchNorm) breaks it
-
-    def __init__(self, gamma: Weight, every: Count):
-        self.gamma, self.every = gamma, every
-
-    def penalty(self, critic: Callable[[Tensor], Tensor], real: Tensor, d_step: int) -> Tensor | None:
-        """The term for D step number `d_step` (0-based), or None on the steps the lazy form skips."""
-        if d_step % self.every:
-            return None
-        x = real.detach().requires_grad_(True)
-        (grad,) = torch.autograd.grad(critic(x).sum(), x, create_graph=True)
-        return self.every * self.gamma / 2 * grad.flatten(1).pow(2).sum(1).mean()

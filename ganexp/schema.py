@@ -350,16 +350,21 @@ def validate(cfg: DictConfig) -> None:
         raise ConfigError(f"trainer.channels_last={cfg.trainer.channels_last}: not one of true, false, auto")
     if cfg.trainer.precision not in PRECISIONS:
         raise ConfigError(f"trainer.precision={cfg.trainer.precision}: not one of {', '.join(PRECISIONS)}")
-    for key in ("loss", "reg"):
-        node = cfg.get(key)
-        if node and getattr(_import(node._target_), "double_backward", False) \
-                and str(cfg.trainer.precision) in ("16-mixed", "16"):
+    from ganexp.regularisers import Regulariser, requirements  # torch: imported where the check runs
+
+    targets = {key: cfg[key]._target_ for key in ("loss", "reg") if cfg.get(key)}
+    if "reg" in targets and not (inspect.isclass(_import(targets["reg"]))
+                                 and issubclass(_import(targets["reg"]), Regulariser)):
+        raise ConfigError(f"reg._target_={targets['reg']}: not a regulariser (a subclass of "
+                          "ganexp.regularisers.Regulariser, which says whose loss its term joins)")
+    needs = requirements(_import(targets["loss"]), _import(targets["reg"]) if "reg" in targets else None)
+    for key, target in targets.items():
+        if key in needs.double_backward and str(cfg.trainer.precision) in ("16-mixed", "16"):
             raise ConfigError(f"trainer.precision={cfg.trainer.precision} with {key}="
-                              f"{node._target_.rsplit('.', 1)[-1]}: fp16's loss scaling does not reach the penalty's "
+                              f"{target.rsplit('.', 1)[-1]}: fp16's loss scaling does not reach the penalty's "
                               "torch.autograd.grad (its gradient would under- or overflow unscaled); use bf16-mixed")
-        if node and getattr(_import(node._target_), "per_sample_penalty", False) \
-                and cfg.model.discriminator.get("norm") == "batch":
-            raise ConfigError(f"{key}={node._target_.rsplit('.', 1)[-1]} with model.discriminator.norm=batch: the "
+        if key in needs.per_sample and cfg.model.discriminator.get("norm") == "batch":
+            raise ConfigError(f"{key}={target.rsplit('.', 1)[-1]} with model.discriminator.norm=batch: the "
                               "penalty is per sample and BatchNorm mixes the batch; use auto|layer|none|spectral")
     if cfg.get("augment") and data_samples == "points":
         raise ConfigError("augment: image augmentations do not apply to the 2-D points of data=toy_ring|toy_grid")

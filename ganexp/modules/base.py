@@ -6,7 +6,7 @@ igul222/improved_wgan_training gan_cifar.py draw one per critic step), then G st
 batch D's first step saw (as the pytorch/examples DCGAN loop does), so a 1:1 schedule costs one G forward per
 iteration. The data loader hands over all of an iteration's real batches at once (`schedule.real_batches_at`).
 Variants override the hooks at the bottom: how labels become the condition of G and D, and which extra loss terms
-they add. Clipping and penalties come from the loss object.
+they add. Clipping and penalties come from the loss object; a regulariser (`reg=`) adds its term to D's or G's loss.
 
 Counters: `iteration`, `d_updates`, `g_updates`, `real_images` (real images drawn from the data). Lightning's
 `global_step` counts every optimizer step (D and G together), so ganexp's schedule, milestones, run length and
@@ -32,6 +32,7 @@ from ganexp.modules.ema import EMA, GeneratorEMA
 from ganexp.modules.packing import Packing
 from ganexp.nets import Discriminator, Generator
 from ganexp.ranks import worst_over_ranks
+from ganexp.regularisers import Regulariser, StepInputs, requirements
 from ganexp.runtime import optimizer_kernel
 from ganexp.schedule import updates_at
 
@@ -88,7 +89,7 @@ class GANModule(Packing, Bookkeeping, pl.LightningModule):
         d_pack: int,
         cond: tuple[nn.Module | None, nn.Module | None] = (None, None),  # (G's, D's) condition encoder
         labels: LabelSpace | None = None,
-        regularizer: Any | None = None,
+        regularizer: Regulariser | None = None,
         g_ema: GeneratorEMA | None = None,
         augment: Callable[[Tensor], Tensor] | None = None,
     ):
@@ -208,15 +209,17 @@ class GANModule(Packing, Bookkeeping, pl.LightningModule):
 
 
     def speed_up(self, channels_last: bool = False, compile: bool = False) -> None:
-        """trainer=gpu_fast: NHWC memory layout, and torch.compile of G and of D's forward (not D's when the loss
-        differentiates D's gradient: compiled graphs do not support double backward). Parameter names stay the same,
-        so checkpoints load either way."""
+        """trainer=gpu_fast: NHWC memory layout, and torch.compile of G and of D's forward (not of a network whose
+        gradient a penalty or regulariser differentiates: compiled graphs do not support double backward). Parameter
+        names stay the same, so checkpoints load either way."""
         if channels_last:
             self.channels_last = True
             self.to(memory_format=torch.channels_last)
         if compile:
-            self.generator.compile()
-            if not (self.loss.double_backward or getattr(self.regularizer, "double_backward", False)):
+            eager = requirements(self.loss, self.regularizer).eager
+            if "g" not in eager:
+                self.generator.compile()
+            if "d" not in eager:
                 self.discriminator.features = torch.compile(self.discriminator.features)
 
     # ---- the loop ------------------------------------------------------------------------------------------------
@@ -323,19 +326,34 @@ class GANModule(Packing, Bookkeeping, pl.LightningModule):
         if penalty is not None:
             self.track(gp=penalty)
             loss = loss + penalty
-        if self.regularizer is not None:
-            reg = self.regularizer.penalty(self.packed_critic(labels), self.pack(real), self.d_updates)
-            if reg is not None:
-                self.track(**{f"reg/{self.regularizer.name}": reg})
-                loss = loss + reg
+        if self.regularizer is not None and self.regularizer.side == "d":
+            loss = self.regularised(loss, StepInputs(self.d_updates, critic=self.packed_critic(labels),
+                                                     real=self.pack(real), fake=self.pack(fake)))
         self.track(**{"loss/d": loss})
         return loss
 
     def g_loss(self, fake: Tensor, fake_labels: Tensor, z: Tensor) -> Tensor:
         scores, h = self.judge(fake, fake_labels)
         loss = self.loss.g_loss(scores) + self.g_extra(h, fake_labels, z)
+        if self.regularizer is not None and self.regularizer.side == "g":
+            loss = self.regularised(loss, StepInputs(self.g_updates, batch_size=len(z),
+                                                     run_g=lambda n: self.g_pass(z[:n], fake_labels[:n])))
         self.track(**{"loss/g": loss})
         return loss
+
+    def g_pass(self, z: Tensor, labels: Tensor) -> tuple[Tensor, Tensor]:
+        """(the latents, requiring grad; the trained G's images of them): what a G-side regulariser differentiates.
+        The latent is the module's noise draw, whatever the variant builds G's input from (prior, codes)."""
+        z = z.detach().requires_grad_(True)
+        return z, self.generate(z, labels)
+
+    def regularised(self, loss: Tensor, inputs: StepInputs) -> Tensor:
+        """`loss` plus the regulariser's term for this step (tracked as reg/<name>); `loss` on a step it skips."""
+        term = self.regularizer.term(inputs)
+        if term is None:
+            return loss
+        self.track(**{f"reg/{self.regularizer.name}": term})
+        return loss + term
 
     def check(self, name: str, loss: Tensor) -> None:
         """Stop before a bad optimizer step: raises Diverged (one host sync per check, every `guard_every`). Under

@@ -1,6 +1,6 @@
 """What GANModule records beside training: the latest scalars (read from the device every `log.every` iterations
 only), the speed, and what a checkpoint must carry for an exact resume (counters, seconds, every random state, per
-rank under DDP)."""
+rank under DDP; the regulariser's running state)."""
 
 import time
 
@@ -68,6 +68,8 @@ class Bookkeeping:
                                          "ema_updates": self.ema_updates, "_over_max": self._over_max}
         checkpoint["ganexp_seconds"] = self.seconds_so_far()  # apart from the counters: no resume repeats it
         checkpoint["ganexp_rng"] = rng_states(self.device)
+        if self.regularizer is not None:  # e.g. path length's running mean
+            checkpoint["ganexp_reg"] = self.regularizer.state_dict()
         if self._trainer is not None and self.trainer.world_size > 1:  # every rank calls this hook: gather theirs
             checkpoint["ganexp_rng_ranks"] = gather_objects(checkpoint["ganexp_rng"])
 
@@ -84,6 +86,8 @@ class Bookkeeping:
             self._over_max = {}
         if "ema_updates" not in checkpoint.get("ganexp_counters", {}):  # checkpoints before the host-side count
             self.ema_updates = int(checkpoint.get("state_dict", {}).get("g_ema.n_averaged", 0))
+        if self.regularizer is not None and "ganexp_reg" in checkpoint:
+            self.regularizer.load_state_dict(checkpoint["ganexp_reg"])
         self.seconds_before = checkpoint.get("ganexp_seconds", self.seconds_before)  # older checkpoints: as set
         self._rng_to_restore = rank_rng_state(checkpoint, self.global_rank, self.trainer.world_size
                                               if self._trainer is not None else 1)
