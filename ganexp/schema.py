@@ -147,7 +147,7 @@ class Config:
     optimizer: OptimizerPair = field(default_factory=OptimizerPair)
     cond: Any = MISSING
     data: Any = MISSING
-    reg: Any = None  # a regulariser of D (reg=r1), or none
+    reg: Any = None  # one extra term of D's or G's loss (reg=r1, reg=path_length; ganexp/regularisers.py), or none
     augment: Any = None  # augmentation of every image D sees (augment=diffaug), or none
     sched: SchedConf = field(default_factory=SchedConf)
     lr_sched: LRSchedConf = field(default_factory=LRSchedConf)
