@@ -10,10 +10,10 @@ WHEELS  ?=
 GPU_SITE ?= /tmp/ganexp-site
 GPU_OUT ?= gpu_check.json
 
-.PHONY: help install run sweep test test-full tensorboard lint clean gpu-check gpu-wheels fashion-mnist docs
+.PHONY: help install run sweep test test-unit test-integration test-e2e test-full tensorboard lint clean gpu-check gpu-wheels fashion-mnist docs
 
 help:  ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml requirements/constraints.txt
 	test -d $(VENV) || $(PY) -m venv $(VENV)
@@ -31,6 +31,15 @@ sweep: $(STAMP)  ## the card's 6-job sweep: loss=wgan,lsgan,gp x sched.d_every=1
 
 test: $(STAMP)  ## fast test suite on two pytest-xdist workers (2-core CPU: about 8 min, 10 with the install)
 	$(BIN)/python -m pytest -q -m "not slow" -n 2 --dist worksteal $(ARGS)
+
+test-unit: $(STAMP)  ## tests/unit: pure functions and classes (no training run, no subprocess)
+	$(BIN)/python -m pytest -q -m "not slow" -n 2 --dist worksteal tests/unit $(ARGS)
+
+test-integration: $(STAMP)  ## tests/integration: tiny in-process runs and builds
+	$(BIN)/python -m pytest -q -m "not slow" -n 2 --dist worksteal tests/integration $(ARGS)
+
+test-e2e: $(STAMP)  ## tests/e2e: processes (run.py, launchers, DDP, signals, kill -9, the hostile suite)
+	$(BIN)/python -m pytest -q -m "not slow" -n 2 --dist worksteal tests/e2e $(ARGS)
 
 test-full: $(STAMP)  ## every test, the slow ones included
 	$(BIN)/python -m pytest -q $(ARGS)

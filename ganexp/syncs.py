@@ -6,7 +6,7 @@ On a GPU the host queues kernels ahead of the device until something reads a res
 `torch.cuda.synchronize`. `count_syncs` patches those calls and records each with the line that made it, so a run on
 the CPU counts what the same run would wait for on a GPU, and names where; `SyncWindow` confines the count to the
 iterations [start, stop) of a training run, and `count_training_syncs` runs a job under it
-(tests/test_host_syncs.py, the `syncs` check of `python -m ganexp.gpu_check`).
+(tests/integration/test_host_syncs.py, the `syncs` check of `python -m ganexp.gpu_check`).
 
 What the CPU cannot tell: whether a tensor would live on the host or the device. A read of any tensor is counted, and
 every `.to(<device>)` / `.cuda()` made by ganexp's own code counts as a blocking copy (on the GPU it is one whenever

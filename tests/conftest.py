@@ -17,6 +17,10 @@ from omegaconf import DictConfig
 
 from ganexp.schema import register
 
+# fixtures that several test files use, kept beside the builders they go with in tests/helpers/ (on the path through
+# pyproject.toml's `pythonpath`)
+pytest_plugins = ["helpers.text_encoder", "helpers.inception_nets", "helpers.trained_runs"]
+
 ROOT = Path(__file__).resolve().parents[1]
 CONF = ROOT / "conf"
 
@@ -67,8 +71,9 @@ def group_options(group: str) -> list[str]:
 
 def built_in_data() -> list[str]:
     """The image data options that need no files (the others have a `root`: `???` for the user's files, run by
-    tests/test_file_runs.py; fashion_mnist's installed copy, run on files of its own by tests/test_fashion_mnist.py).
-    The 2-D toy mixtures (toy_*) go with model=toy only (tests/test_toy.py)."""
+    tests/integration/test_file_runs.py; fashion_mnist's installed copy, run on files of its own by
+    tests/integration/test_fashion_mnist.py).
+    The 2-D toy mixtures (toy_*) go with model=toy only (tests/unit/test_toy.py)."""
     return [d for d in group_options("data") if not re.search(r"^root:", (CONF / "data" / f"{d}.yaml").read_text(),
                                                               re.MULTILINE) and not d.startswith("toy_")]
 

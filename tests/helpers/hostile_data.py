@@ -2,7 +2,7 @@
 odd encodings and images, nesting. Each stops before the run folder is touched, naming the file (and line).
 
 What is accepted instead (a UTF-8 or UTF-16 byte-order mark, CRLF or CR line ends, blank lines, trailing blanks,
-grey, palette, CMYK, 16-bit and 1x1 images, hidden files) is tested in tests/test_files.py.
+grey, palette, CMYK, 16-bit and 1x1 images, hidden files) is tested in tests/unit/test_files.py.
 """
 
 import json
@@ -11,9 +11,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from hostile import Ctx, run_case
 from PIL import Image
-from test_file_runs import anime, cartoon_set, folder, iclevr
+
+from helpers.format_folders import anime, cartoon_set, folder, iclevr
+from helpers.hostile import Ctx, run_case
 
 ANIME = ("model=cgan", "data=anime", "data.root={root}", "data.holdout=8")
 EXTRA = (*ANIME, "data.source.format=extra")

@@ -2,14 +2,14 @@
 
 Sampling rows copy one tiny trained cgan run (trained once per test process, `hostile_runs.trained`) into the job
 folder and damage or misuse it; each asserts that nothing was written where the images would go. Report rows lay
-down finished jobs as a run leaves them (`test_report.fake_job`); findings rows a small repository (`--root`).
+down finished jobs as a run leaves them (`helpers.fake_jobs.fake_job`); findings rows a small repository (`--root`).
 """
 
-
 import torch
-from hostile import Case, Ctx, Outcome, tool_case, tool_in_process
-from hostile_runs import lay_trained
-from test_report import fake_job
+
+from helpers.fake_jobs import fake_job
+from helpers.hostile import Case, Ctx, Outcome, tool_case, tool_in_process
+from helpers.hostile_runs import lay_trained
 
 OUT = "{tmp}/out"  # where a sample case would write: it must not exist afterwards
 

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import torch
 from conftest import make_config
-from hostile import SMOKE, Case, Ctx, Outcome, run_case, run_in_process
 from omegaconf import OmegaConf
 
 from ganexp.build import serves_images
 from ganexp.runtime import resolve_arithmetic
+from helpers.hostile import SMOKE, Case, Ctx, Outcome, run_case, run_in_process
 
 LAST = "checkpoints/last.ckpt"
 _TRAINED: dict[str, Path] = {}

@@ -8,8 +8,9 @@ import time
 
 import torch
 from conftest import ROOT, make_config
-from hostile import SMOKE, Case, Ctx, Outcome
-from test_faults import wait_for_status
+
+from helpers.hostile import SMOKE, Case, Ctx, Outcome
+from helpers.run_status import wait_for_status
 
 LONG = ("trainer.max_iters=400", "trainer.ckpt_every=1000", "log.images_every=1000", "log.every=1000",
         "trainer.num_threads=1")  # the same arithmetic in the test process and in the signalled one

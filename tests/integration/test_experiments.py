@@ -1,12 +1,11 @@
 """Every experiment file composes for every job of its sweep and builds; one runs end to end as a multirun whose
-report compares its jobs."""
+report compares its jobs.
 
-import subprocess
-import sys
+Its tests that start processes: tests/e2e/test_experiment_runs.py."""
 
 import pytest
-from conftest import CONF, ROOT, compose_hydra, sweep_jobs
-from test_fashion_mnist import write_fashion
+from conftest import CONF, compose_hydra, sweep_jobs
+from helpers.fashion_files import write_fashion
 
 from ganexp.build import build_data, build_module
 from ganexp.schema import validate
@@ -37,17 +36,3 @@ def test_each_experiment_documents_itself_and_every_job_builds(name, tmp_path):
         del cfg.hydra
         validate(cfg)
         build_module(cfg, build_data(cfg))
-
-
-def test_d_condition_experiment_runs_as_one_comparison(tmp_path):
-    out = subprocess.run(
-        [sys.executable, str(ROOT / "run.py"), "-m", "+experiment=d_condition", "seed=0", "trainer.max_iters=8",
-         "eval.every_n_steps=4", "data.source.n=288", "data.batch_size=16", "data.holdout=32", "eval.floor=0",
-         "model.generator.width=8", "model.discriminator.width=8", "trainer.progress=false",
-         f"hydra.sweep.dir={tmp_path}"],
-        capture_output=True, text=True, cwd=tmp_path, timeout=600)
-    assert out.returncode == 0, out.stderr[-3000:]
-    report = (tmp_path / "report.md").read_text()
-    for d_cond in ("expand", "concat", "projection"):
-        assert f"model.discriminator.cond={d_cond}" in report
-    assert "acc/cond" in report and (tmp_path / "curves.png").exists() and (tmp_path / "samples.png").exists()

@@ -1,4 +1,6 @@
-"""trainer=gpu_fast's pieces, checked on the CPU: bf16 autocast, channels_last, data on the device, compile (slow)."""
+"""trainer=gpu_fast's pieces, checked on the CPU: bf16 autocast, channels_last, data on the device, compile (slow).
+
+Its pure tests: tests/unit/test_gpu_fast_settings.py."""
 
 import json
 
@@ -12,14 +14,6 @@ from ganexp.train import main as train
 SMALL = ["trainer.accelerator=cpu", "trainer.progress=false", "trainer.max_iters=8", "model.generator.width=8",
          "model.discriminator.width=8", "data.source.n=288", "data.batch_size=16", "data.holdout=32", "eval.floor=0",
          "eval.every_n_steps=4"]
-
-
-def test_gpu_fast_settings():
-    cfg = make_config("trainer=gpu_fast")
-    t = cfg.trainer
-    assert (t.accelerator, t.precision, t.benchmark, t.channels_last, t.compile) == ("gpu", "bf16-mixed", True,
-                                                                                        True, True)
-    assert cfg.data.on_device and cfg.guard.every == 100 and cfg.log.every == 200
 
 
 @pytest.mark.parametrize("loss", ["gan", "gp"])

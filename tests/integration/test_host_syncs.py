@@ -15,7 +15,6 @@ made them.
 
 import pytest
 from conftest import make_config
-from test_cond import fake_encoder  # noqa: F401 (a fixture)
 
 from ganexp.syncs import count_training_syncs
 

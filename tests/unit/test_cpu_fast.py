@@ -1,21 +1,15 @@
 """trainer=cpu_fast: bf16 autocast and channels_last on the CPU. These run on any CPU (bf16 is emulated, slower,
-where the hardware lacks it), so CI never depends on AMX / AVX-512-BF16."""
+where the hardware lacks it), so CI never depends on AMX / AVX-512-BF16.
 
-import json
+Its runs of every variant and loss on the fast path: tests/integration/test_matrix.py."""
 
 import pytest
 import torch
-from conftest import image_models, make_config
+from conftest import make_config
 from torch.testing import assert_close
 
 from ganexp.losses import gradient_penalty
 from ganexp.nets.dcgan import Discriminator
-from ganexp.train import main as train
-
-# debug=smoke's values (it is a trainer option itself, so it cannot be picked beside cpu_fast)
-SMALL = ["trainer.progress=false", "trainer.max_iters=8", "trainer.ckpt_every=4", "model.z_dim=16",
-         "model.generator.width=8", "model.discriminator.width=8", "data.source.n=288", "data.batch_size=16",
-         "data.holdout=32", "eval.enabled=false", "log.images_every=4"]
 
 
 def test_cpu_fast_settings():
@@ -43,17 +37,6 @@ def test_gradient_penalty_in_bf16_matches_fp32():
     (p32, g32), (p16, g16) = results
     assert_close(p16, p32, rtol=0.02, atol=0)
     assert torch.nn.functional.cosine_similarity(g16, g32, dim=0) > 0.99
-
-
-@pytest.mark.parametrize("setting", [f"model={m}" for m in image_models()] + ["loss=gp", "loss=wgan", "loss=lsgan",
-                                                                            "loss=hinge", "data=toy_ring"])
-def test_every_variant_and_loss_trains_on_the_cpu_fast_path(setting, tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    extra = ["data=cartoon"] if setting == "model=acgan" else []
-    train(make_config("trainer=cpu_fast", *SMALL, setting, *extra))
-    metrics = json.loads((tmp_path / "metrics.json").read_text())
-    assert metrics["status"] == "completed" and metrics["iterations"] == 8
-    assert all(torch.isfinite(torch.tensor(v)) for k, v in metrics["final"].items() if k.startswith("loss/"))
 
 
 @pytest.mark.parametrize("bf16", [True, False])

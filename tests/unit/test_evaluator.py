@@ -1,9 +1,12 @@
-"""The evaluator learns real attributes, is seeded, caches itself, and refuses to judge below its floor."""
+"""The evaluator learns real attributes, is seeded, caches itself, and refuses to judge below its floor.
+
+Its in-process runs and builds: tests/integration/test_evaluator_monitors.py."""
 
 import time
 
 import pytest
 import torch
+from helpers.one_thread import one_thread  # noqa: F401 (an autouse fixture)
 
 from ganexp.data.faces import render_faces, sample_labels
 from ganexp.errors import ConfigError
@@ -40,16 +43,6 @@ def coloured_objects(n: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]
             draw_square(image, colour, quadrant)
         row[colours] = 1
     return images, multi_hot
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """These tiny convolutions gain nothing from a second thread, and while other processes keep the cores busy,
-    thread hand-offs made each training step ~100x slower (3 ms vs 450 ms, measured on the 2-core dev machine)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")
@@ -191,23 +184,3 @@ def test_reaches_the_floor_on_built_in_faces():
     model, acc = ev.train_evaluator(images, labels[:, :2], [12, 10], False, epochs=5, seed=0)
     print(f"faces evaluator: held-out accuracy {acc:.4f} in {time.perf_counter() - start:.0f}s")
     assert acc >= 0.9
-
-
-@pytest.mark.parametrize("overrides", [["model=cgan"], ["model=infogan"], ["model=cgan", "data=shapes"],
-                                       ["model=toy", "data=toy_ring"]])
-def test_the_monitor_list_is_what_an_evaluation_measures(tmp_path, overrides):
-    """`metric_names` (what `monitor` may name) equals the keys `measure` returns, for attribute, multi-label and
-    point data and for the conditional and InfoGAN variants."""
-    from types import SimpleNamespace
-
-    from conftest import make_config
-
-    from ganexp.build import build_data, build_module, build_watchers
-
-    cfg = make_config("debug=smoke", "eval.enabled=true", *overrides)
-    datamodule = build_data(cfg)
-    module = build_module(cfg, datamodule, 8)
-    evaluation, _ = build_watchers(cfg, datamodule, tmp_path, 8)
-    evaluation.load("cpu")
-    evaluation.prepare(SimpleNamespace(logger=None), module)
-    assert sorted(evaluation.measure(module)) == sorted(evaluation.metric_names(module))

@@ -1,6 +1,6 @@
 """Odd but unambiguous user files that the loaders accept, checked against hand-known labels and pixels: byte-order
 marks, CRLF and CR line ends, blank lines, trailing blanks, grey/palette/CMYK/16-bit/1x1 images, hidden files,
-linked folders. (The hostile ones, each an error line, are rows of tests/hostile_data.py.)"""
+linked folders. (The hostile ones, each an error line, are rows of tests/helpers/hostile_data.py.)"""
 
 import codecs
 import json
@@ -9,8 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from PIL import Image
-from test_files import (
+from helpers.label_files import (
     ATTR_HEADER,
     ATTR_ROWS,
     COLOURS,
@@ -25,6 +24,7 @@ from test_files import (
     write_cartoon,
     write_iclevr,
 )
+from PIL import Image
 
 from ganexp.data.files import ICLEVR, CartoonAttr, Folder
 from ganexp.data.module import ImageData

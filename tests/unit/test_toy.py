@@ -1,21 +1,20 @@
 """The 2-D mixture benchmark: the protocol's modes, data and networks (PacGAN's reference code), the scores against
-hand-counted samples, and a real toy run."""
+hand-counted samples, and a real toy run.
 
-import json
+Its in-process runs and builds: tests/integration/test_toy_runs.py."""
+
 import math
 
 import pytest
 import torch
-from conftest import CONF, make_config
+from conftest import CONF
 from hydra import compose, initialize_config_dir
 from torch import nn
 from torch.testing import assert_close
 
-from ganexp.build import build_data, build_module
 from ganexp.data.toy import mixture_centers, mode_scores, sample_mixture
 from ganexp.nets.mlp import Maxout, MLPDiscriminator, MLPGenerator, linear
 from ganexp.schema import register
-from ganexp.train import main as train
 
 RING = mixture_centers("ring")
 
@@ -74,25 +73,6 @@ def test_real_data_scores_as_its_gaussians_say(kind, std):
     assert torch.equal(torch.cdist(points, mixture_centers(kind)).argmin(1), modes)
 
 
-# ------------------------------------------------------------------------------------------ the protocol's data
-@pytest.mark.parametrize(("data", "std"), [("toy_ring", 0.01), ("toy_grid", 0.05)])
-def test_configured_data_has_the_protocols_modes_and_std(data, std):
-    cfg = make_config(f"data={data}", "seed=3")
-    points, labels = build_data(cfg).train_images
-    assert points.shape == (100_000, 2)
-    centres = mixture_centers(cfg.data.source.kind)
-    offsets = points - centres[labels[:, 0]]
-    for mode in range(len(centres)):  # each mode ~ N(centre, std^2 I), ~4,000-12,500 points each
-        mine = offsets[labels[:, 0] == mode]
-        assert_close(mine.mean(0), torch.zeros(2), atol=4 * std / len(mine) ** 0.5, rtol=0)
-        assert_close(mine.std(0), torch.full((2,), std), atol=0, rtol=0.05)
-    counts = torch.bincount(labels[:, 0]).float()
-    assert_close(counts / counts.sum(), torch.full_like(counts, 1 / len(centres)), atol=0.01, rtol=0)
-    # each run draws its own 100,000 points, as the reference does
-    other, _ = build_data(make_config(f"data={data}", "seed=4")).train_images
-    assert not torch.equal(points, other)
-
-
 # ---------------------------------------------------------------------------------------------- the networks
 def test_maxout_takes_the_largest_of_consecutive_pieces():
     layer = nn.Linear(2, 4)
@@ -130,33 +110,6 @@ def test_generator_batch_norm_and_initialisation():
     assert plain.weight.abs().max() <= 0.05 and torch.count_nonzero(plain.bias) > 0
 
 
-def test_toy_data_composes_the_protocols_networks_batch_and_optimizer():
-    cfg = make_config("data=toy_ring")
-    g, d = cfg.model.generator, cfg.model.discriminator
-    assert cfg.model._target_ == "ganexp.modules.GANModule" and cfg.model.z_dim == 2 and cfg.model.d_pack == 1
-    assert (g.width, g.depth, g.batch_norm, g.init_std) == (400, 4, True, 0.02)
-    assert (d.width, d.depth, d.maxout, d.init_std, d.norm) == (200, 3, 5, 0.02, "none")
-    assert cfg.data.batch_size == 100 and cfg.data.source.n == 100_000 and cfg.data.source.std == 0.01
-    assert cfg.optimizer.g == cfg.optimizer.d
-    assert cfg.optimizer.g.lr == 1e-4 and list(cfg.optimizer.g.betas) == [0.8, 0.999]
-    module = build_module(cfg, build_data(cfg))
-    assert sum(isinstance(m, nn.BatchNorm1d) for m in module.generator.modules()) == 4
-    assert sum(isinstance(m, Maxout) for m in module.discriminator.modules()) == 3
-    opt_g, opt_d = module.configure_optimizers()[0]
-    assert isinstance(opt_d, torch.optim.Adam) and opt_d.defaults["betas"] == (0.8, 0.999)
-    assert make_config("data=toy_grid").data.source.std == 0.05
-    # D judges 100 packs a step, as in the reference: the batch grows with the pack
-    assert make_config("data=toy_ring", "model.d_pack=3").data.batch_size == 300
-    # a loss that brings its paper's optimizer keeps it; the command line still wins
-    wgan = make_config("data=toy_grid", "loss=wgan")
-    assert wgan.optimizer.d._target_ == "torch.optim.RMSprop" and wgan.sched.d_steps == 5
-    gp = make_config("data=toy_ring", "loss=gp")
-    assert list(gp.optimizer.g.betas) == [0.5, 0.9] and gp.sched.d_steps == 5
-    assert list(make_config("data=toy_ring", "loss=lsgan").optimizer.g.betas) == [0.8, 0.999]
-    assert make_config("data=toy_ring", "optim@optimizer.g=sgd").optimizer.g._target_ == "torch.optim.SGD"
-    assert make_config().optimizer.g.lr == 2e-4  # image data keeps DCGAN's Adam
-
-
 def test_toy_modes_experiment_sweeps_every_loss_and_five_seeds():
     register()
     with initialize_config_dir(str(CONF), version_base="1.3"):
@@ -167,21 +120,3 @@ def test_toy_modes_experiment_sweeps_every_loss_and_five_seeds():
     assert len(set(params.seed.split(","))) >= 5
     # the protocol as the data and model files set it, run as long as the reference (400 epochs of 1,000 batches)
     assert cfg.model.generator.width == 400 and cfg.data.batch_size == 100 and cfg.trainer.max_iters == 400_000
-
-
-def test_toy_run_learns_modes_and_writes_scatter_plots(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    threads = torch.get_num_threads()
-    try:  # one thread: these small matrix products gain nothing from two, and lose much on a busy CPU
-        train(make_config("data=toy_ring", "trainer.max_iters=1000", "eval.every_n_steps=250", "monitor=toy/modes",
-                          "trainer.progress=false", "trainer.num_threads=1"))
-    finally:
-        torch.set_num_threads(threads)
-    metrics = json.loads((tmp_path / "metrics.json").read_text())
-    assert [e["iteration"] for e in metrics["evals"]] == [250, 500, 750, 1000]
-    # G's samples start at the origin, 100 std from every mode of the radius-1 ring (no high-quality sample);
-    # within 1,000 iterations they reach the ring (seed 0: 6 modes at 250, 5.9% high quality at 1,000)
-    assert max(e["toy/modes"] for e in metrics["evals"]) >= 4
-    assert max(e["toy/high_quality"] for e in metrics["evals"]) > 0.02
-    assert metrics["best"]["metric"] == "toy/modes"
-    assert (tmp_path / "samples" / "progress.png").exists() and (tmp_path / "samples" / "iter_001000.png").exists()

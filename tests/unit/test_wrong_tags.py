@@ -1,23 +1,21 @@
 """Untagged images (`data.source.untagged`, a "none" value per attribute group) and where a matching-aware D's
 wrong tags come from (`model.wrong_sampling`): the report's claim that drawing them from the data (half "none")
-teaches D to spot untagged images, and that drawing the colours uniformly fixes it. Also: acc/cond skips "none"."""
+teaches D to spot untagged images, and that drawing the colours uniformly fixes it. Also: acc/cond skips "none".
 
-import json
+Its in-process runs and builds: tests/integration/test_wrong_tags_runs.py."""
+
 import math
 
-import pytest
 import torch
-from conftest import make_config
+from helpers.masks import share
 from torch.testing import assert_close
 
-from ganexp.build import build_data, build_module
 from ganexp.data.module import ImageData, fully_tagged, untagged_values
 from ganexp.data.sources import Faces
 from ganexp.eval import images as eval_images
 from ganexp.eval.metrics import condition_accuracy
 from ganexp.modules.cgan import other_combination, other_condition, real_values, shifted_labels
 from ganexp.nets.text import sentences
-from ganexp.train import main as train
 
 ATTRIBUTES = [("hair", ["blue", "red", "green", "none"]), ("eyes", ["red", "aqua", "none"])]
 NONE = torch.tensor([3, 2])
@@ -30,10 +28,6 @@ def half_untagged(n: int = DRAWS, seed: int = 0) -> torch.Tensor:
     tagged = torch.stack([torch.randint(3, (n // 2,), generator=gen), torch.randint(2, (n // 2,), generator=gen)], 1)
     labels = torch.cat([tagged, NONE.expand(n - n // 2, 2)])
     return labels[torch.randperm(n, generator=gen)]
-
-
-def share(mask: torch.Tensor) -> float:
-    return mask.float().mean().item()
 
 
 def test_untagged_faces_get_a_none_value_and_keep_their_images():
@@ -154,28 +148,3 @@ def test_the_evaluator_learns_tagged_images_and_real_values_only(tmp_path, monke
     tagged = fully_tagged(train_labels, [12, 10])
     assert seen["groups"] == [12, 10] and 0 < len(seen["labels"]) == int(tagged.sum()) < len(train_labels)
     assert torch.equal(seen["labels"], train_labels[tagged]) and int(seen["labels"].max()) < 12
-
-
-@pytest.mark.parametrize("sampling", ["uniform", "colours"])
-def test_a_built_cgan_never_offers_none_as_a_wrong_tag(sampling):
-    cfg = make_config("debug=smoke", "model=cgan", "model.wrong_weight=1", f"model.wrong_sampling={sampling}",
-                      "data.source.untagged=0.5")
-    data = build_data(cfg)
-    module = build_module(cfg, data)
-    labels = data.train_images[1].repeat(10, 1)
-    assert share((labels == torch.tensor([12, 10])).all(1)) == pytest.approx(0.5, abs=0.1)
-    torch.manual_seed(0)
-    wrong = module.wrong_labels(labels)
-    assert (wrong[:, 0] < 12).all() and (wrong[:, 1] < 10).all() and not (wrong == labels).all(1).any()
-
-
-@pytest.mark.parametrize("sampling", ["uniform", "shift", "colours", "none"])
-def test_each_wrong_sampling_trains_on_half_untagged_faces(sampling, tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    train(make_config("debug=smoke", "model=cgan", "model.wrong_weight=1", f"model.wrong_sampling={sampling}",
-                      "data.source.untagged=0.5"))
-    metrics = json.loads((tmp_path / "metrics.json").read_text())
-    final = metrics["final"]
-    assert ("d/wrong" in final) == (sampling != "none")
-    assert 0 <= final["acc/cond"] <= 1 and 0 <= final["acc/cond/hair"] <= 1
-    assert '"none"' in metrics["measured_with"]["acc"]

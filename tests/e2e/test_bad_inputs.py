@@ -4,55 +4,16 @@ traceback, and the job's earlier results left where they were.
 The table runs `run.py`'s own entry point in this process (same code path as the command, a fraction of the start-up
 cost); three cases also run as real processes to check the exit status the shell sees."""
 
-import importlib.util
+import importlib
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from conftest import ROOT
-from hydra.core.global_hydra import GlobalHydra
+from helpers.bad_inputs import SMOKE, assert_left_alone, earlier_results, run_entry
 
-from ganexp.errors import report_errors, tool_main
-
-SMOKE = ["debug=smoke", "eval.enabled=false"]
-EARLIER = {"metrics.json": '{"earlier": true}', "status.json": '{"status": "completed", "metric": 1.5}',
-           "checkpoints/last.ckpt": "weights", "tb/events.out.tfevents.1": "events", "samples/iter_000008.png": "png"}
-
-
-def _run_module():
-    spec = importlib.util.spec_from_file_location("ganexp_run_entry", ROOT / "run.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-ENTRY = _run_module()
-
-
-def earlier_results(job: Path) -> None:
-    for name, text in EARLIER.items():
-        (job / name).parent.mkdir(parents=True, exist_ok=True)
-        (job / name).write_text(text)
-
-
-def assert_left_alone(job: Path) -> None:
-    for name, text in EARLIER.items():
-        assert (job / name).read_text() == text, name
-    assert not (job / "previous").exists() and not (job / "config.yaml").exists()
-
-
-def run_entry(argv: list[str], monkeypatch) -> int:
-    monkeypatch.setattr(sys, "argv", ["run.py", *argv])
-    monkeypatch.setenv("HYDRA_MAIN_MODULE", "__main__")  # Hydra finds conf/ beside run.py, as for `python run.py`
-    GlobalHydra.instance().clear()
-    try:
-        return report_errors(ENTRY.main)
-    except SystemExit as stop:
-        return stop.code
-    finally:
-        GlobalHydra.instance().clear()
+from ganexp.errors import tool_main
 
 
 def cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:

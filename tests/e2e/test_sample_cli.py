@@ -1,0 +1,33 @@
+"""Evaluation inside real (smoke) runs: metrics, best checkpoint, pictures, and the sample CLI.
+
+The tests that start processes of this subject; the others are in tests/integration/test_eval_run.py."""
+
+import json
+import subprocess
+import sys
+
+from conftest import ROOT
+
+
+def sample(*args):
+    return subprocess.run([sys.executable, "-m", "ganexp.sample", *map(str, args)], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_sample_cli_writes_requested_images(cgan_run, tmp_path):
+    run, _ = cgan_run
+    proc = sample(run, "--cond", "blue hair red eyes", "-n", 5, "--out", tmp_path / "one")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert sorted(p.name for p in (tmp_path / "one").iterdir()) == [f"{i:03d}.png" for i in range(5)] + ["grid.png"]
+
+    (tmp_path / "test.json").write_text(json.dumps([["red hair", "blue eyes"], ["black hair", "green eyes"],
+                                                    ["pink hair", "aqua eyes"]]))
+    proc = sample(run / "checkpoints" / "last.ckpt", "--cond-file", tmp_path / "test.json", "--out", tmp_path / "f")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    written = {p.name for p in (tmp_path / "f").iterdir()}
+    assert {"000.png", "001.png", "002.png", "grid.png", "accuracy.json"} <= written
+    accuracy = json.loads((tmp_path / "f" / "accuracy.json").read_text())
+    assert 0 <= accuracy["accuracy"] <= 1 and "hair" in accuracy
+
+    proc = sample(run, "--cond", "blue hair", "--out", tmp_path / "bad")
+    assert proc.returncode != 0 and "must name exactly one eyes value" in proc.stderr
