@@ -89,8 +89,8 @@ def run_checks(ctx: Context, names: list[str], budget_s: float, in_process: bool
         start = time.monotonic()
         limit = min(check.limit_s, deadline - start - MIN_S * (len(chosen) - i - 1))
         if check.cuda_only and not ctx.cuda:
-            result = Result(SKIP, {}, "CUDA only" + (" (on the CPU: tests/integration/test_host_syncs.py)" if check.name == "syncs"
-                                                      else ""))
+            on_cpu = " (on the CPU: tests/integration/test_host_syncs.py)" if check.name == "syncs" else ""
+            result = Result(SKIP, {}, "CUDA only" + on_cpu)
         elif limit < MIN_S / 2:
             result = Result(FAIL, {}, f"not run: {budget_s:.0f}s budget spent")
         else:

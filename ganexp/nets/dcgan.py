@@ -134,14 +134,19 @@ def minibatch_stddev(h: Tensor) -> Tensor:
     return torch.cat([h, std.expand(h.shape[0], 1, *h.shape[2:])], 1)
 
 
+def normal_init(m: nn.Module) -> None:
+    """N(0, 0.02) weights and zero biases of conv, deconv and linear layers (spectral-normed layers kept)."""
+    if isinstance(m, nn.Conv2d | nn.ConvTranspose2d | nn.Linear) and not hasattr(m, "weight_orig"):
+        nn.init.normal_(m.weight, 0.0, 0.02)
+        if m.bias is not None:
+            nn.init.zeros_(m.bias)
+
+
 def dcgan_init(m: nn.Module) -> None:
     """N(0, 0.02) conv weights and N(1, 0.02) norm scales, as in the DCGAN paper (spectral-normed layers kept)."""
     if hasattr(m, "weight_orig"):
         return
-    if isinstance(m, nn.Conv2d | nn.ConvTranspose2d | nn.Linear):
-        nn.init.normal_(m.weight, 0.0, 0.02)
-        if m.bias is not None:
-            nn.init.zeros_(m.bias)
-    elif isinstance(m, nn.BatchNorm2d | nn.GroupNorm):
+    normal_init(m)
+    if isinstance(m, nn.BatchNorm2d | nn.GroupNorm):
         nn.init.normal_(m.weight, 1.0, 0.02)
         nn.init.zeros_(m.bias)

@@ -22,7 +22,7 @@ from torch import Tensor, nn
 from torch.nn.utils import spectral_norm
 
 from ganexp.errors import ConfigError
-from ganexp.nets.dcgan import D_CONDS, D_NORMS, DCond
+from ganexp.nets.dcgan import D_CONDS, D_NORMS, DCond, normal_init
 from ganexp.ranges import Count, ZeroOrMore
 
 
@@ -31,16 +31,6 @@ def _side(image_size: int) -> int:
         raise ConfigError(f"data.image_size={image_size}: model/generator=infogan_mnist and "
                           "model/discriminator=infogan_mnist take 32 px images")
     return image_size // 4
-
-
-def _init(m: nn.Module) -> None:
-    """N(0, 0.02) weights and zero biases, as the reference's conv, deconv and linear layers."""
-    if hasattr(m, "weight_orig"):
-        return
-    if isinstance(m, nn.Conv2d | nn.ConvTranspose2d | nn.Linear):
-        nn.init.normal_(m.weight, 0.0, 0.02)
-        if m.bias is not None:
-            nn.init.zeros_(m.bias)
 
 
 class Generator(nn.Module):
@@ -60,7 +50,7 @@ class Generator(nn.Module):
             nn.ConvTranspose2d(c, width, 4, 2, 1), nn.BatchNorm2d(width), nn.LeakyReLU(0.2, True),
             nn.ConvTranspose2d(width, channels, 4, 2, 1), nn.Tanh(),
         )
-        self.apply(_init)
+        self.apply(normal_init)  # the reference's N(0, 0.02) weights, zero biases; norms at torch's
 
     def forward(self, z: Tensor, cond: Tensor | None = None) -> Tensor:
         h = z if cond is None else torch.cat([z, cond], 1)
@@ -100,7 +90,7 @@ class Discriminator(nn.Module):
         self.out = sn(nn.Linear(joined, 1))
         if cond_dim and cond == "projection":
             self.embed = sn(nn.Linear(cond_dim, hidden, bias=False))
-        self.apply(_init)
+        self.apply(normal_init)  # the reference's N(0, 0.02) weights, zero biases; norms at torch's
 
     def features(self, x: Tensor, cond: Tensor | None = None) -> Tensor:
         if cond is not None and self.d_cond == "expand":

@@ -184,8 +184,9 @@ def test_what_the_resnet_pair_cannot_take_is_one_error_line(override, message):
 
 
 def test_network_options_set_no_class_default_and_declare_ranges():
-    """What tests/integration/test_config.py checks for conf/*/*.yaml, for the network groups conf/model/{generator,discriminator}:
-    a value set in an option file is not also a default of its class; every numeric parameter declares its range."""
+    """What tests/integration/test_config.py checks for conf/*/*.yaml, for the network groups
+    conf/model/{generator,discriminator}: a value set in an option file is not also a default of its class; every
+    numeric parameter declares its range."""
     for path in sorted([*CONF.glob("model/generator/*.yaml"), *CONF.glob("model/discriminator/*.yaml")]):
         node = OmegaConf.to_container(OmegaConf.load(path))
         module, _, name = node["_target_"].rpartition(".")
