@@ -109,20 +109,18 @@ def table(runs: list[Run]) -> list[str]:
             continue
         failed = sum(not math.isfinite(r.fid_eval) for r in tried)
         best = best_draw(runs, loss)
-        finite = [r.fid_eval for r in tried if math.isfinite(r.fid_eval)]
-        settings = "–"
+        cells = ["–"] * 5  # best, its settings, median, fresh seeds, Inception FID: none without a finished run
         if best:
             d = draw(best.draw)
             extra = {"wgan": f", clip {d['clip']:.3g}", "gp": f", λ {d['gp_weight']:.3g}"}.get(loss, "")
-            settings = (f"draw {best.draw}: lr {d['lr']:.2g}, β1 {d['beta1']:.2f}, {d['disc_iters']} D step(s), "
-                        f"D norm {'on' if d['d_norm'] else 'off'}{extra}")
-        again = repeats(runs, loss)
+            again = repeats(runs, loss)
+            cells = [f"{best.fid_eval:.1f}",
+                     f"draw {best.draw}: lr {d['lr']:.2g}, β1 {d['beta1']:.2f}, {d['disc_iters']} D step(s), "
+                     f"D norm {'on' if d['d_norm'] else 'off'}{extra}",
+                     f"{statistics.median(r.fid_eval for r in tried if math.isfinite(r.fid_eval)):.1f}",
+                     fmt([r.fid_eval for r in again]), fmt([r.fid for r in again or [best]])]
         paper = PAPER[loss]
-        lines.append(f"| {NAMES[loss]} | {len(tried)} ({failed}) | {best.fid_eval:.1f} | {settings} | "
-                     f"{statistics.median(finite):.1f} | {fmt([r.fid_eval for r in again])} | "
-                     f"{fmt([r.fid for r in (again or ([best] if best else []))])} | {paper[0]} ± {paper[1]} |"
-                     if best else f"| {NAMES[loss]} | {len(tried)} ({failed}) | – | – | – | – | – | "
-                     f"{paper[0]} ± {paper[1]} |")
+        lines.append(f"| {NAMES[loss]} | {len(tried)} ({failed}) | {' | '.join(cells)} | {paper[0]} ± {paper[1]} |")
     return lines
 
 
