@@ -28,7 +28,7 @@ from ganexp.data.module import LabelSpace
 from ganexp.guard import Diverged, check_loss  # noqa: F401 (Diverged: ganexp.train imports it from here)
 from ganexp.losses import AdversarialLoss
 from ganexp.modules.bookkeeping import Bookkeeping
-from ganexp.modules.ema import EMA, GeneratorEMA
+from ganexp.modules.ema import EMA, Averaging, GeneratorEMA
 from ganexp.modules.packing import Packing
 from ganexp.nets import Discriminator, Generator
 from ganexp.ranks import worst_over_ranks
@@ -66,7 +66,7 @@ def latent(z: Tensor, prior: str) -> Tensor:
     return torch.erf(z / math.sqrt(2)) if prior == "uniform" else z
 
 
-class GANModule(Packing, Bookkeeping, pl.LightningModule):
+class GANModule(Averaging, Packing, Bookkeeping, pl.LightningModule):
     """The unconditional GAN (DCGAN with `model=dcgan`, the MLP pair with `model=toy`): labels are ignored.
 
     It receives its networks built (`conf/model/*.yaml` names them; `ganexp.build.build_module` completes them with
@@ -136,62 +136,10 @@ class GANModule(Packing, Bookkeeping, pl.LightningModule):
     def multilabel(self) -> bool:
         return self.labels.multilabel
 
-    def g_parts(self) -> nn.ModuleList:
-        """G and its condition encoder, as one module (what the EMA averages)."""
-        return nn.ModuleList([self.generator] + ([self.cond_g] if self.cond_g is not None else []))
-
-    def drawing_parts(self, ema: bool) -> tuple[nn.Module, nn.Module | None]:
-        """(G, its condition encoder): the averaged ones when `ema` and the EMA is on, else the trained ones."""
-        if ema and self.g_ema is not None:
-            if self._ema_stale:
-                self.refresh_ema_statistics()
-            parts = self.g_ema.module
-            return parts[0], parts[1] if len(parts) > 1 else None
-        return self.generator, self.cond_g
-
     def generate(self, z: Tensor, labels: Tensor | None = None, ema: bool = False) -> Tensor:
         """G's images; `ema=True` (evaluation, grids, sampling) draws with the moving average of G when it is on."""
         generator, cond = self.drawing_parts(ema)
         return generator(latent(z, self.z_prior), cond(labels) if cond is not None else None)
-
-    @torch.no_grad()
-    def update_ema(self) -> None:
-        """After each G step: the average moves towards G (before `g_ema.start` it just copies G)."""
-        if self.g_ema is None:
-            return
-        self.g_ema.update(self.g_parts(), copy_weights=self.ema_updates == 0 or self.iteration < self.ema_start)
-        self.ema_updates += 1
-        self._ema_stale = True
-
-    @torch.no_grad()
-    def refresh_ema_statistics(self, batches: int = 16, size: int = 64, seed: int = 0) -> None:
-        """BatchNorm's running statistics of the averaged G, recomputed for the averaged weights before it draws:
-        reset, then a cumulative average over `batches` forward passes in train mode on fixed noise (and
-        conditions drawn from the data's), the rule of torch.optim.swa_utils.update_bn. Copying the trained G's
-        statistics instead (NVlabs/stylegan2-ada-pytorch's training_loop.py, whose G has no BatchNorm) pairs them
-        with weights they were not measured on; on the DCGAN default job that copy made the average far worse than
-        the raw G (README, *Techniques*). Own RNG: the global one, and so the run, is untouched."""
-        self._ema_stale = False
-        parts = self.g_ema.module
-        norms = [m for m in parts.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-        if not norms:
-            return
-        momenta = [bn.momentum for bn in norms]
-        for bn in norms:
-            bn.reset_running_stats()
-            bn.momentum = None  # cumulative average over the passes
-        was_training = parts.training
-        parts.train()
-        gen = torch.Generator().manual_seed(seed)
-        for _ in range(batches):
-            z = torch.randn(size, self.z_dim, generator=gen).to(self.device)
-            labels = None
-            if self.conditional and len(self.conditions):
-                labels = self.conditions[torch.randint(len(self.conditions), (size,), generator=gen).to(self.device)]
-            self.generate(z, labels, ema=True)
-        for bn, momentum in zip(norms, momenta, strict=True):
-            bn.momentum = momentum
-        parts.train(was_training)
 
     def critic(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
         return self.judge(x, labels)[0]
@@ -206,7 +154,6 @@ class GANModule(Packing, Bookkeeping, pl.LightningModule):
         h = self.discriminator.features(x, cond)
         # fp32 scores: under bf16 autocast the losses, d/real, d/fake and the Wasserstein estimate would keep ~3 digits
         return self.discriminator.score(h, cond).float(), h
-
 
     def speed_up(self, channels_last: bool = False, compile: bool = False) -> None:
         """trainer=gpu_fast: NHWC memory layout, and torch.compile of G and of D's forward (not of a network whose
@@ -393,7 +340,6 @@ class GANModule(Packing, Bookkeeping, pl.LightningModule):
     def pictures(self, seed: int) -> dict[str, Tensor]:
         """Variant-specific grids (name -> [0, 1] image) saved at the end of training, e.g. code traversals."""
         return {}
-
 
     def setup(self, stage: str) -> None:
         """Under DDP each rank draws its own noise: ranks above 0 reseed from the run's seed and their rank (rank 0
