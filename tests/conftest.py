@@ -23,6 +23,8 @@ pytest_plugins = ["helpers.text_encoder", "helpers.inception_nets", "helpers.tra
 
 ROOT = Path(__file__).resolve().parents[1]
 CONF = ROOT / "conf"
+SMOKE = ("debug=smoke", "eval.enabled=false")  # the smoke job without its evaluation
+RESNET = ("model/generator=resnet", "model/discriminator=resnet")  # the SNGAN pair in place of the DCGAN one
 
 # one thread per pytest-xdist worker (the workers share the cores), else up to two
 torch.set_num_threads(1 if os.environ.get("PYTEST_XDIST_WORKER") else min(2, os.cpu_count() or 1))

@@ -11,14 +11,12 @@ import time
 
 import pytest
 import torch
-from conftest import ROOT, make_config
+from conftest import ROOT, SMOKE, make_config
 from helpers.run_status import wait_for_status
 
 from ganexp.errors import RunMismatch
 from ganexp.rundir import RunLock, set_aside
 from ganexp.train import main as train
-
-SMOKE = ["debug=smoke", "eval.enabled=false"]
 
 
 def start(*args: str) -> subprocess.Popen:

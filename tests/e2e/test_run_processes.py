@@ -13,14 +13,12 @@ import time
 
 import pytest
 import torch
-from conftest import ROOT, make_config
+from conftest import ROOT, SMOKE, make_config
 from helpers.run_folders import status, weights
 
 from ganexp.errors import RunMismatch
 from ganexp.report import read_events
 from ganexp.train import main as train
-
-SMOKE = ["debug=smoke", "eval.enabled=false"]
 
 
 def run_cli(*args, timeout=300):

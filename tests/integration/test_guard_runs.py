@@ -8,11 +8,9 @@ import math
 
 import pytest
 import torch
-from conftest import make_config
+from conftest import SMOKE, make_config
 
 from ganexp.train import main as train
-
-SMOKE = ["debug=smoke", "eval.enabled=false"]
 
 
 @pytest.mark.parametrize("max_iters, poisoned_at, stopped_at, kept", [

@@ -10,16 +10,14 @@ import math
 
 import pytest
 import torch
-from conftest import image_models, make_config
+from conftest import RESNET, SMOKE, image_models, make_config
 
 from ganexp.train import main as train
 
-SMOKE = ["debug=smoke", "eval.enabled=false"]
 # debug=smoke's values (it is a trainer option itself, so it cannot be picked beside cpu_fast)
 SMALL = ["trainer.progress=false", "trainer.max_iters=8", "trainer.ckpt_every=4", "model.z_dim=16",
          "model.generator.width=8", "model.discriminator.width=8", "data.source.n=288", "data.batch_size=16",
          "data.holdout=32", "eval.enabled=false", "log.images_every=4"]
-RESNET = ("model/generator=resnet", "model/discriminator=resnet")
 FEATURES = {  # what each feature adds to the command
     "r1_ema": [*SMOKE, "reg=r1", "reg.every=2", "g_ema.decay=0.99"],
     "diffaug": [*SMOKE, "augment=diffaug"],

@@ -5,14 +5,12 @@ variant with them (tests/integration/test_matrix.py).
 The in-process runs and builds of this subject; the others are in tests/unit/test_resnet.py."""
 
 import torch
-from conftest import make_config
+from conftest import RESNET, make_config
 from torch import nn
 from torch.testing import assert_close
 
 from ganexp.build import build_data, build_module
 from ganexp.nets.resnet import ConditionalBatchNorm2d
-
-RESNET = ("model/generator=resnet", "model/discriminator=resnet")
 
 
 def test_conditional_g_draws_the_class_it_is_given():

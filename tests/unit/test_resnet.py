@@ -10,7 +10,7 @@ import inspect
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import CONF, make_config
+from conftest import CONF, RESNET, make_config
 from omegaconf import OmegaConf
 from torch import nn
 from torch.nn.utils.spectral_norm import SpectralNorm
@@ -20,8 +20,6 @@ from ganexp.errors import ConfigError
 from ganexp.nets.resnet import ConditionalBatchNorm2d, Discriminator, Generator
 from ganexp.ranges import range_of, strip
 from ganexp.schema import validate
-
-RESNET = ("model/generator=resnet", "model/discriminator=resnet")
 
 
 # ---- shapes and the D contract (features, feature_size, score) ---------------------------------------------------
