@@ -59,9 +59,18 @@ def test_welch_by_hand():
 
 def test_statement_rows(tmp_path):
     runs = ce.read_runs([write(tmp_path / "r.csv", SEARCH + REPEATS)])
-    lines = {line.split(" | ")[0]: line for line in ce.statements(runs)[2:]}
-    assert lines["| WGAN GP"] == "| WGAN GP | -3.0 | 0.021 | 4.0 | WGAN GP better |"
-    assert lines["| LSGAN"].endswith("not measured (fewer than 2 fresh seeds a side) |")
+    text = ce.statements(runs)
+    lines = {" | ".join(line.split(" | ")[:2]): line for line in text[2:-2]}
+    assert lines["| WGAN GP | fid_eval"] == "| WGAN GP | fid_eval | -3.0 | 0.021 | 4.0 | WGAN GP better |"
+    assert lines["| LSGAN | fid_eval"].endswith("not measured (fewer than 2 fresh seeds a side) |")
+    # one Inception FID a side (NS GAN's seed 1 only): not measured in that metric
+    assert lines["| WGAN GP | Inception FID (1,000 images)"].endswith("not measured (fewer than 2 fresh seeds a "
+                                                                      "side) |")
+    assert text[-1].startswith("Against the statement at this scale: WGAN GP in fid_eval beats NS GAN")
+    worse = [row("gp", 0, v, seed=s) for s, v in zip((1, 2, 3), (7.0, 8.0, 9.0), strict=True)]
+    assert ce.statements(ce.read_runs([write(tmp_path / "w.csv", SEARCH + REPEATS[:3] + worse)]))[-1].startswith(
+        "The statement holds at this scale")  # NS GAN better is not against it
+    assert ce.statements(ce.read_runs([write(tmp_path / "s.csv", SEARCH)]))[-1].startswith("Not tested yet")
 
 
 def test_main_writes_the_study_and_prints_the_repeat_commands(tmp_path, capsys):
@@ -72,7 +81,8 @@ def test_main_writes_the_study_and_prints_the_repeat_commands(tmp_path, capsys):
     assert (tmp_path / "box.png").stat().st_size > 0 and (tmp_path / "budget.png").stat().st_size > 0
     out = capsys.readouterr().out.splitlines()
     assert out == [f"python run.py -m +experiment=created_equal +experiment/created_equal={loss} draw={d} seed=1,2,3 "
-                   "hydra/launcher=cpu_parallel" for loss, d in (("gan", 1), ("gp", 0))]
+                   "eval.features=inception eval.inception_samples=1000 hydra/launcher=cpu_parallel"
+                   for loss, d in (("gan", 1), ("gp", 0))]
 
 
 def test_no_jobs_is_one_line(tmp_path, capsys):
