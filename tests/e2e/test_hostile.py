@@ -3,12 +3,19 @@
 Each row (tests/helpers/hostile.py's `Case`) asserts the exit status, one `error:` line naming the culprit, no
 traceback, and that the run folder is byte-identical afterwards (or, for faults in the middle of a run, that nothing
 earlier was lost). The rows are kept by area in tests/helpers/hostile_*.py; TABLE below is all of them.
+
+This is the one place where a bad input a user can give (a config value or key, a data file, a state file, a tool
+argument) is tested end to end: a new one is a row, not a test elsewhere. Rows run in this process (the command's own
+code path) except a few real processes (the exit status the shell sees). tests/unit keeps a reader's or validator's
+own function-level checks; tests/integration/test_config.py the values accepted at a range's boundary. The one bad
+input that is wanted with its traceback, HYDRA_FULL_ERROR=1, is the plain test at the end.
 """
 
 import logging
+import os
 
 import pytest
-from helpers.hostile import Ctx, earlier_results, snapshot
+from helpers.hostile import SMOKE, Ctx, earlier_results, process, snapshot
 from helpers.hostile_config import CASES as CONFIG
 from helpers.hostile_data import CASES as DATA
 from helpers.hostile_entry import CASES as ENTRY
@@ -55,3 +62,9 @@ def test_hostile(case, tmp_path, monkeypatch, capfd):
         assert snapshot(ctx.job) == before, "the run folder changed"
     if case.check:
         case.check(ctx, outcome)
+
+
+def test_hydra_full_error_shows_the_traceback(tmp_path):
+    out = process(["run.py", *SMOKE, "data.image_size=48", f"hydra.run.dir={tmp_path / 'job'}"], tmp_path,
+                  env={**os.environ, "HYDRA_FULL_ERROR": "1"})
+    assert out.code != 0 and "Traceback" in out.err and "data.image_size=48" in out.err

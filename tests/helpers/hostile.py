@@ -1,9 +1,13 @@
 """The hostile-input suite's case type and the ways a case runs (tests/e2e/test_hostile.py holds the one table).
 
-A case is one thing a hostile user or a failing machine does to ganexp: a bad config value, a broken data file, a
-damaged state file, a signal, a kill -9, a filesystem fault, a wrong argument to a tool. Each case asserts the exit
+A case is one thing a hostile user or a failing machine does to ganexp: a bad config value or key, a broken data file,
+a damaged state file, a signal, a kill -9, a filesystem fault, a wrong argument to a tool. Each case asserts the exit
 status, exactly one `error: ...` line naming the culprit (when an error is expected), no traceback, and that the
 run folder is byte-identical afterwards (`untouched`) or, for faults in the middle of a run, its own `check`.
+
+This table is the one place where a bad input a user can give is tested end to end: a new one is a row here, not a
+test elsewhere. What stays in tests/unit is a reader's or validator's own function-level checks (the line and column
+a parser reports, a range's boundaries) and the misuse of an internal API by code.
 """
 
 import hashlib
@@ -15,12 +19,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from conftest import ROOT
+from conftest import ROOT, SMOKE
 from hydra.core.global_hydra import GlobalHydra
 
 from ganexp.errors import report_errors, tool_main
 
-SMOKE = ("debug=smoke", "eval.enabled=false")
 # What an earlier run of the job left in its folder: every case checks that it is still there, byte for byte.
 EARLIER = {"metrics.json": '{"earlier": true}', "status.json": '{"status": "completed", "metric": 1.5}',
            "checkpoints/last.ckpt": "weights", "tb/events.out.tfevents.1": "events", "samples/iter_000008.png": "png"}
@@ -109,8 +112,11 @@ def run_in_process(ctx: Ctx, argv: list[str]) -> Outcome:
     GlobalHydra.instance().clear()
     try:
         code = report_errors(entry().main)
-    except SystemExit as stop:
-        code = stop.code
+    except SystemExit as stop:  # as the interpreter ends: a message goes to stderr and the status is 1
+        code = 0 if stop.code is None else stop.code
+        if not isinstance(code, int):
+            print(code, file=sys.stderr)
+            code = 1
     finally:
         GlobalHydra.instance().clear()
     captured = ctx.capfd.readouterr()
@@ -139,7 +145,7 @@ def process(args: list[str], cwd: Path, timeout: float = 300, env: dict | None =
 
 # Row makers for the common shapes of a case.
 
-def run_case(id: str, area: str, args: tuple[str, ...] | list[str], names: str, *, smoke: bool = True,
+def run_case(id: str, area: str, args: tuple[str, ...] | list[str], names: str | None, *, smoke: bool = True,
              setup: Callable[[Ctx], None] | None = None, exit: int = 2,
              check: Callable[[Ctx, Outcome], None] | None = None) -> Case:
     """`python run.py [debug=smoke eval.enabled=false] args hydra.run.dir=<job>`, in this process (args that name
@@ -150,6 +156,25 @@ def run_case(id: str, area: str, args: tuple[str, ...] | list[str], names: str, 
     return Case(id, area, lambda ctx: run_in_process(ctx, [*ctx.words(words), *([] if own else
                                                                                  [f"hydra.run.dir={ctx.job}"])]),
                 names, exit=exit, setup=setup, check=check)
+
+
+def process_case(id: str, area: str, args: tuple[str, ...] | list[str], names: str, *,
+                 setup: Callable[[Ctx], None] | None = None, exit: int = 2) -> Case:
+    """`python run.py debug=smoke eval.enabled=false args hydra.run.dir=<job>` as a real process: the exit status the
+    shell sees, and the one error line as the last line of stderr. A process costs ~8 s of start-up: keep these few."""
+    def act(ctx: Ctx) -> Outcome:
+        return process(["run.py", *SMOKE, *ctx.words(tuple(args)), f"hydra.run.dir={ctx.job}"], cwd=ctx.tmp)
+
+    def last_line(ctx: Ctx, outcome: Outcome) -> None:
+        assert outcome.err.strip().splitlines()[-1].startswith("error: "), outcome.err[-2000:]
+    return Case(id, area, act, names, exit=exit, setup=setup, check=last_line)
+
+
+def only_line(line: str) -> Callable[[Ctx, Outcome], None]:
+    """A check: standard error is `line` and nothing else ({tmp}, {job}, {root} filled in)."""
+    def check(ctx: Ctx, outcome: Outcome) -> None:
+        assert outcome.err.strip() == ctx.words((line,))[0], outcome.err[-2000:]
+    return check
 
 
 def tool_case(id: str, tool: str, args: tuple[str, ...] | list[str], names: str, *,

@@ -1,8 +1,10 @@
-"""Hostile-suite rows: the user's own data files (anime, cartoon_set, iclevr, folder): missing, empty, malformed,
-odd encodings and images, nesting. Each stops before the run folder is touched, naming the file (and line).
+"""Hostile-suite rows: the user's own data files (anime, cartoon_set, iclevr, folder, fashion_mnist): missing, empty,
+malformed, odd encodings and images, nesting. Each stops before the run folder is touched, naming the file (and line).
 
-What is accepted instead (a UTF-8 or UTF-16 byte-order mark, CRLF or CR line ends, blank lines, trailing blanks,
-grey, palette, CMYK, 16-bit and 1x1 images, hidden files) is tested in tests/unit/test_files.py.
+The one table of bad inputs (see tests/helpers/hostile.py); the readers' own function-level checks stay in
+tests/unit/test_files.py and tests/unit/test_fashion_mnist_files.py. What is accepted instead (a UTF-8 or UTF-16
+byte-order mark, CRLF or CR line ends, blank lines, trailing blanks, grey, palette, CMYK, 16-bit and 1x1 images,
+hidden files) is tested in tests/unit/test_files.py and tests/unit/test_files_accepted.py.
 """
 
 import json
@@ -13,8 +15,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from helpers.fashion_files import N_TEST, write_fashion
 from helpers.format_folders import anime, cartoon_set, folder, iclevr
-from helpers.hostile import Ctx, run_case
+from helpers.hostile import Ctx, process_case, run_case
 
 ANIME = ("model=cgan", "data=anime", "data.root={root}", "data.holdout=8")
 EXTRA = (*ANIME, "data.source.format=extra")
@@ -165,6 +168,13 @@ def empty_folder(ctx: Ctx) -> None:
 CASES = [
     run_case("data: missing data folder", "data", ["data=anime", "data.root=/nonexistent/anime"],
              "/nonexistent/anime/tags_clean.csv"),
+    process_case("data: missing data folder, in a real process", "data", ["data=anime", "data.root={tmp}/none"],
+                 "label file not found: {tmp}/none/tags_clean.csv"),
+    run_case("data: no data.root", "data", ["data=folder"], "Missing mandatory value: data.root"),
+    run_case("data: fashion_mnist, a holdout above its test split", "data",
+             ["data=fashion_mnist", "data.root={root}", "data.cache_dir={tmp}/cache", f"data.holdout={N_TEST + 1}"],
+             f"data.holdout={N_TEST + 1}: the data's official test split, which the held-out images come from, has "
+             f"{N_TEST} images", setup=lambda ctx: write_fashion(ctx.root)),
     run_case("data: empty image folder", "data", ["data=folder", "data.root={root}"], "no image files",
              setup=empty_folder),
     run_case("data: truncated image", "data", ["data=folder", "data.root={root}", "data.holdout=8"], "{root}/a/1.png",

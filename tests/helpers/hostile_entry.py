@@ -3,12 +3,15 @@
 Sampling rows copy one tiny trained cgan run (trained once per test process, `hostile_runs.trained`) into the job
 folder and damage or misuse it; each asserts that nothing was written where the images would go. Report rows lay
 down finished jobs as a run leaves them (`helpers.fake_jobs.fake_job`); findings rows a small repository (`--root`).
+
+The one table of bad inputs (see tests/helpers/hostile.py); a tool's own functions (the findings file's reader, the
+report's tables) keep their function-level checks in tests/unit.
 """
 
 import torch
 
 from helpers.fake_jobs import fake_job
-from helpers.hostile import Case, Ctx, Outcome, tool_case, tool_in_process
+from helpers.hostile import Case, Ctx, Outcome, only_line, tool_case, tool_in_process
 from helpers.hostile_runs import lay_trained
 
 OUT = "{tmp}/out"  # where a sample case would write: it must not exist afterwards
@@ -62,7 +65,8 @@ def sample(id: str, args: list[str], names: str, setup=cgan) -> Case:
 
 SAMPLE = [
     tool_case("entry: sample of a missing folder", "sample", ["{tmp}/nowhere"],
-              "nowhere: no such run folder or checkpoint file"),
+              "{tmp}/nowhere: no such run folder or checkpoint file",
+              check=only_line("error: {tmp}/nowhere: no such run folder or checkpoint file")),
     sample("no images", ["-n", "0"], "-n 0: must be at least 1"),
     sample("negative count", ["-n", "-3"], "-n -3: must be at least 1"),
     sample("unknown class", ["--cond", "teal hair red eyes"], "--cond: condition 'teal hair red eyes' must name "
@@ -153,7 +157,8 @@ def report(id: str, args: list[str], names: str, setup=finished) -> Case:
 
 
 REPORT = [
-    tool_case("entry: report of a missing folder", "report", ["{tmp}/nowhere"], "nowhere: no such sweep folder"),
+    tool_case("entry: report of a missing folder", "report", ["{tmp}/nowhere"], "{tmp}/nowhere: no such sweep folder",
+              check=only_line("error: {tmp}/nowhere: no such sweep folder")),
     report("an empty folder", ["{tmp}/empty"], "{tmp}/empty: no jobs here",
            setup=lambda ctx: (ctx.tmp / "empty").mkdir()),
     report("a file for a folder", ["{tmp}/afile"], "{tmp}/afile: a file, not a sweep folder or run folder",
@@ -165,7 +170,7 @@ REPORT = [
     report("a metric no job logged", ["{job}", "--metric", "acc/cond"],
            "--metric 'acc/cond': no job logged it (they logged: "),
     report("a metric ganexp does not know", ["{job}", "--metric", "fid_evl"],
-           "--metric 'fid_evl': not a metric ganexp knows"),
+           "error: --metric 'fid_evl': not a metric ganexp knows"),  # the line begins with it
     report("an unknown baseline", ["{job}", "--baseline", "loss=gan"], "--baseline 'loss=gan' is not a setting"),
     report("an unknown grid", ["{job}", "--grid", "cond_hair"], "--grid cond_hair: no job has samples/cond_hair.png"),
     report("--out an existing file", ["{job}", "--out", "{tmp}/afile"], "--out {tmp}/afile: is a file",

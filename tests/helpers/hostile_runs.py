@@ -1,6 +1,9 @@
 """Hostile-suite rows: a run folder's identity and damaged state files (status, config, checkpoints), the kill -9
 points whose state can be laid down exactly, and filesystem faults (a full disk, a file where a folder should be,
-a folder nothing can be written to)."""
+a folder nothing can be written to).
+
+The one table of bad inputs (see tests/helpers/hostile.py); a reader's own function-level checks (the metrics
+store's line numbers: tests/unit/test_store.py) stay in tests/unit."""
 
 import errno
 import json
@@ -175,13 +178,19 @@ CASES = [
     Case("state: same settings, completed, resumed", "state",
          lambda ctx: run_in_process(ctx, [*SMOKE, "resume=true", f"hydra.run.dir={ctx.job}"]), None, exit=0,
          setup=same_settings_completed),
-    run_case("state: extend_from a missing folder", "state", ("extend_from={tmp}/nowhere",), "no such folder"),
+    run_case("state: extend_from a missing folder", "state", ("extend_from={tmp}/nowhere",),
+             "extend_from={tmp}/nowhere: no such folder"),
+    run_case("state: extend_from a run as long", "state", ("extend_from={tmp}/short", "trainer.max_iters=6"),
+             "{tmp}/short already ran 8 iterations; trainer.max_iters=6 must be more",
+             setup=lambda ctx: shutil.copytree(trained(), ctx.tmp / "short")),
     run_case("state: extend_from a damaged status", "state", ("extend_from={tmp}/short", "trainer.max_iters=12"),
              "status.json is not valid JSON", setup=lambda ctx: (ctx.tmp / "short").mkdir() or write(
                  "status.json", "{", status=None)(Ctx(ctx.tmp, ctx.tmp / "short", ctx.root, None, None)) or (
                  ctx.tmp / "short" / "config.yaml").write_text(recorded("trainer.max_iters=12"))),
     run_case("state: extend_from a run of other settings", "state",
-             ("extend_from={tmp}/short", "trainer.max_iters=12", "loss=lsgan"), "no run there has this job's",
+             ("extend_from={tmp}/short", "trainer.max_iters=12", "loss=lsgan"),
+             "extend_from={tmp}/short: no run there has this job's settings; the nearest, {tmp}/short, differs in "
+             "loss._target_ (ganexp.losses.LSGAN here, ganexp.losses.BCE there)",
              setup=lambda ctx: shutil.copytree(trained(), ctx.tmp / "short")),
     run_case("state: extend_from a damaged checkpoint", "state", ("extend_from={tmp}/short", "trainer.max_iters=12"),
              "last.ckpt is damaged", setup=lambda ctx: shutil.copytree(trained(), ctx.tmp / "short") and (

@@ -1,21 +1,15 @@
-"""Every option of every group composes and builds; bad keys and values fail at start-up naming the key."""
-
-import re
-import subprocess
-import sys
+"""Every option of every group composes and builds, and each declared range accepts its boundary values. Bad keys and
+values (each stops at start-up naming the key) are rows of the hostile table: tests/helpers/hostile_config.py."""
 
 import pytest
 import torch
-from conftest import CONF, ROOT, built_in_data, group_options, make_config
-from hydra.errors import ConfigCompositionException
-from omegaconf.errors import ConfigAttributeError, ValidationError
+from conftest import CONF, built_in_data, group_options, make_config
 
 from ganexp.build import build_data, build_module
 from ganexp.losses import WGAN, WGANGP
 from ganexp.ranges import Range, range_of, strip
-from ganexp.schema import ConfigError, validate
+from ganexp.schema import validate
 
-SMOKE = "debug=smoke"
 # options that are only valid with another choice; each entry lists the extra overrides they need
 NEEDS = {("cond", c): ["model=cgan"] for c in ("onehot", "embed", "text")}
 NEEDS |= {("model", "toy"): ["data=toy_ring"], ("data", "toy_ring"): ["model=toy"], ("data", "toy_grid"): ["model=toy"]}
@@ -32,7 +26,7 @@ def all_options():
 @pytest.mark.parametrize(("group", "option"), list(all_options()))
 def test_every_option_composes_and_builds(group, option):
     override = f"optim@optimizer.d={option}" if group == "optim" else f"{group}={option}"
-    cfg = make_config(SMOKE, override, *NEEDS.get((group, option), []))
+    cfg = make_config("debug=smoke", override, *NEEDS.get((group, option), []))
     validate(cfg)
     datamodule = build_data(cfg)
     module = build_module(cfg, datamodule)
@@ -61,52 +55,20 @@ def test_loss_brings_its_papers_recipe():
 
 
 def test_loss_choice_sets_d_normalisation():
-    cfg = make_config(SMOKE, "loss=gp")
+    cfg = make_config("debug=smoke", "loss=gp")
     module = build_module(cfg, build_data(cfg))
     assert isinstance(module.loss, WGANGP)
     assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in module.discriminator.modules())
-    cfg = make_config(SMOKE, "loss=wgan")
+    cfg = make_config("debug=smoke", "loss=wgan")
     module = build_module(cfg, build_data(cfg))
     assert isinstance(module.loss, WGAN)
     assert any(isinstance(m, torch.nn.BatchNorm2d) for m in module.discriminator.modules())
 
 
-@pytest.mark.parametrize(
-    ("overrides", "message"),
-    [
-        (["loss=wgan", "loss.clip=abc"], "loss.clip: Value 'abc'"),
-        (["model.z_dim=1.5"], "model.z_dim"),
-        (["optimizer.d.lr=-1"], "optimizer.d.lr=-1"),
-        (["sched.d_every=0"], "sched.d_every=0"),
-        (["+sched.milestones=[{at: 5, g_every: 0}]"], "sched.milestones[0].g_every=0"),
-        (["data.image_size=48"], "data.image_size=48"),
-        (["+optimizer.d.nesterov=true"], "optimizer.d.nesterov: not a parameter of torch.optim.Adam"),
-        (["trainer.max_iters=0"], "trainer.max_iters"),
-    ],
-)
-def test_bad_values_fail_naming_the_key(overrides, message):
-    with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("(", r"\(")):
-        validate(make_config(*overrides))
-
-
-def test_unknown_key_wrong_type_and_unknown_option_fail_at_composition():
-    with pytest.raises(ConfigCompositionException) as err:
-        make_config("loss.clipp=0.1")
-    assert isinstance(err.value.__cause__, ConfigAttributeError) and "clipp" in str(err.value.__cause__)
-    with pytest.raises(ConfigCompositionException) as err:
-        make_config("sched.d_every=often")
-    assert isinstance(err.value.__cause__, ValidationError) and "sched.d_every" in str(err.value.__cause__)
-    with pytest.raises(ConfigCompositionException, match="loss/hingee"):
-        make_config("loss=hingee")
-
-
-def test_cli_prints_one_line_naming_the_key(tmp_path):
-    proc = subprocess.run(
-        [sys.executable, "run.py", "debug=smoke", "sched.d_every=0", f"hydra.run.dir={tmp_path}"],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
-    )
-    assert proc.returncode == 2
-    assert proc.stderr.strip().splitlines()[-1] == "error: sched.d_every=0: must be >= 1"
+def test_the_none_options_switch_the_regulariser_and_augmentation_off():
+    cfg = make_config("debug=smoke", "augment=none", "reg=none")
+    module = build_module(cfg, build_data(cfg))
+    assert module.augment is None and module.regularizer is None
 
 
 def test_every_default_has_one_home():
@@ -162,33 +124,22 @@ def test_range_is_read_next_to_the_type():
     assert strip(Annotated[int, Range(1)]) is int and strip(Annotated[int, Range(1)] | None) == int | None
 
 
+# the value just past each boundary is refused: a row of the hostile table (tests/helpers/hostile_config.py's
+# "zero loss limit", "EMA that never moves", "seed above 2**32 - 1", "real label 0", "no update at all", ...)
 @pytest.mark.parametrize(
-    ("overrides", "message"),
+    "overrides",
     [
-        (["model.z_dim=0"], "model.z_dim=0: must be >= 1"),  # set at model, checked at the generator it reaches
-        (["guard.max_loss=0"], "guard.max_loss=0.0: must be > 0"),
-        (["guard.max_loss=1e-9"], None),
-        (["g_ema.decay=1"], "g_ema.decay=1.0: must be in [0, 1)"),
-        (["g_ema.decay=0.999"], None),
-        (["eval.floor=1.0"], None),
-        (["seed=4294967296"], "seed=4294967296: must be in [0, 4294967295]"),
-        (["seed=4294967295"], None),
-        (["loss=gan", "loss.real_label=0"], "loss.real_label=0: must be in (0, 1]"),
-        (["loss=gp", "loss.gp_weight=0"], None),
-        (["+sched.milestones=[{at: 5, d_every: 0}]"], "sched.milestones[0].d_every=0: must be >= 1"),
-        (["sched.d_steps=0"], None),  # G alone trains: allowed
-        (["sched.d_steps=0", "sched.g_steps=0"], "sched: d_steps=0 and g_steps=0 update neither network"),
-        (["+sched.milestones=[{at: 100, g_steps: 0}]", "sched.d_steps=0"], "sched.milestones (at 100)"),
-        (["trainer.num_threads=null"], None),
+        ["guard.max_loss=1e-9"],
+        ["g_ema.decay=0.999"],
+        ["eval.floor=1.0"],
+        ["seed=4294967295"],
+        ["loss=gp", "loss.gp_weight=0"],
+        ["sched.d_steps=0"],  # G alone trains: allowed
+        ["trainer.num_threads=null"],
     ],
 )
-def test_declared_ranges_at_their_boundaries(overrides, message):
-    cfg = make_config(SMOKE, *overrides)
-    if message is None:
-        validate(cfg)
-        return
-    with pytest.raises(ConfigError, match=re.escape(message)):
-        validate(cfg)
+def test_declared_ranges_accept_their_boundaries(overrides):
+    validate(make_config("debug=smoke", *overrides))
 
 
 def test_every_numeric_setting_declares_a_range():

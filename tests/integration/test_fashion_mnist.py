@@ -18,7 +18,6 @@ from torch.testing import assert_close
 from ganexp.build import build_data
 from ganexp.data import fashion_mnist as fm
 from ganexp.data.module import to_float
-from ganexp.errors import ConfigError
 from ganexp.train import main as train
 
 
@@ -64,8 +63,7 @@ def test_a_smaller_holdout_is_a_fixed_part_of_the_test_split_and_never_trained_o
     assert picked == sorted(set(picked))  # distinct test images, in file order
     again = build_data(config(folder, "data.holdout=8", cache=tmp_path / "cache")).heldout_images[0]
     assert torch.equal(again, held_images)  # the same choice every time
-    with pytest.raises(ConfigError, match=r"data.holdout=21: .*test split.* has 20 images"):
-        build_data(config(folder, "data.holdout=21", cache=tmp_path / "cache")).load()
+    # more than the test split's 20: the hostile table's row "data: fashion_mnist, a holdout above its test split"
 
 
 def test_cgan_run_trains_on_the_training_files_and_judges_with_the_test_split(tmp_path, monkeypatch):

@@ -1,5 +1,6 @@
 """The user-file data options run end to end: `python run.py data=<format> data.root=<folder>` trains on a small
-fixture of each real format, and a broken file stops the run at start-up naming the file and line.
+fixture of each real format. A broken file or a missing data.root stops the run at start-up naming the file and line
+or the key: rows of the hostile table (tests/helpers/hostile_data.py).
 
 Its tests that start processes: tests/e2e/test_file_runs_cli.py."""
 
@@ -26,10 +27,3 @@ def test_smoke_run_on_each_user_file_format(data, tmp_path, monkeypatch):
     assert metrics["status"] == "completed" and metrics["iterations"] == 8
     if data == "iclevr":
         assert {"acc/cond", "acc/test"} <= set(metrics["final"])  # the multi-label rule, on train and test.json
-
-
-def test_missing_root_is_a_config_error():
-    with pytest.raises(Exception, match="root"):
-        from ganexp.build import build_data
-
-        build_data(make_config("debug=smoke", "data=folder"))

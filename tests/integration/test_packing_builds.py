@@ -2,13 +2,12 @@
 tensors, on a critic whose gradient is known, and in smoke runs of every variant and loss
 (tests/integration/test_matrix.py).
 
-The in-process runs and builds of this subject; the others are in tests/unit/test_packing.py."""
+The in-process runs and builds of this subject; the others are in tests/unit/test_packing.py, and a pack size that
+does not divide the batch, or is 0, is a row of the hostile table (tests/helpers/hostile_config.py)."""
 
-import pytest
 from conftest import make_config
 
 from ganexp.build import build_data, build_module
-from ganexp.schema import ConfigError
 
 
 def test_packed_dcgan_d_reads_m_images_and_their_conditions():
@@ -19,11 +18,3 @@ def test_packed_dcgan_d_reads_m_images_and_their_conditions():
     real, labels = next(iter(build_data(cfg).train_dataloader()))
     assert module.critic(real.float() / 127.5 - 1, labels).shape == (len(real) // 2,)
 
-
-def test_pack_size_must_divide_the_batch():
-    cfg = make_config("debug=smoke", "model.d_pack=3", "data.batch_size=16")
-    with pytest.raises(ConfigError, match=r"model.d_pack=3 does not divide data.batch_size=16"):
-        build_module(cfg, build_data(cfg))
-    cfg = make_config("debug=smoke", "model.d_pack=0")
-    with pytest.raises(ConfigError, match=r"model.d_pack=0"):
-        build_module(cfg, build_data(cfg))

@@ -10,14 +10,12 @@ from torch.testing import assert_close
 
 from ganexp.build import build_data, build_module
 
-SMOKE = "debug=smoke"
-
 
 @pytest.mark.parametrize("model", ["dcgan", "infogan"])
 def test_configured_prior_is_what_g_receives(model):
     seen = []
     for prior in ("normal", "uniform"):
-        cfg = make_config(SMOKE, f"model={model}", f"model.z_prior={prior}")
+        cfg = make_config("debug=smoke", f"model={model}", f"model.z_prior={prior}")
         module = build_module(cfg, build_data(cfg))
         hook = module.generator.register_forward_hook(lambda m, args, out: seen.append(args[0].detach().clone()))
         z = torch.randn(64, module.z_dim, generator=torch.Generator().manual_seed(1))

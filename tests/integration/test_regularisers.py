@@ -13,7 +13,7 @@ from torch.testing import assert_close
 from ganexp.build import build_data, build_module
 from ganexp.losses import BCE, WGANGP
 from ganexp.regularisers import R1, PathLength, Requirements, StepInputs, requirements
-from ganexp.schema import ConfigError, validate
+from ganexp.schema import validate
 from ganexp.train import main as train
 
 C, H, W, Z = 1, 2, 3, 4  # G(z) = A z as a 1 x 2 x 3 image from a 4-vector: J^T y = A^T y
@@ -134,10 +134,8 @@ def test_path_length_keeps_d_norm_compiles_d_not_g_and_refuses_fp16():
     assert module.generator._compiled_call_impl is None  # G's input gradient is differentiated: G stays eager
     assert not hasattr(module.discriminator.features, "__self__")  # D compiled (a bound method when left eager)
     validate(make_config("reg=path_length", "model.discriminator.norm=batch"))  # no per-sample gradient of D
-    with pytest.raises(ConfigError, match="trainer.precision=16-mixed with reg=PathLength"):
-        validate(make_config("reg=path_length", "trainer.precision=16-mixed"))
-    with pytest.raises(ConfigError, match="reg._target_=ganexp.losses.LSGAN: not a regulariser"):
-        validate(make_config("reg=r1", "reg._target_=ganexp.losses.LSGAN", "~reg.gamma", "~reg.every"))
+    # fp16 and a _target_ that is not a regulariser are refused: the hostile table's rows "config: fp16 with path
+    # length" and "config: a regulariser that is not one"
 
 
 def test_g_step_adds_the_path_length_term_to_g_loss():

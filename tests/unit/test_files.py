@@ -87,7 +87,7 @@ def test_unknown_options_are_rejected():
         validate(make_config("data=anime", "data.root=x", "data.source.format=csv"))
 
 
-@pytest.mark.parametrize("overrides", ["data.source.n=-1", "data=shapes data.source.n=0",
+@pytest.mark.parametrize("overrides", ["data=shapes data.source.n=0",
                                        "data=toy_ring data.source.n=0", "data=folder data.root=x data.source.n=0",
                                        "data=iclevr data.root=x data.source.n=-1"])
 def test_data_counts_have_a_range(overrides):

@@ -12,8 +12,6 @@ from ganexp.errors import ConfigError
 from ganexp.modules.base import latent
 from ganexp.schema import validate
 
-SMOKE = "debug=smoke"
-
 
 def test_uniform_prior_maps_normal_quantiles_to_uniform_ones():
     # Phi(0) = 0.5, Phi(0.6745) = 0.75, Phi(-1.6449) = 0.05  ->  2 Phi - 1 = 0, 0.5, -0.9
@@ -32,4 +30,4 @@ def test_uniform_prior_draws_are_uniform_on_minus_one_one():
 
 def test_unknown_prior_is_refused_by_name():
     with pytest.raises(ConfigError, match=r"model.z_prior='laplace': not one of normal, uniform"):
-        validate(make_config(SMOKE, "model.z_prior=laplace"))
+        validate(make_config("debug=smoke", "model.z_prior=laplace"))

@@ -199,10 +199,3 @@ def test_the_columns_are_every_registry_metric_a_run_has(tmp_path):
     assert header[6:] == ["best fid", "fid_eval", "kid_eval", "kid_eval_std", "fid", "kid", "kid_std", "pr/density",
                           "pr/coverage", "loss/d"]
 
-
-def test_a_metric_the_registry_does_not_know_is_one_line(tmp_path, capsys):
-    from ganexp.report import main
-
-    stored_job(tmp_path / "run", ["loss=wgan"], {500: 100.0})
-    with pytest.raises(InputError, match=r"^--metric 'fid_evl': not a metric ganexp knows"):
-        main([str(tmp_path / "run"), "--metric", "fid_evl"])
