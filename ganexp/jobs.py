@@ -37,6 +37,7 @@ class Job:
     common: frozenset[str] = frozenset()  # overrides every job of the sweep shares: left out of its label
     id: str = ""  # report.csv's and curves.csv's `job`: its folder's name, `<sweep>/<folder>` in a report of sweeps
     damaged: str = ""  # why its status.json or metrics.json cannot be read, and what to do
+    provenance: dict[str, str] = field(default_factory=dict)  # PROVENANCE's values (metrics.json), "" when unknown
 
     def __post_init__(self) -> None:
         self.id = self.id or self.path.name
@@ -83,6 +84,8 @@ def state_file(path: Path, read: Callable[[], Any]) -> Any:
                              "out of the sweep folder to report the other jobs") from None
 
 
+# report.csv's provenance columns: what a job's numbers were computed with, beyond its settings
+PROVENANCE = ("precision", "device", "device_model", "commit", "evaluator")
 METRICS_FIX = "delete it to report the job from its metrics.jsonl (or TensorBoard events), or run the job again"
 NUMBER = (int, float, type(None))
 METRICS_KEYS = {"iterations": int, "images_per_s": NUMBER, "wall_time_s": NUMBER, "final": dict}
@@ -108,6 +111,10 @@ def apply_summary(job: Job, metrics: dict[str, Any]) -> None:
     job.images_per_s = metrics["images_per_s"]
     job.final.update({k: math.nan if v is None else v for k, v in metrics["final"].items()})
     job.final.update({k: metrics[k] for k in ("epoch_seconds", "steps_to_acc") if metrics.get(k) is not None})
+    recorded = metrics.get("provenance") if isinstance(metrics.get("provenance"), dict) else {}
+    measured = metrics.get("measured_with") if isinstance(metrics.get("measured_with"), dict) else {}
+    found = {**recorded, "evaluator": measured.get("evaluator_sha256")}
+    job.provenance = {key: "" if found.get(key) is None else str(found[key]) for key in PROVENANCE}
     best = metrics.get("best") or {}
     if isinstance(best, dict) and isinstance(best.get("value"), int | float) and isinstance(best.get("metric"), str):
         job.best = {best["metric"]: best["value"]}

@@ -37,7 +37,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 from ganexp.errors import InputError, StateFileError, tool_main
-from ganexp.jobs import Job, collect, is_run, read_events, sweep_monitor  # noqa: F401 (callers import read_events here)
+from ganexp.jobs import PROVENANCE, Job, collect, is_run, read_events, sweep_monitor  # noqa: F401 (callers import read_events here)
 from ganexp.metrics import badness, columns, describe, evaluated, lookup, plotted
 from ganexp.rundir import read_status
 from ganexp.sweep import INTERRUPTED, TOKEN, job_folders, job_overrides, ledger, sweep_jobs
@@ -86,11 +86,13 @@ def write_tables(jobs: list[Job], sweep: Path, metric: str, baseline: str | None
     best = f"best {metric}"
     with open(sweep / "report.csv", "w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(["job", "overrides", "status", "iterations", "wall_time_s", "images_per_s", best, *shown])
+        writer.writerow(["job", "overrides", "status", "iterations", "wall_time_s", "images_per_s", best, *shown,
+                         *PROVENANCE])
         for j in jobs:
             best_value = j.best_of(metric)
             writer.writerow([j.id, ",".join(j.overrides), j.status, j.iterations, j.wall_time_s, j.images_per_s,
-                             "" if math.isnan(best_value) else best_value, *(j.final.get(c, "") for c in shown)])
+                             "" if math.isnan(best_value) else best_value, *(j.final.get(c, "") for c in shown),
+                             *(j.provenance.get(key, "") for key in PROVENANCE)])
     groups = settings(jobs)
     lines = [f"# Sweep report: {title or sweep}", "",
              f"{len(jobs)} jobs, sorted by {best} over the evaluations ({describe(metric)} is better; the other "

@@ -6,6 +6,8 @@ parallel worker sees is `ganexp.gpus.pin_gpu`. None of these changes what a run 
 import inspect
 import logging
 import os
+import platform
+import subprocess
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -63,6 +65,47 @@ def arithmetic(trainer_cfg: DictConfig, device: torch.device, images: bool = Tru
         if bf16 and images and not str(trainer_cfg.precision).startswith("bf16"):
             line += " (trainer=cpu_fast: bf16 autocast + channels_last, about 2x faster; see README)"
     return line
+
+
+def device_model(device: torch.device) -> str:
+    """The accelerator's name (CUDA) or the CPU's model name (/proc/cpuinfo; the platform's words elsewhere)."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+PACKAGE = Path(__file__).resolve().parent
+
+
+def source_commit(folder: Path = PACKAGE) -> str | None:
+    """The git commit of the ganexp source that runs (`folder`: the package; 12 hex digits, "+dirty" when tracked
+    files of it or of conf/ beside it differ from the commit); None outside a git checkout (an installed wheel) or
+    without git."""
+    try:
+        head = subprocess.run(["git", "-C", str(folder), "rev-parse", "--short=12", "HEAD"], capture_output=True,
+                              text=True, timeout=10)
+        if head.returncode != 0:
+            return None
+        dirty = subprocess.run(["git", "-C", str(folder), "status", "--porcelain", "--untracked-files=no", "--",
+                                str(folder), str(folder.parent / "conf")], capture_output=True, text=True,
+                               timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return head.stdout.strip() + ("+dirty" if dirty else "")
+
+
+def provenance(trainer_cfg: DictConfig, device: torch.device) -> dict[str, Any]:
+    """What a run's numbers were computed with, beyond its settings: the resolved arithmetic, the device and its
+    model, torch's version and ganexp's commit (metrics.json's `provenance`; a report.csv column each)."""
+    return {"precision": str(trainer_cfg.precision), "channels_last": bool(trainer_cfg.channels_last),
+            "device": device.type, "device_model": device_model(device), "torch": torch.__version__,
+            "commit": source_commit()}
 
 
 def shared_threads(launcher: dict, cores: int) -> int | None:

@@ -43,7 +43,7 @@ from ganexp.rundir import (
     write_record,
     write_status,
 )
-from ganexp.runtime import arithmetic, resolve_arithmetic
+from ganexp.runtime import arithmetic, provenance, resolve_arithmetic
 from ganexp.schema import validate
 
 log = logging.getLogger(__name__)
@@ -240,6 +240,8 @@ def summarise(job: Job, wall: float, started_at: float, diverged: dict | None) -
         "diverged": diverged,
         "evals": evaluation.history if evaluation is not None else [],
         "measured_with": evaluation.describe() if evaluation is not None else None,
+        # what the numbers were computed with beyond the settings: arithmetic, device, torch, ganexp's commit
+        "provenance": provenance(cfg.trainer, job.trainer.strategy.root_device),
         # first evaluated iteration at which acc/cond reached eval.threshold (null: never, or unconditional)
         "steps_to_acc": evaluation.steps_to_acc if evaluation is not None else None,
     }

@@ -187,6 +187,16 @@ def load_or_train(cache_dir: str | Path, data_key: str, images_u8: Tensor, label
     return model.to(device).eval()
 
 
+def digest(model: nn.Module) -> str:
+    """The first 12 hex digits of the sha256 of `model`'s weights (every tensor of its state_dict, in order, as
+    bytes): two runs scored by evaluators with the same digest were scored by the same network."""
+    h = hashlib.sha256()
+    for name, tensor in model.state_dict().items():
+        h.update(name.encode())
+        h.update(tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()[:12]
+
+
 @contextlib.contextmanager
 def cache_lock(path: Path) -> Iterator[None]:
     """An exclusive lock on `<path>.lock` (fcntl.flock, released when the process ends however it ends); none in a

@@ -16,7 +16,7 @@ import torch
 from torch import Tensor
 
 from ganexp.data.module import SPLIT, ImageData, fully_tagged, to_float
-from ganexp.eval.evaluator import Evaluator, load_or_train
+from ganexp.eval.evaluator import Evaluator, digest, load_or_train
 from ganexp.eval.measure import Measurement
 from ganexp.eval.metrics import (
     KID_SUBSET,
@@ -135,6 +135,7 @@ class ImageEvaluation(Measurement):
             "reference": reference,
             "fakes": n, "fake_noise_seed": self.seed,
             "evaluator_accuracy": None if self.evaluator is None else self.evaluator.accuracy_heldout,
+            "evaluator_sha256": None if self.evaluator is None else digest(self.evaluator),
             "kid": f"50 subsets of {max(min(n, 2 * KID_SUBSET) // 2, 2)}",
             "pr": "precision/recall k=3 (Kynkaanniemi et al. 2019), density/coverage k=5 (Naeem et al. 2020)",
             "acc": "acc/cond: G asked for the held-out images' labels, the evaluator's prediction compared per "

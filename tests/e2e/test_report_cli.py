@@ -30,6 +30,13 @@ def test_report_of_a_seed_sweep_with_a_failing_setting(tmp_path):
     assert bests == sorted(bests) and rows[:4] == completed  # best first, failed jobs last
     # every metric of the registry a run logged has its column (kid_eval_std, pr/density, pr/coverage too)
     assert {"kid_eval_std", "pr/density", "pr/coverage", "collapse/diversity_ratio"} <= set(rows[0])
+    # what each job's numbers were computed with: the resolved arithmetic, the device, ganexp's commit, the evaluator
+    head = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    for r in completed:
+        assert r["precision"] in ("bf16-mixed", "32-true") and r["device"] == "cpu" and r["device_model"]
+        assert r["commit"].removesuffix("+dirty") == head.stdout.strip() or head.returncode != 0
+        assert len(r["evaluator"]) == 12 and r["evaluator"] == completed[0]["evaluator"]  # one evaluator, one data
+    assert all(r[key] == "" for r in rows if r["status"] == "failed" for key in ("precision", "evaluator"))
     # curves.csv: every evaluation of every job (not the training losses); its last fid_eval is the report's
     curves = list(csv.DictReader(open(tmp_path / "curves.csv")))
     assert "fid_eval" in {c["metric"] for c in curves} and not any(c["metric"].startswith("loss/") for c in curves)
