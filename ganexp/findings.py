@@ -15,8 +15,6 @@ malformed) is one `error:` line naming the file (and line or key), exit status 2
 
 import argparse
 import csv
-import math
-import statistics
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,8 +25,9 @@ from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 
 from ganexp.atomic import atomic_write
 from ganexp.errors import InputError, tool_main
+from ganexp.findings_page import findings_md, plot
 from ganexp.metrics import UnknownMetric, better, lookup
-from ganexp.verdict import Comparison, Z, compare, judged
+from ganexp.verdict import Comparison, compare
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -232,122 +231,6 @@ def measure(claims: list[Claim], root: Path = ROOT) -> list[Row]:
                              for it in row.claimed_curve if it in row.other_curve]
         rows.append(row)
     return rows
-
-
-def _stats(values: list[float]) -> str:
-    if len(values) < 2:
-        return f"{values[0]:.4g} (1 seed)"
-    return f"{statistics.mean(values):.4g} ± {statistics.stdev(values):.2g} ({len(values)} seeds)"
-
-
-WORDS = {"confirmed": "**confirmed**", "refuted": "**refuted**", "inconclusive": "inconclusive"}
-
-
-def verdict_text(row: Row) -> str:
-    if not row.measured:
-        return "not measured"
-    c = compare(row.claimed, row.other, row.claim.metric.removeprefix("best "))
-    margin = "" if row.claim.margin is None else f"; no difference means within ±{row.claim.margin:g}"
-    # the difference to the SE's precision (a hundredth of it): equal means print +0, not their float residue
-    digits = 2 - math.floor(math.log10(c.se)) if c.se > 0 else 6
-    return f"{WORDS[judged(c, row.claim.margin)]} ({round(c.diff, digits) + 0.0:+.3g} ± {c.se:.2g} SE{margin})"
-
-
-def standing(row: Row) -> str:
-    """Since which evaluated iteration the final verdict has held ("" without curves): a verdict that changed at
-    the last evaluation has not settled, and a longer run could change it again."""
-    if len(row.by_length) < 2:
-        return ""
-    words = [judged(cmp, row.claim.margin) for _, cmp in row.by_length]
-    since = len(words) - 1
-    while since > 0 and words[since - 1] == words[-1]:
-        since -= 1
-    if since == 0:
-        return f"the same at all {len(row.by_length)} evaluations"
-    if since == len(row.by_length) - 1:
-        return f"changed at the last evaluation ({row.by_length[-1][0]:,}): not settled"
-    return f"held since iteration {row.by_length[since][0]:,} of {row.by_length[-1][0]:,}"
-
-
-def table(rows: list[Row]) -> list[str]:
-    lines = ["| # | claim | metric | claimed setting | compared with | verdict |", "|---|---|---|---|---|---|"]
-    for num, row in enumerate(rows, 1):
-        c = row.claim
-        if row.measured:
-            held = standing(row)
-            lines.append(f"| {num} | {c.claim} | {c.metric} | `{c.claimed.where}`: {_stats(row.claimed)} | "
-                         f"`{c.other.where}`: {_stats(row.other)} | {verdict_text(row)}{'; ' + held if held else ''} |")
-        else:
-            lines.append(f"| {num} | {c.claim} | {c.metric or '–'} | – | – | not measured |")
-    return lines
-
-
-RULE = (f"Verdict rule (`ganexp/verdict.py`, the same for every row): the claimed setting's mean minus the other's, "
-        f"against its standard error SE = sqrt(s1²/n1 + s2²/n2) over seeds; **confirmed** when the difference favours "
-        f"the claim by more than {Z:g} SE, **refuted** when it favours the other setting by more than {Z:g} SE, "
-        f"*inconclusive* otherwise. A few seeds a side see only large effects: *inconclusive* means "
-        f"\"no difference this size of experiment can see\", not \"no difference\". A claim of no difference states "
-        f"a margin and is **confirmed** when the difference ± {Z:g} SE lies within ±margin, **refuted** when it lies "
-        f"wholly outside.")
-
-
-def findings_md(rows: list[Row]) -> str:
-    lines = ["# Findings", "", "Written by `python -m ganexp.findings` from `docs/findings.yaml` and the committed "
-             "sweep reports it names; edit those, not this file.", "", RULE, "", *table(rows), "", "## Details", ""]
-    for num, row in enumerate(rows, 1):
-        c = row.claim
-        lines += [f"### {num}. {c.claim}", "", f"- Source: {c.source}", f"- Command: `{c.command}`"]
-        if c.length:
-            lines.append(f"- Length: {c.length}")
-        if row.measured:
-            lines += [f"- Claimed `{c.claimed.where}` ({', '.join(c.claimed.reports)}): "
-                      + ", ".join(f"{v:.4g}" for v in row.claimed),
-                      f"- Other `{c.other.where}` ({', '.join(c.other.reports)}): "
-                      + ", ".join(f"{v:.4g}" for v in row.other),
-                      f"- Verdict on {c.metric}: {verdict_text(row)}"]
-            if row.by_length:
-                lines.append("- By length (the rule at each evaluation, from the reports' curves.csv): " + "; ".join(
-                    f"{it:,}: {judged(cmp, c.margin)} ({cmp.diff:+.3g} ± {cmp.se:.2g})"
-                    for it, cmp in row.by_length) + f"; {standing(row) or 'one evaluation'}.")
-                lines.append(f"- ![row {num}: {c.metric} over iterations](findings/{num}.png)")
-            else:
-                lines.append("- By length: no curves.csv beside the reports (their runs predate it), so only the final "
-                             "evaluation is compared.")
-        else:
-            lines.append("- Not measured yet: the command above, then add its report.csv under docs/experiments.")
-        if c.note:
-            lines.append(f"- {c.note}")
-        lines += [f"- ![{Path(p).parent.name}: {Path(p).stem}]({p.removeprefix('docs/')})" for p in c.pictures]
-        lines.append("")
-    return "\n".join(lines)
-
-
-def plot(row: Row, num: int, path: Path) -> None:
-    """Both settings' mean ± SE of the row's metric at every evaluation, the verdict at each written under it."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 3.4))
-    for side, curve in ((row.claim.claimed, row.claimed_curve), (row.claim.other, row.other_curve)):
-        its = list(curve)
-        means = [statistics.mean(v) for v in curve.values()]
-        ses = [statistics.stdev(v) / len(v) ** 0.5 if len(v) > 1 else 0.0 for v in curve.values()]
-        ax.plot(its, means, marker=".", label=f"{side.where} ({len(next(iter(curve.values())))} seeds)")
-        ax.fill_between(its, [m - e for m, e in zip(means, ses, strict=True)],
-                        [m + e for m, e in zip(means, ses, strict=True)], alpha=0.2)
-    for it, cmp in row.by_length:
-        mark = {"confirmed": "C", "refuted": "R", "inconclusive": "·"}[judged(cmp, row.claim.margin)]
-        ax.annotate(mark, (it, 0), xycoords=("data", "axes fraction"), xytext=(0, 3), textcoords="offset points",
-                    ha="center", fontsize=8)
-    ax.set_title(f"{num}. {row.claim.metric} (mean ± SE; C confirmed, R refuted, · inconclusive)", fontsize=9)
-    ax.set_xlabel("iteration")
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
 
 
 def render(root: Path = ROOT, rows: list[Row] | None = None) -> str:

@@ -41,7 +41,7 @@ from ganexp.jobs import PROVENANCE, Job, collect, is_run, read_events, sweep_mon
 from ganexp.metrics import badness, columns, describe, evaluated, lookup, plotted
 from ganexp.rundir import read_status
 from ganexp.sweep import INTERRUPTED, TOKEN, job_folders, job_overrides, ledger, sweep_jobs
-from ganexp.verdict import compare
+from ganexp.verdict import compare, p_text
 
 log = logging.getLogger(__name__)
 
@@ -119,12 +119,13 @@ def comparisons(groups: dict[str, list[Job]], metric: str, baseline: str) -> lis
     if baseline not in groups:
         raise InputError(f"--baseline {baseline!r} is not a setting of this sweep (settings: {', '.join(groups)})")
     seeds = {name: [j.best_of(metric) for j in group] for name, group in groups.items()}
-    lines = ["", f"## Against `{baseline}` (best `{metric}`; the rule: ganexp/verdict.py, a difference beyond 2 "
-                 "standard errors)", "", "| setting | difference of means | verdict |", "|---|---|---|"]
+    lines = ["", f"## Against `{baseline}` (best `{metric}`; the rule: ganexp/verdict.py, Welch's t-test, two-sided "
+                 "5 %)", "", "| setting | difference of means | Welch p (df) | verdict |", "|---|---|---|---|"]
     for name, values in seeds.items():
         if name != baseline:
             c = compare(values, seeds[baseline], metric)
-            lines.append(f"| {name} | {c.diff:+.4g} ± {c.se:.2g} | "
+            test = "one seed on a side: no test" if math.isnan(c.se) else f"{p_text(c.p)} (df = {c.df:.3g})"
+            lines.append(f"| {name} | {c.diff:+.4g} ± {c.se:.2g} | {test} | "
                          f"{ {'a': name, 'b': baseline, None: 'inconclusive'}[c.better] }"
                          f"{'' if c.better is None else ' better'} |")
     return lines

@@ -50,27 +50,31 @@ def test_best_draw_and_its_fresh_seeds(tmp_path):
     assert "λ " in rows["| WGAN GP"] and "| 45.0 | 2.0 ± 1.0 (n=3) |" in rows["| WGAN GP"]
 
 
-def test_welch_by_hand():
-    # a = 1, 2, 3 and b = 4, 5, 6: difference -3, SE sqrt(1/3 + 1/3), t = -3.674, Welch df = 4 exactly
-    diff, p, df = ce.welch([1.0, 2.0, 3.0], [4.0, 5.0, 6.0])
-    assert diff == -3.0 and df == pytest.approx(4.0)
-    assert p == pytest.approx(0.02131, abs=2e-4)  # two-sided t(4) tail at 3.674
-
-
 def test_statement_rows(tmp_path):
     runs = ce.read_runs([write(tmp_path / "r.csv", SEARCH + REPEATS)])
     text = ce.statements(runs)
     lines = {" | ".join(line.split(" | ")[:2]): line for line in text[2:-2]}
-    assert lines["| WGAN GP | fid_eval"] == "| WGAN GP | fid_eval | -3.0 | 0.021 | 4.0 | WGAN GP better |"
+    # a = 1, 2, 3 against NS GAN's 4, 5, 6: t = -3.674 with 4 df, p = 0.021 (tests/unit/test_verdict.py by hand);
+    # the one row measured is a family of one, so its Holm p is its own
+    assert lines["| WGAN GP | fid_eval"] == "| WGAN GP | fid_eval | -3.0 | 0.021 | 4.0 | 0.021 | WGAN GP better |"
     assert lines["| LSGAN | fid_eval"].endswith("not measured (fewer than 2 fresh seeds a side) |")
     # one Inception FID a side (NS GAN's seed 1 only): not measured in that metric
     assert lines["| WGAN GP | Inception FID (1,000 images)"].endswith("not measured (fewer than 2 fresh seeds a "
                                                                       "side) |")
-    assert text[-1].startswith("Against the statement at this scale: WGAN GP in fid_eval beats NS GAN")
+    assert text[-1] == "Against the statement at this scale: WGAN GP in fid_eval beats NS GAN (Holm p below 5 %)."
     worse = [row("gp", 0, v, seed=s) for s, v in zip((1, 2, 3), (7.0, 8.0, 9.0), strict=True)]
     assert ce.statements(ce.read_runs([write(tmp_path / "w.csv", SEARCH + REPEATS[:3] + worse)]))[-1].startswith(
         "The statement holds at this scale")  # NS GAN better is not against it
     assert ce.statements(ce.read_runs([write(tmp_path / "s.csv", SEARCH)]))[-1].startswith("Not tested yet")
+    # three losses each at p = 0.021 against NS GAN: Holm multiplies the smallest of 3 by 3 (0.064), so as a table
+    # none of them beats NS GAN at 5 %, though each row alone says "better"
+    three = [row(loss, 0, 10.0) for loss in ("lsgan", "minimax")]
+    three += [row(loss, 0, v, seed=s) for loss in ("lsgan", "minimax") for s, v in zip((1, 2, 3), (1.0, 2.0, 3.0),
+                                                                                         strict=True)]
+    text = ce.statements(ce.read_runs([write(tmp_path / "h.csv", SEARCH + REPEATS + three)]))
+    measured = [line for line in text if "| fid_eval | -3.0 | 0.021 | 4.0 | 0.064 |" in line]
+    assert len(measured) == 3 and all(line.endswith("better |") for line in measured)
+    assert text[-1].startswith("The statement holds at this scale: no loss beats NS GAN with a Holm-adjusted p")
 
 
 def test_main_writes_the_study_and_prints_the_repeat_commands(tmp_path, capsys):

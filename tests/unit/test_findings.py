@@ -5,9 +5,12 @@ import re
 
 import pytest
 from conftest import sweep_jobs
+from scipy import stats
 
 from ganexp import findings
+from ganexp import findings_page as page
 from ganexp.errors import InputError
+from ganexp.verdict import Comparison, compare, power
 
 CSV = """job,overrides,status,iterations,best fid_eval,fid_eval,toy/modes
 0,"model.d_pack=1,seed=0",completed,10,30.0,35.0,18
@@ -48,19 +51,33 @@ def test_rows_read_the_seeds_and_apply_the_rule(tmp_path):
   command: python run.py -m x=1,2
 """)
     rows = findings.measure(claims, tmp_path)
-    # the failed job (seed 3) is left out; FID: means 21 vs 32, variances 1 and 4: SE = sqrt(1/3 + 4/3) = 1.29
+    # the failed job (seed 3) is left out; FID: means 21 vs 32, variances 1 and 4: SE = sqrt(1/3 + 4/3) = 1.29,
+    # Welch df = (5/3)² / ((1/3)²/2 + (4/3)²/2) = 50/17 = 2.94, t = -11 / 1.29 = -8.52: p = 0.0037
     assert rows[0].claimed == [20.0, 21.0, 22.0] and rows[0].other == [30.0, 32.0, 34.0]
-    assert findings.verdict_text(rows[0]) == f"**confirmed** (-11 ± {math.sqrt(5 / 3):.2g} SE)"
-    # modes: means 20 vs 18, variances 25 and 1: SE = sqrt(26/3) = 2.94 > 2 / 2: inconclusive
-    assert findings.verdict_text(rows[1]) == f"inconclusive (+2 ± {math.sqrt(26 / 3):.2g} SE)"
-    assert not rows[2].measured and findings.verdict_text(rows[2]) == "not measured"
+    assert 2 * stats.t.sf(11 / math.sqrt(5 / 3), 50 / 17) == pytest.approx(0.00366, abs=1e-5)
+    assert page.verdict_text(rows[0]) == "**confirmed** (-11 ± 1.3 SE; Welch p = 0.0037, df = 2.94)"
+    # with the table's Holm p beside it
+    assert page.verdict_text(rows[0], 0.0073) == ("**confirmed** (-11 ± 1.3 SE; Welch p = 0.0037, df = 2.94; "
+                                                      "Holm p = 0.0073)")
+    # modes: means 20 vs 18, variances 25 and 1: SE = sqrt(26/3) = 2.94, df = (26/3)² / ((25/3)²/2 + (1/3)²/2)
+    # = 1352/626 = 2.16, t = 0.68: p = 0.56, inconclusive; with SDs 5 and 1, 53 seeds a side reach 80 % power
+    assert 2 * stats.t.sf(2 / math.sqrt(26 / 3), 1352 / 626) == pytest.approx(0.562, abs=1e-3)
+    modes = compare(rows[1].claimed, rows[1].other, "toy/modes")
+    assert power(2.0, 5.0, 1.0, 52) < 0.8 <= power(2.0, 5.0, 1.0, 53) and modes.df == pytest.approx(1352 / 626)
+    assert page.verdict_text(rows[1]) == ("inconclusive (+2 ± 2.9 SE; Welch p = 0.56, df = 2.16; 53 seeds a side "
+                                              "would detect this difference (80 % power))")
+    assert not rows[2].measured and page.verdict_text(rows[2]) == "not measured"
     # the claim reversed is refuted by the same numbers
     rows[0].claimed, rows[0].other = rows[0].other, rows[0].claimed
-    assert findings.verdict_text(rows[0]).startswith("**refuted**")
+    assert page.verdict_text(rows[0]).startswith("**refuted**")
 
     md = findings.render(tmp_path)
     assert ("| 1 | packing lowers FID | best fid_eval | `model.d_pack=2`: 21 ± 1 (3 seeds) | "
             "`model.d_pack=1`: 32 ± 2 (3 seeds) |") in md
+    # Holm over the two measured rows: 0.00366 x 2 = 0.0073 and max(0.562 x 1, 0.0073) = 0.56
+    assert "Welch p = 0.0037, df = 2.94; Holm p = 0.0073) |" in md
+    assert "Welch p = 0.56, df = 2.16; Holm p = 0.56; 53 " in md
+    assert "Welch's t-test" in md and "Holm" in page.RULE and "final look alone" in page.RULE
     assert "- Claimed `model.d_pack=2` (docs/experiments/pack/report.csv): 20, 21, 22" in md
     assert "| 3 | not run yet | – | – | – | not measured |" in md
 
@@ -91,7 +108,8 @@ def test_a_side_may_name_an_override_whose_value_holds_commas(tmp_path):
     assert row.claimed == [10.0, 12.0] and row.other == [10.0, 12.0, 20.0, 30.0, 99.0]
     # means a float residue apart (scores written with different digits) print as +0, not as -3.3e-10
     row.claimed, row.other = [1.0, 2.0, 3.0], [1.0, 2.0, 3.000000001]
-    assert findings.verdict_text(row) == "inconclusive (+0 ± 0.82 SE)"  # SE = sqrt(1/3 + 1/3)
+    assert page.verdict_text(row) == ("inconclusive (+0 ± 0.82 SE; Welch p = 1, df = 4; > 1000 seeds a side would "
+                                          "detect this difference (80 % power))")  # SE = sqrt(1/3 + 1/3)
 
 
 def test_a_claim_of_no_difference_states_its_margin(tmp_path):
@@ -102,11 +120,21 @@ def test_a_claim_of_no_difference_states_its_margin(tmp_path):
   metric: best fid_eval
   margin: {margin}{SIDES}""" for margin in (20, 5, 12)))
     rows = findings.measure(claims, tmp_path)
-    # means 21 vs 32, SE 1.29: the interval -11 ± 2.58 lies inside ±20, wholly outside ±5, across ±12
-    se = f"{math.sqrt(5 / 3):.2g}"
-    assert findings.verdict_text(rows[0]) == f"**confirmed** (-11 ± {se} SE; no difference means within ±20)"
-    assert findings.verdict_text(rows[1]).startswith("**refuted**")
-    assert findings.verdict_text(rows[2]).startswith("inconclusive")
+    # means 21 vs 32, SE 1.29, df 50/17: the 90 % interval -11 ± 2.373 SE = [-14.06, -7.94] lies inside ±20; the 95 %
+    # interval -11 ± 3.219 SE = [-15.16, -6.84] wholly outside ±5; both reach across ±12. TOST against ±20: the larger
+    # one-sided p is that of t = (-11 + 20) / 1.29 = 6.97, 0.0032
+    assert stats.t.sf(9 / math.sqrt(5 / 3), 50 / 17) == pytest.approx(0.00323, abs=1e-5)
+    assert page.verdict_text(rows[0]) == ("**confirmed** (-11 ± 1.3 SE; no difference means within ±20; Welch p = "
+                                              "0.0037, df = 2.94; TOST p = 0.0032)")
+    # beyond ±5: the two-sided test that the difference is -5, t = -6 / 1.29 = -4.65: p = 0.020
+    assert 2 * stats.t.sf(6 / math.sqrt(5 / 3), 50 / 17) == pytest.approx(0.0196, abs=1e-4)
+    assert page.verdict_text(rows[1]) == ("**refuted** (-11 ± 1.3 SE; no difference means within ±5; Welch p = "
+                                              "0.0037, df = 2.94; beyond-margin p = 0.02)")
+    # inconclusive, with no seed count: the power of the margin test is not what that count is about
+    assert page.verdict_text(rows[2]) == ("inconclusive (-11 ± 1.3 SE; no difference means within ±12; Welch p = "
+                                              "0.0037, df = 2.94; TOST p = 0.25)")
+    # the table's Holm p for a margin row adjusts the p its verdict rests on: 0.0032, 0.0196, 0.248 -> x3, x2, x1
+    assert page.holm_by_row(rows) == pytest.approx([3 * 0.0032288, 2 * 0.0196198, 0.2480277], abs=1e-6)
 
 
 @pytest.mark.parametrize(("entry", "message"), [
@@ -162,22 +190,45 @@ def test_the_rule_is_applied_again_at_every_evaluated_length(tmp_path):
     assert best.other_curve == {1: [40.0, 41.0, 42.0], 2: [30.0, 32.0, 34.0], 3: [30.0, 32.0, 34.0]}
     # iteration 1: means 39 vs 41, variances 121 and 1: SE = sqrt(122/3) = 6.4: inconclusive; 2: confirmed
     assert [(it, c.better) for it, c in best.by_length] == [(1, None), (2, "a")]
-    assert findings.standing(best) == "changed at the last evaluation (2): not settled"
+    assert page.standing(best) == "changed at the last of 2 evaluations (looks; iteration 2): not settled"
     # the final value, not the best so far: at 3 only seeds 0 and 1 of d_pack=2 reached it, so 1 and 2 are compared
     assert [c.better for _, c in final.by_length] == [None, "a"]
     # a verdict that held over the last evaluations
     best.by_length = [(1, best.by_length[0][1]), (2, best.by_length[1][1]), (3, best.by_length[1][1])]
-    assert findings.standing(best) == "held since iteration 2 of 3"
+    assert page.standing(best) == "held at the last 2 of 3 evaluations (looks), since iteration 2 of 3"
     best.by_length = best.by_length[1:]
-    assert findings.standing(best) == "the same at all 2 evaluations"
+    assert page.standing(best) == "held at all 2 of 2 evaluations (looks)"
     (tmp_path / "docs" / "experiments" / "pack" / "grid_progress.png").write_bytes(b"png")
     best.claim.pictures = ["docs/experiments/pack/grid_progress.png"]
     md = findings.render(tmp_path, [best])
     assert "- ![pack: grid_progress](experiments/pack/grid_progress.png)" in md
-    assert "; the same at all 2 evaluations |" in md and "![row 1: best fid_eval over iterations](findings/1.png)" in md
-    findings.plot(best, 1, tmp_path / "1.png")
+    assert "; held at all 2 of 2 evaluations (looks) |" in md
+    assert "![row 1: best fid_eval over iterations](findings/1.png)" in md
+    page.plot(best, 1, tmp_path / "1.png")
     assert (tmp_path / "1.png").stat().st_size > 0
 
+
+
+def test_held_since_counts_every_look():
+    """A hand-made curve of six evaluations: confirmed at 500 and 1,000, lost at 1,500, confirmed again from 2,000:
+    the final verdict held at the last 3 of the 6 looks, not at the 5 of 6 it was confirmed at."""
+    row = findings.Row(findings.Claim("a beats b", "s", "c", metric="fid_eval"), claimed=[1.0, 2.0], other=[3.0, 4.0])
+    better, level = Comparison(-2.0, 0.5, "a", 0.01, 4.0), Comparison(-0.5, 0.5, None, 0.37, 4.0)
+    row.by_length = [(500, better), (1000, better), (1500, level), (2000, better), (2500, better), (3000, better)]
+    assert page.standing(row) == "held at the last 3 of 6 evaluations (looks), since iteration 2,000 of 3,000"
+    row.by_length[3] = (2000, level)
+    assert page.standing(row) == "held at the last 2 of 6 evaluations (looks), since iteration 2,500 of 3,000"
+    row.by_length[4] = (2500, level)
+    assert page.standing(row) == "changed at the last of 6 evaluations (looks; iteration 3,000): not settled"
+    row.by_length = [(it, better) for it, _ in row.by_length]
+    assert page.standing(row) == "held at all 6 of 6 evaluations (looks)"
+    assert page.standing(findings.Row(row.claim, by_length=row.by_length[:1])) == ""  # one look: nothing to say
+    # a claim of no difference (margin 1) is judged at each look by its own test: TOST needs |diff| + t(0.95, 4) SE
+    # = 0.1 + 2.132 x 0.2 = 0.53 < 1 (confirmed); |diff| 0.8 with SE 0.2 reaches 1.23 (inconclusive)
+    row.claim.margin = 1.0
+    row.by_length = [(500, Comparison(0.8, 0.2, None, 0.02, 4.0)), (1000, Comparison(0.1, 0.2, None, 0.64, 4.0)),
+                     (1500, Comparison(0.1, 0.2, None, 0.64, 4.0))]
+    assert page.standing(row) == "held at the last 2 of 3 evaluations (looks), since iteration 1,000 of 1,500"
 
 def test_seeds_run_later_in_a_sweep_of_their_own_join_their_side(tmp_path):
     more = SIDES.replace("where: model.d_pack=2}", "where: model.d_pack=2, more: [docs/experiments/later/report.csv]}")
@@ -191,8 +242,10 @@ def test_seeds_run_later_in_a_sweep_of_their_own_join_their_side(tmp_path):
                                       '3,"model.d_pack=2,seed=4",completed,24\n')
     row = findings.measure(claims, tmp_path)[0]
     assert row.claimed == [20.0, 21.0, 22.0, 23.0, 24.0] and row.other == [30.0, 32.0, 34.0, 36.0, 38.0]
-    # means 22 vs 34, variances 2.5 and 10 over 5 seeds each: SE = sqrt(2.5/5 + 10/5) = sqrt(2.5)
-    assert findings.verdict_text(row) == f"**confirmed** (-12 ± {math.sqrt(2.5):.2g} SE)"
+    # means 22 vs 34, variances 2.5 and 10 over 5 seeds each: SE = sqrt(2.5/5 + 10/5) = sqrt(2.5), Welch df =
+    # 2.5² / (0.5²/4 + 2²/4) = 100/17 = 5.88, t = -7.59: p = 0.0003
+    assert 2 * stats.t.sf(12 / math.sqrt(2.5), 100 / 17) == pytest.approx(0.000299, abs=1e-6)
+    assert page.verdict_text(row) == "**confirmed** (-12 ± 1.6 SE; Welch p < 0.001, df = 5.88)"
     md = findings.render(tmp_path, [row])
     assert "- Claimed `model.d_pack=2` (docs/experiments/pack/report.csv, docs/experiments/later/report.csv)" in md
     # no curves beside one of the reports: no curve of some seeds only

@@ -9,7 +9,7 @@ import pytest
 from helpers.fake_jobs import fake_job
 
 from ganexp.errors import InputError
-from ganexp.report import Job, sweep_monitor, write_report, write_tables
+from ganexp.report import Job, comparisons, sweep_monitor, write_report, write_tables
 
 
 def test_best_of_a_metric_the_run_did_not_monitor_comes_from_its_curve(tmp_path):
@@ -199,3 +199,19 @@ def test_the_columns_are_every_registry_metric_a_run_has(tmp_path):
     assert header[6:] == ["best fid", "fid_eval", "kid_eval", "kid_eval_std", "fid", "kid", "kid_std", "pr/density",
                           "pr/coverage", "loss/d"]
 
+
+
+def test_the_baseline_section_shows_welch_p_and_df(tmp_path):
+    """--baseline's rows by ganexp/verdict.py: lsgan's best FID 1, 2, 3 against gan's 4, 5, 6 is -3 ± sqrt(2/3) with
+    Welch df 4 and p 0.021 (t = -3.674) by hand: lsgan better at 5 %; one seed on a side is tested by nothing."""
+    def jobs(name: str, values: list[float]) -> list[Job]:
+        return [Job(tmp_path / f"{name}{i}", [name, f"seed={i}"], "completed", best={"fid_eval": v})
+                for i, v in enumerate(values)]
+
+    groups = {"loss=gan": jobs("loss=gan", [4.0, 5.0, 6.0]), "loss=lsgan": jobs("loss=lsgan", [1.0, 2.0, 3.0]),
+              "loss=wgan": jobs("loss=wgan", [10.0])}
+    lines = comparisons(groups, "fid_eval", "loss=gan")
+    assert "Welch's t-test, two-sided 5 %" in lines[1]
+    assert "| loss=lsgan | -3 ± 0.82 | p = 0.021 (df = 4) | loss=lsgan better |" in lines
+    wgan = next(line for line in lines if line.startswith("| loss=wgan | +5 "))
+    assert wgan.endswith(" | one seed on a side: no test | inconclusive |")

@@ -1,0 +1,190 @@
+"""The findings page (docs/findings.md and docs/findings/<row>.png) from the measured rows of `ganexp.findings`:
+each row's verdict by the one rule of `ganexp.verdict`, its p-values (Holm's beside the raw ones, over the table),
+how many evaluations (looks) its verdict held for, and a picture of both settings over iterations."""
+
+from __future__ import annotations
+
+import math
+import statistics
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ganexp.verdict import (
+    ALPHA,
+    MOST_SEEDS,
+    POWER,
+    Comparison,
+    claim_p,
+    compare,
+    holm,
+    judged,
+    p_text,
+    seeds_to_detect,
+    tost_p,
+)
+
+if TYPE_CHECKING:
+    from ganexp.findings import Row
+
+
+def _stats(values: list[float]) -> str:
+    if len(values) < 2:
+        return f"{values[0]:.4g} (1 seed)"
+    return f"{statistics.mean(values):.4g} ± {statistics.stdev(values):.2g} ({len(values)} seeds)"
+
+
+WORDS = {"confirmed": "**confirmed**", "refuted": "**refuted**", "inconclusive": "inconclusive"}
+
+
+def percent(share: float) -> str:
+    """0.05 as "5 %" (the pages' style: a space before the sign)."""
+    return f"{share * 100:g} %"
+
+
+def final(row: Row) -> Comparison:
+    """The rule applied to the row's seeds (their final or best value, as the row's metric says)."""
+    return compare(row.claimed, row.other, row.claim.metric.removeprefix("best "))
+
+
+def holm_by_row(rows: list[Row]) -> list[float]:
+    """Each row's Holm-adjusted p, over every measured row of the table (NaN for the others)."""
+    return holm([claim_p(final(row), row.claim.margin) if row.measured else math.nan for row in rows])
+
+
+def verdict_text(row: Row, holm_p: float = math.nan) -> str:
+    """The verdict, the difference ± SE, the p-values (Holm's `holm_p` beside the raw one where given) and, for an
+    inconclusive row, the seeds a side that would detect its difference."""
+    if not row.measured:
+        return "not measured"
+    c, margin = final(row), row.claim.margin
+    if math.isnan(c.se):
+        return f"{WORDS['inconclusive']} ({c.diff:+.3g}; one seed on a side: no test)"
+    # the difference to the SE's precision (a hundredth of it): equal means print +0, not their float residue
+    digits = 2 - math.floor(math.log10(c.se)) if c.se > 0 else 6
+    parts = [f"{round(c.diff, digits) + 0.0:+.3g} ± {c.se:.2g} SE"]
+    if margin is not None:
+        parts.append(f"no difference means within ±{margin:g}")
+    parts.append(f"Welch {p_text(c.p)}, df = {c.df:.3g}")
+    if margin is not None:
+        parts.append(p_text(tost_p(c, margin), "TOST p") if abs(c.diff) <= margin
+                     else p_text(claim_p(c, margin), "beyond-margin p"))
+    if not math.isnan(holm_p):
+        parts.append(p_text(holm_p, "Holm p"))
+    word = judged(c, margin)
+    if word == "inconclusive" and margin is None:
+        n = seeds_to_detect(c)
+        parts.append(f"{n or f'> {MOST_SEEDS}'} seeds a side would detect this difference ({percent(POWER)} power)")
+    return f"{WORDS[word]} ({'; '.join(parts)})"
+
+
+def standing(row: Row) -> str:
+    """For how many of the evaluations (looks), counted back from the last, the final verdict has held ("" without
+    curves): a verdict that changed at the last evaluation has not settled, and a longer run could change it again."""
+    looks = len(row.by_length)
+    if looks < 2:
+        return ""
+    words = [judged(cmp, row.claim.margin) for _, cmp in row.by_length]
+    held = 1
+    while held < looks and words[-held - 1] == words[-1]:
+        held += 1
+    last = row.by_length[-1][0]
+    if held == looks:
+        return f"held at all {looks} of {looks} evaluations (looks)"
+    if held == 1:
+        return f"changed at the last of {looks} evaluations (looks; iteration {last:,}): not settled"
+    return (f"held at the last {held} of {looks} evaluations (looks), since iteration "
+            f"{row.by_length[-held][0]:,} of {last:,}")
+
+
+def table(rows: list[Row]) -> list[str]:
+    lines = ["| # | claim | metric | claimed setting | compared with | verdict |", "|---|---|---|---|---|---|"]
+    for num, (row, holm_p) in enumerate(zip(rows, holm_by_row(rows), strict=True), 1):
+        c = row.claim
+        if row.measured:
+            held = standing(row)
+            lines.append(f"| {num} | {c.claim} | {c.metric} | `{c.claimed.where}`: {_stats(row.claimed)} | "
+                         f"`{c.other.where}`: {_stats(row.other)} | {verdict_text(row, holm_p)}"
+                         f"{'; ' + held if held else ''} |")
+        else:
+            lines.append(f"| {num} | {c.claim} | {c.metric or '–'} | – | – | not measured |")
+    return lines
+
+
+RULE = (f"Verdict rule (`ganexp/verdict.py`, the same for every row): the claimed setting's mean minus the other's, "
+        f"with its standard error SE = sqrt(s1²/n1 + s2²/n2) over seeds, tested by Welch's t-test (which does not "
+        f"assume the two settings spread alike; its degrees of freedom, df, come from the two spreads); **confirmed** "
+        f"when the two-sided p-value is below {percent(ALPHA)} and the difference favours the claim, **refuted** when "
+        f"it is below {percent(ALPHA)} and favours the other setting, *inconclusive* otherwise. A few seeds a side see "
+        f"only large effects: *inconclusive* means \"no difference this size of experiment can see\", not \"no "
+        f"difference\", and such a row says how many seeds a side would detect the difference it saw with "
+        f"{percent(POWER)} power (taking the seeds' spreads as they came out). A claim of no difference states a "
+        f"margin and is tested by two one-sided tests (TOST) with the same df: **confirmed** when both find the "
+        f"difference inside ±margin at {percent(ALPHA)} (the {percent(1 - 2 * ALPHA)} interval lies within "
+        f"±margin), **refuted** when the {percent(1 - ALPHA)} interval lies wholly outside ±margin. The Holm-adjusted "
+        f"p beside each raw one is for reading the table as a whole: counting only the rows whose Holm p is below "
+        f"{percent(ALPHA)} keeps the chance that even one of them is a false alarm under {percent(ALPHA)}. Every "
+        f"evaluation of the runs is a look at the data, and the verdict is judged again at each; a row says at how "
+        f"many of the last looks its verdict held. The {percent(ALPHA)} holds for the final look alone: with several "
+        f"looks, a verdict picked at whichever look showed it is wrong more often than that.")
+
+
+def findings_md(rows: list[Row]) -> str:
+    lines = ["# Findings", "", "Written by `python -m ganexp.findings` from `docs/findings.yaml` and the committed "
+             "sweep reports it names; edit those, not this file.", "", RULE, "", *table(rows), "", "## Details", ""]
+    for num, (row, holm_p) in enumerate(zip(rows, holm_by_row(rows), strict=True), 1):
+        c = row.claim
+        lines += [f"### {num}. {c.claim}", "", f"- Source: {c.source}", f"- Command: `{c.command}`"]
+        if c.length:
+            lines.append(f"- Length: {c.length}")
+        if row.measured:
+            lines += [f"- Claimed `{c.claimed.where}` ({', '.join(c.claimed.reports)}): "
+                      + ", ".join(f"{v:.4g}" for v in row.claimed),
+                      f"- Other `{c.other.where}` ({', '.join(c.other.reports)}): "
+                      + ", ".join(f"{v:.4g}" for v in row.other),
+                      f"- Verdict on {c.metric}: {verdict_text(row, holm_p)}"]
+            if row.by_length:
+                looks = "; ".join(f"{it:,}: {judged(cmp, c.margin)} ({cmp.diff:+.3g} ± {cmp.se:.2g}, "
+                                  f"{p_text(claim_p(cmp, c.margin))})" for it, cmp in row.by_length)
+                lines.append("- By length (the rule at each evaluation, from the reports' curves.csv): "
+                             f"{looks}; {standing(row) or 'one evaluation'}.")
+                lines.append(f"- ![row {num}: {c.metric} over iterations](findings/{num}.png)")
+            else:
+                lines.append("- By length: no curves.csv beside the reports (their runs predate it), so only the final "
+                             "evaluation is compared.")
+        else:
+            lines.append("- Not measured yet: the command above, then add its report.csv under docs/experiments.")
+        if c.note:
+            lines.append(f"- {c.note}")
+        lines += [f"- ![{Path(p).parent.name}: {Path(p).stem}]({p.removeprefix('docs/')})" for p in c.pictures]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def plot(row: Row, num: int, path: Path) -> None:
+    """Both settings' mean ± SE of the row's metric at every evaluation, the verdict at each written under it."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ganexp.report import save_small
+
+    fig, ax = plt.subplots(figsize=(6, 3.4))
+    for side, curve in ((row.claim.claimed, row.claimed_curve), (row.claim.other, row.other_curve)):
+        its = list(curve)
+        means = [statistics.mean(v) for v in curve.values()]
+        ses = [statistics.stdev(v) / len(v) ** 0.5 if len(v) > 1 else 0.0 for v in curve.values()]
+        ax.plot(its, means, marker=".", label=f"{side.where} ({len(next(iter(curve.values())))} seeds)")
+        ax.fill_between(its, [m - e for m, e in zip(means, ses, strict=True)],
+                        [m + e for m, e in zip(means, ses, strict=True)], alpha=0.2)
+    for it, cmp in row.by_length:
+        mark = {"confirmed": "C", "refuted": "R", "inconclusive": "·"}[judged(cmp, row.claim.margin)]
+        ax.annotate(mark, (it, 0), xycoords=("data", "axes fraction"), xytext=(0, 3), textcoords="offset points",
+                    ha="center", fontsize=8)
+    ax.set_title(f"{num}. {row.claim.metric} (mean ± SE; C confirmed, R refuted, · inconclusive)", fontsize=9)
+    ax.set_xlabel("iteration")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_small(fig, path)
+    plt.close(fig)
