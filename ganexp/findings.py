@@ -26,6 +26,7 @@ from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 from ganexp.atomic import atomic_write
 from ganexp.errors import InputError, tool_main
 from ganexp.findings_page import findings_md, plot
+from ganexp.jobs import PROVENANCE
 from ganexp.metrics import UnknownMetric, better, lookup
 from ganexp.verdict import Comparison, compare
 
@@ -75,6 +76,9 @@ class Row:
     claimed_curve: dict[int, list[float]] = field(default_factory=dict)
     other_curve: dict[int, list[float]] = field(default_factory=dict)
     by_length: list[tuple[int, Comparison]] = field(default_factory=list)
+    # what each side's seeds were computed with (report.csv's provenance columns): column -> the values recorded
+    claimed_made: dict[str, set[str]] = field(default_factory=dict)
+    other_made: dict[str, set[str]] = field(default_factory=dict)
 
     @property
     def measured(self) -> bool:
@@ -173,6 +177,19 @@ def seeds(side: Side, metric: str, root: Path) -> list[float]:
     return values
 
 
+def made_with(side: Side, root: Path) -> dict[str, set[str]]:
+    """What the side's completed jobs were computed with: each provenance column of their report.csv rows (jobs
+    that predate the columns, or did not record one, add nothing) -> the values recorded."""
+    made: dict[str, set[str]] = {key: set() for key in PROVENANCE}
+    wanted = split_overrides(side.where)
+    for report in side.reports:
+        for r in read_rows(root / report, report, ("status", "overrides")):
+            if r["status"] == "completed" and wanted <= split_overrides(r["overrides"] or ""):
+                for key in PROVENANCE:
+                    made[key] |= {r[key]} if r.get(key) else set()
+    return made
+
+
 def read_rows(path: Path, shown: str, columns: tuple[str, ...]) -> list[dict[str, str]]:
     """A committed CSV file's rows (`shown`: its name in messages), checked for the columns the findings read."""
     try:
@@ -226,6 +243,7 @@ def measure(claims: list[Claim], root: Path = ROOT) -> list[Row]:
         row = Row(c)
         if c.claimed is not None and c.other is not None:
             row.claimed, row.other = seeds(c.claimed, c.metric, root), seeds(c.other, c.metric, root)
+            row.claimed_made, row.other_made = made_with(c.claimed, root), made_with(c.other, root)
             row.claimed_curve, row.other_curve = history(c.claimed, c.metric, root), history(c.other, c.metric, root)
             row.by_length = [(it, compare(row.claimed_curve[it], row.other_curve[it], c.metric.removeprefix("best ")))
                              for it in row.claimed_curve if it in row.other_curve]

@@ -9,6 +9,7 @@ import statistics
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ganexp.jobs import PROVENANCE
 from ganexp.verdict import (
     ALPHA,
     MOST_SEEDS,
@@ -25,6 +26,7 @@ from ganexp.verdict import (
 
 if TYPE_CHECKING:
     from ganexp.findings import Row
+
 
 
 def _stats(values: list[float]) -> str:
@@ -142,6 +144,9 @@ def findings_md(rows: list[Row]) -> str:
                       f"- Other `{c.other.where}` ({', '.join(c.other.reports)}): "
                       + ", ".join(f"{v:.4g}" for v in row.other),
                       f"- Verdict on {c.metric}: {verdict_text(row, holm_p)}"]
+            apart = differences(row)
+            if apart:
+                lines.append(f"- Computed differently (report.csv's provenance columns): {'; '.join(apart)}")
             if row.by_length:
                 looks = "; ".join(f"{it:,}: {judged(cmp, c.margin)} ({cmp.diff:+.3g} ± {cmp.se:.2g}, "
                                   f"{p_text(claim_p(cmp, c.margin))})" for it, cmp in row.by_length)
@@ -188,3 +193,17 @@ def plot(row: Row, num: int, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     save_small(fig, path)
     plt.close(fig)
+
+
+def differences(row: Row) -> list[str]:
+    """How the row's seeds differ in what they were computed with: within a side, or between the sides (a column
+    recorded on both sides with other values), e.g. "precision: bf16-mixed (claimed) vs 32-true (other)"."""
+    out = []
+    for key in PROVENANCE:
+        mine, theirs = row.claimed_made.get(key, set()), row.other_made.get(key, set())
+        for name, values in (("claimed", mine), ("other", theirs)):
+            if len(values) > 1:
+                out.append(f"{key}: the {name} setting's seeds differ among themselves ({', '.join(sorted(values))})")
+        if len(mine) == len(theirs) == 1 and mine != theirs:
+            out.append(f"{key}: {next(iter(mine))} (claimed) vs {next(iter(theirs))} (other)")
+    return out

@@ -297,3 +297,24 @@ def test_root_reads_and_writes_another_repository(tmp_path, capsys):
     with pytest.raises(SystemExit, match=r"^out of date: docs/findings.md \(run python -m ganexp.findings\)$"):
         findings.main(["--root", str(tmp_path), "--check"])
     assert (tmp_path / "docs" / "findings.md").read_text() == "an old table\n"  # --check writes nothing
+
+
+def test_a_row_says_when_its_seeds_were_computed_differently(tmp_path):
+    claims = write(tmp_path, f"- claim: packing lowers FID\n  source: PacGAN\n  command: c\n  metric: best fid_eval"
+                             f"{SIDES}")
+    assert page.differences(findings.measure(claims, tmp_path)[0]) == []  # reports without the columns: nothing
+    # the provenance columns: seed 2 of the d_pack=1 side on another evaluator, the d_pack=2 side in bf16
+    lines = CSV.splitlines()
+    extra = {0: "precision,device,device_model,commit,evaluator", 1: "32-true,cpu,AMD EPYC,abc+dirty,e1", 2: "32-true,cpu,AMD EPYC,abc,e1",
+             3: "32-true,cpu,AMD EPYC,abc,e2", 4: "bf16-mixed,cpu,AMD EPYC,abc,e1",
+             5: "bf16-mixed,cpu,AMD EPYC,abc,e1", 6: "bf16-mixed,cpu,AMD EPYC,abc,e1", 7: ",,,,"}
+    (tmp_path / "docs" / "experiments" / "pack" / "report.csv").write_text(
+        "\n".join(f"{line},{extra[i]}" for i, line in enumerate(lines)) + "\n")
+    row = findings.measure(claims, tmp_path)[0]
+    assert row.claimed_made["precision"] == {"bf16-mixed"} and row.other_made["evaluator"] == {"e1", "e2"}
+    assert page.differences(row) == [
+        "precision: bf16-mixed (claimed) vs 32-true (other)",
+        "commit: the other setting's seeds differ among themselves (abc, abc+dirty)",
+        "evaluator: the other setting's seeds differ among themselves (e1, e2)"]
+    md = findings.render(tmp_path)
+    assert "- Computed differently (report.csv's provenance columns): precision: bf16-mixed (claimed) vs 32-true" in md
