@@ -191,14 +191,16 @@ def test_the_report_ranks_by_the_best_value_its_column_shows_not_the_final_one(t
 
 def test_the_columns_are_every_registry_metric_a_run_has(tmp_path):
     """Inception's fid/kid, pr/density, pr/coverage and kid_eval_std have columns like the rest, in the registry's
-    order; diagnostics (lr/g) have none."""
+    order; diagnostics (lr/g) have none; the provenance columns come last (empty for a job that recorded none)."""
     final = {"fid": 12.0, "kid": 0.01, "kid_std": 0.001, "kid_eval_std": 0.002, "pr/density": 0.9,
              "pr/coverage": 0.7, "fid_eval": 3.0, "kid_eval": 0.02, "lr/g": 0.0002, "loss/d": 1.2}
-    write_tables([Job(tmp_path / "0", ["seed=0"], "completed", final=final)], tmp_path, "fid")
-    header = next(csv.reader(open(tmp_path / "report.csv")))
+    made = {"precision": "bf16-mixed", "device": "cpu", "device_model": "AMD EPYC", "commit": "abc", "evaluator": "e1"}
+    write_tables([Job(tmp_path / "0", ["seed=0"], "completed", final=final, provenance=made),
+                  Job(tmp_path / "1", ["seed=1"], "completed", final=final)], tmp_path, "fid")
+    header, first, second = list(csv.reader(open(tmp_path / "report.csv")))
     assert header[6:] == ["best fid", "fid_eval", "kid_eval", "kid_eval_std", "fid", "kid", "kid_std", "pr/density",
-                          "pr/coverage", "loss/d"]
-
+                          "pr/coverage", "loss/d", "precision", "device", "device_model", "commit", "evaluator"]
+    assert first[-5:] == ["bf16-mixed", "cpu", "AMD EPYC", "abc", "e1"] and second[-5:] == [""] * 5
 
 
 def test_the_baseline_section_shows_welch_p_and_df(tmp_path):
