@@ -141,7 +141,8 @@ def statements(runs: list[Run]) -> list[str]:
     adjusted = holm([c.p for _, _, c in rows])
     for (loss, name, c), holm_p in zip(rows, adjusted, strict=True):
         word = {"a": f"{NAMES[loss]} better", "b": "NS GAN better", None: "inconclusive"}[c.better]
-        lines.append(f"| {NAMES[loss]} | {name} | {c.diff:+.1f} | {c.p:.3f} | {c.df:.1f} | {holm_p:.3f} | {word} |")
+        p, adjusted_p = (f"{v:.3f}" if v >= 0.001 else "< 0.001" for v in (c.p, holm_p))
+        lines.append(f"| {NAMES[loss]} | {name} | {c.diff:+.1f} | {p} | {c.df:.1f} | {adjusted_p} | {word} |")
     better = [f"{NAMES[loss]} in {name}" for (loss, name, c), holm_p in zip(rows, adjusted, strict=True)
               if c.better == "a" and holm_p < ALPHA]
     if not rows:
