@@ -305,8 +305,8 @@ def test_a_row_says_when_its_seeds_were_computed_differently(tmp_path):
     assert page.differences(findings.measure(claims, tmp_path)[0]) == []  # reports without the columns: nothing
     # the provenance columns: seed 2 of the d_pack=1 side on another evaluator, the d_pack=2 side in bf16
     lines = CSV.splitlines()
-    extra = {0: "precision,device,device_model,commit,evaluator", 1: "32-true,cpu,AMD EPYC,abc+dirty,e1", 2: "32-true,cpu,AMD EPYC,abc,e1",
-             3: "32-true,cpu,AMD EPYC,abc,e2", 4: "bf16-mixed,cpu,AMD EPYC,abc,e1",
+    extra = {0: "precision,device,device_model,commit,evaluator", 1: "32-true,cpu,AMD EPYC,abc+dirty,e1",
+             2: "32-true,cpu,AMD EPYC,abc,e1", 3: "32-true,cpu,AMD EPYC,abc,e2", 4: "bf16-mixed,cpu,AMD EPYC,abc,e1",
              5: "bf16-mixed,cpu,AMD EPYC,abc,e1", 6: "bf16-mixed,cpu,AMD EPYC,abc,e1", 7: ",,,,"}
     (tmp_path / "docs" / "experiments" / "pack" / "report.csv").write_text(
         "\n".join(f"{line},{extra[i]}" for i, line in enumerate(lines)) + "\n")
