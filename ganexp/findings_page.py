@@ -28,7 +28,6 @@ if TYPE_CHECKING:
     from ganexp.findings import Row
 
 
-
 def _stats(values: list[float]) -> str:
     if len(values) < 2:
         return f"{values[0]:.4g} (1 seed)"
