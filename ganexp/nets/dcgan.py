@@ -1,8 +1,10 @@
 """DCGAN generator and discriminator (Radford et al. 2016) for 32, 64 and 128 pixel images.
 
 Both take an optional condition vector (already encoded, see `ganexp.nets.cond`). G joins it to z. D takes it in one
-of three ways (`d_cond`): `expand` tiles it as extra input channels, `concat` joins it to the 4x4 conv features
-before the last layer (as in text-to-image GAN-CLS), `projection` adds <embed(c), pooled features> to the score
+of four ways (`d_cond`): `expand` tiles it as extra input channels, `concat` tiles it over the 4x4 conv features and
+adds a 1x1 conv before the last layer (as in text-to-image GAN-CLS, and what report 001 calls "tag expand"), `dense`
+joins the untiled vector to the flattened features before two dense layers (report 001's "tag concat": "直接跟通過
+convolution 的 image concat 再過 dense"), `projection` adds <embed(c), pooled features> to the score
 (Miyato & Koyama 2018). `mbstd` gives D's last layer the batch's feature spread (a mode-collapse remedy).
 """
 
@@ -18,8 +20,10 @@ from ganexp.ranges import Count, ZeroOrMore
 
 ImageSize = Literal[32, 64, 128]
 DNorm = Literal["batch", "layer", "none", "spectral"]
-DCond = Literal["expand", "concat", "projection"]  # tiled over D's input | joined to its features | projected
+# tiled over D's input | tiled over its features | joined untiled before dense layers | projected
+DCond = Literal["expand", "concat", "dense", "projection"]
 SIZES, D_NORMS, D_CONDS = get_args(ImageSize), get_args(DNorm), get_args(DCond)
+NOT_DENSE = tuple(c for c in D_CONDS if c != "dense")  # the other networks' D (ResNet, InfoGAN's MNIST D)
 
 
 def n_blocks(image_size: int) -> int:
@@ -100,7 +104,11 @@ class Discriminator(nn.Module):
         if cond_dim and d_cond == "projection":
             self.embed = sn(nn.Linear(cond_dim, c, bias=False))
         self.mbstd = mbstd
-        self.out = sn(nn.Conv2d(c + int(mbstd), 1, 4, 1, 0))
+        if cond_dim and d_cond == "dense":  # the 4x4 conv's place: (features, condition) -> c -> score
+            self.dense = nn.Sequential(sn(nn.Linear((c + int(mbstd)) * 16 + cond_dim, c)), nn.LeakyReLU(0.2, True),
+                                       sn(nn.Linear(c, 1)))
+        else:
+            self.out = sn(nn.Conv2d(c + int(mbstd), 1, 4, 1, 0))
         self.apply(dcgan_init)
 
     @property
@@ -118,7 +126,10 @@ class Discriminator(nn.Module):
         return h
 
     def score(self, h: Tensor, cond: Tensor | None = None) -> Tensor:
-        s = self.out(minibatch_stddev(h) if self.mbstd else h).flatten()
+        h_out = minibatch_stddev(h) if self.mbstd else h
+        if cond is not None and self.d_cond == "dense":
+            return self.dense(torch.cat([h_out.flatten(1), cond.to(h_out.dtype)], 1)).flatten()
+        s = self.out(h_out).flatten()
         if cond is not None and self.d_cond == "projection":
             s = s + (self.embed(cond) * h.sum((2, 3))).sum(1)
         return s

@@ -22,7 +22,7 @@ from torch import Tensor, nn
 from torch.nn.utils import spectral_norm
 
 from ganexp.errors import ConfigError
-from ganexp.nets.dcgan import D_CONDS, D_NORMS, DCond, normal_init
+from ganexp.nets.dcgan import D_NORMS, NOT_DENSE, DCond, normal_init
 from ganexp.ranges import Count, ZeroOrMore
 
 
@@ -74,8 +74,9 @@ class Discriminator(nn.Module):
         super().__init__()
         if norm not in D_NORMS:
             raise ConfigError(f"model.discriminator.norm={norm!r} is not one of {D_NORMS}")
-        if cond_dim and cond not in D_CONDS:
-            raise ConfigError(f"model.discriminator.cond={cond!r}: a conditional D takes one of {D_CONDS}")
+        if cond_dim and cond not in NOT_DENSE:
+            raise ConfigError(f"model.discriminator.cond={cond!r}: this conditional D takes one of {NOT_DENSE} "
+                              "(dense: the DCGAN D only)")
         s = _side(image_size)
         self.feature_size = hidden = 16 * width
         self.cond_dim, self.d_cond = cond_dim, cond

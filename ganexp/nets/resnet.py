@@ -39,7 +39,7 @@ from torch import Tensor, nn
 from torch.nn.utils import spectral_norm
 
 from ganexp.errors import ConfigError
-from ganexp.nets.dcgan import D_CONDS, DCond, minibatch_stddev
+from ganexp.nets.dcgan import NOT_DENSE, DCond, minibatch_stddev
 from ganexp.ranges import Count, ZeroOrMore
 
 ImageSize = Literal[32, 64]
@@ -172,8 +172,9 @@ class Discriminator(nn.Module):
         check_size(image_size)
         if norm not in ("spectral", "none"):
             raise ConfigError(f"model.discriminator.norm={norm!r}: the ResNet D takes spectral or none")
-        if cond_dim and cond not in D_CONDS:
-            raise ConfigError(f"model.discriminator.cond={cond!r}: a conditional D takes one of {D_CONDS}")
+        if cond_dim and cond not in NOT_DENSE:
+            raise ConfigError(f"model.discriminator.cond={cond!r}: this conditional D takes one of {NOT_DENSE} "
+                              "(dense: the DCGAN D only)")
         self.cond_dim, self.d_cond, self.mbstd = cond_dim, cond, mbstd
         sn = spectral_norm if norm == "spectral" else (lambda m: m)
         w = width or REFERENCE_WIDTH[image_size][1]
