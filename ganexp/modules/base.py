@@ -162,6 +162,12 @@ class GANModule(Averaging, Packing, Bookkeeping, pl.LightningModule):
         if channels_last:
             self.channels_last = True
             self.to(memory_format=torch.channels_last)
+            first = next((m for m in self.generator.modules() if isinstance(m, nn.ConvTranspose2d)), None)
+            if first is not None and first.stride == (1, 1) and first.padding == (0, 0):
+                # DCGAN's z -> 4x4 layer reads a 1x1 map, where NHWC buys nothing; kept NCHW because torch 2.11's
+                # compiled backward on CUDA mispredicts its weight gradient's strides at batch 512 (an assertion in
+                # convolution_backward; H200, gpu-check diagnosis of 2026-12-04, docs/performance.md)
+                first.weight.data = first.weight.data.contiguous()
         if compile:
             eager = requirements(self.loss, self.regularizer).eager
             if "g" not in eager:
