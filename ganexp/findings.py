@@ -26,6 +26,7 @@ from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 from ganexp.atomic import atomic_write
 from ganexp.errors import InputError, tool_main
 from ganexp.findings_page import findings_md, plot
+from ganexp.gates import FAILED, Gate, failed_gate, length_gate, premise_gate
 from ganexp.jobs import PROVENANCE
 from ganexp.metrics import UnknownMetric, better, lookup
 from ganexp.verdict import Comparison, compare
@@ -47,6 +48,30 @@ class Side:
 
 
 @dataclass
+class Quote:
+    file: str  # the report's file in the shared reports folder (../shared/reports/ beside the repository)
+    original: str  # its words, verbatim up to whitespace; " … " joins passages of the one file
+    translation: str = ""  # English ("" where the original is)
+
+
+@dataclass
+class Premise:
+    """What the claim presupposes of one side, fixed before its runs are read (ganexp.gates.premise_gate)."""
+
+    side: str  # "claimed" or "other"
+    metric: str  # a report.csv column ("best X": its best over the evaluations), read as the side's mean
+    why: str
+    below: float | None = None  # the premise holds when the mean is below this (or above `above`)
+    above: float | None = None
+
+
+@dataclass
+class LengthNeeded:
+    iterations: int  # the report's length (of a claim about late training) in this data's iterations
+    why: str  # how: its epochs x its data set's size / its batch size, each from where
+
+
+@dataclass
 class Claim:
     claim: str  # the claim, as the report (or ganexp) makes it: "A beats B on ..."
     source: str  # which report or paper says it
@@ -60,6 +85,11 @@ class Claim:
     other: Side | None = None
     note: str = ""
     pictures: list[str] = field(default_factory=list)  # committed images under docs/, e.g. a sweep's grid_*.png
+    quote: Quote | None = None  # the report's own words (every row of scope "report" has them)
+    scope: str = "report"  # "report": a report's claim; "beyond": ganexp's or the literature's (a second table)
+    data: str = "faces"  # the data set whose failed-side bounds apply (ganexp.gates.FAILED)
+    premise: Premise | None = None
+    length_needed: LengthNeeded | None = None
 
 
 @dataclass
@@ -79,6 +109,7 @@ class Row:
     # what each side's seeds were computed with (report.csv's provenance columns): column -> the values recorded
     claimed_made: dict[str, set[str]] = field(default_factory=dict)
     other_made: dict[str, set[str]] = field(default_factory=dict)
+    gate: Gate | None = None  # the first gate (ganexp.gates) the row did not pass: it then has no verdict
 
     @property
     def measured(self) -> bool:
@@ -117,11 +148,31 @@ def load(path: Path) -> list[Claim]:
                 lookup(c.metric.removeprefix("best "))
             except UnknownMetric as err:
                 raise InputError(f"{path}: claim {num} ({c.claim[:40]!r}): {err}") from None
+        check_gates(c, f"{path}: claim {num} ({c.claim[:40]!r})")
         for picture in c.pictures:
             if not picture.startswith("docs/") or not (path.parent.parent / picture).is_file():
                 raise InputError(f"{path}: claim {num} ({c.claim[:40]!r}): picture {picture!r} is not a file under "
                                  "docs/ (commit it there, e.g. python -m ganexp.report SWEEP --grid progress)")
     return claims
+
+
+def check_gates(c: Claim, shown: str) -> None:
+    """The row's scope, data set and premise make sense (InputError naming `shown` otherwise). That every report
+    row quotes its report, and truly, is a test of the committed file (tests/unit/test_findings.py)."""
+    if c.scope not in ("report", "beyond"):
+        raise InputError(f"{shown}: scope {c.scope!r} is not report or beyond")
+    if c.data not in FAILED:
+        raise InputError(f"{shown}: data {c.data!r} is not one of {', '.join(FAILED)} (ganexp.gates.FAILED)")
+    p = c.premise
+    if p is not None:
+        if p.side not in ("claimed", "other"):
+            raise InputError(f"{shown}: premise.side {p.side!r} is not claimed or other")
+        if (p.below is None) == (p.above is None):
+            raise InputError(f"{shown}: premise needs one of below and above")
+        try:
+            lookup(p.metric.removeprefix("best "))
+        except UnknownMetric as err:
+            raise InputError(f"{shown}: premise: {err}") from None
 
 
 def claim_key(key: str) -> str:
@@ -175,6 +226,43 @@ def seeds(side: Side, metric: str, root: Path) -> list[float]:
             raise InputError(f"{report}: no completed job with {side.where!r} and a value of {metric!r}")
         values += found
     return values
+
+
+def finals(side: Side, columns: list[str], root: Path) -> dict[str, list[float]]:
+    """Each column's final values over the side's completed jobs (empty cells and absent columns skipped)."""
+    out: dict[str, list[float]] = {column: [] for column in columns}
+    wanted = split_overrides(side.where)
+    for report in side.reports:
+        for r in read_rows(root / report, report, ("status", "overrides")):
+            if r["status"] == "completed" and wanted <= split_overrides(r["overrides"] or ""):
+                for column in columns:
+                    if r.get(column):
+                        out[column].append(number(r[column], report, column))
+    return out
+
+
+def gate(c: Claim, root: Path) -> Gate | None:
+    """The first gate of ganexp.gates the measured row does not pass: length, then premise, then failed side."""
+    sides = {"claimed": c.claimed, "other": c.other}
+    if c.length_needed is not None:
+        runs = [finals(side, ["iterations", "wall_time_s"], root) for side in sides.values()]
+        iterations = [v for r in runs for v in r["iterations"]]
+        seconds = [v for r in runs for v in r["wall_time_s"]]
+        found = length_gate(c.length_needed.iterations, c.length_needed.why, iterations, seconds, len(iterations))
+        if found:
+            return found
+    p = c.premise
+    if p is not None:
+        values = finals(sides[p.side], [p.metric], root)[p.metric]
+        if not values:
+            raise InputError(f"{sides[p.side].report}: no value of {p.metric!r} for the premise of {c.claim[:40]!r}")
+        found = premise_gate(p.side, p.metric, p.below, p.above, p.why, values)
+        if found:
+            return found
+    own = c.metric.removeprefix("best ")
+    exempt = {name: {own} | ({p.metric} if p is not None and p.side == name else set()) for name in sides}
+    return failed_gate(c.data, {name: finals(side, list(FAILED[c.data]), root) for name, side in sides.items()},
+                       exempt)
 
 
 def made_with(side: Side, root: Path) -> dict[str, set[str]]:
@@ -247,6 +335,7 @@ def measure(claims: list[Claim], root: Path = ROOT) -> list[Row]:
             row.claimed_curve, row.other_curve = history(c.claimed, c.metric, root), history(c.other, c.metric, root)
             row.by_length = [(it, compare(row.claimed_curve[it], row.other_curve[it], c.metric.removeprefix("best ")))
                              for it in row.claimed_curve if it in row.other_curve]
+            row.gate = gate(c, root)
         rows.append(row)
     return rows
 

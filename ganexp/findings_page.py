@@ -47,9 +47,14 @@ def final(row: Row) -> Comparison:
     return compare(row.claimed, row.other, row.claim.metric.removeprefix("best "))
 
 
+def judgeable(row: Row) -> bool:
+    """Measured and through every gate (ganexp.gates): the rows the rule gives a verdict."""
+    return row.measured and row.gate is None
+
+
 def holm_by_row(rows: list[Row]) -> list[float]:
-    """Each row's Holm-adjusted p, over every measured row of the table (NaN for the others)."""
-    return holm([claim_p(final(row), row.claim.margin) if row.measured else math.nan for row in rows])
+    """Each row's Holm-adjusted p, over every row of the table with a verdict (NaN for the others)."""
+    return holm([claim_p(final(row), row.claim.margin) if judgeable(row) else math.nan for row in rows])
 
 
 def verdict_text(row: Row, holm_p: float = math.nan) -> str:
@@ -57,6 +62,8 @@ def verdict_text(row: Row, holm_p: float = math.nan) -> str:
     inconclusive row, the seeds a side that would detect its difference."""
     if not row.measured:
         return "not measured"
+    if row.gate is not None:
+        return f"**{row.gate.verdict}** ({row.gate.reason})"
     c, margin = final(row), row.claim.margin
     if math.isnan(c.se):
         return f"{WORDS['inconclusive']} ({c.diff:+.3g}; one seed on a side: no test)"
@@ -82,7 +89,7 @@ def standing(row: Row) -> str:
     """For how many of the evaluations (looks), counted back from the last, the final verdict has held ("" without
     curves): a verdict that changed at the last evaluation has not settled, and a longer run could change it again."""
     looks = len(row.by_length)
-    if looks < 2:
+    if looks < 2 or row.gate is not None:
         return ""
     words = [judged(cmp, row.claim.margin) for _, cmp in row.by_length]
     held = 1
@@ -97,11 +104,17 @@ def standing(row: Row) -> str:
             f"{row.by_length[-held][0]:,} of {last:,}")
 
 
-def table(rows: list[Row]) -> list[str]:
+def table(rows: list[Row], scope: str) -> list[str]:
+    """The table of the rows of one scope ("report" or "beyond"), numbered as in the whole file."""
     lines = ["| # | claim | metric | claimed setting | compared with | verdict |", "|---|---|---|---|---|---|"]
     for num, (row, holm_p) in enumerate(zip(rows, holm_by_row(rows), strict=True), 1):
         c = row.claim
-        if row.measured:
+        if c.scope != scope:
+            continue
+        if row.gate is not None:
+            lines.append(f"| {num} | {c.claim} | {c.metric} | `{c.claimed.where}`: {_stats(row.claimed)} | "
+                         f"`{c.other.where}`: {_stats(row.other)} | **{row.gate.verdict}**: {row.gate.short} |")
+        elif row.measured:
             held = standing(row)
             lines.append(f"| {num} | {c.claim} | {c.metric} | `{c.claimed.where}`: {_stats(row.claimed)} | "
                          f"`{c.other.where}`: {_stats(row.other)} | {verdict_text(row, holm_p)}"
@@ -129,12 +142,36 @@ RULE = (f"Verdict rule (`ganexp/verdict.py`, the same for every row): the claime
         f"looks, a verdict picked at whichever look showed it is wrong more often than that.")
 
 
+GATES = ("Gates, fixed before the runs are read and applied by `ganexp/gates.py` before the rule: a claim about late "
+         "training measured on shorter runs reads **not testable at this length**, with what the report's length "
+         "would cost; a claim whose premise one side does not show (a collapse to remedy, say), or one side of which "
+         "did not learn the data (its mean final FID above 400, acc/cond below 0.15 where chance is about 0.09, or "
+         "class coverage below 0.5, on the faces; never judged on the row's own metric), reads **not testable "
+         "here**. Such a row has no verdict and no Holm p. The rows' metrics are final values (the last evaluation) "
+         "unless the metric says best (the best over the evaluations), as each row states.")
+
+
 def findings_md(rows: list[Row]) -> str:
     lines = ["# Findings", "", "Written by `python -m ganexp.findings` from `docs/findings.yaml` and the committed "
-             "sweep reports it names; edit those, not this file.", "", RULE, "", *table(rows), "", "## Details", ""]
+             "sweep reports it names; edit those, not this file.", "", RULE, "", GATES, "",
+             "## What the reports said", "", "Each row's claim is a report's own words (the quote and its translation "
+             "are in the details), fixed before it was measured.", "", *table(rows, "report"), "",
+             "## Beyond the reports", "", "ganexp's own or the literature's ideas, and remedies a report asked for.",
+             "", *table(rows, "beyond"), "", "## Details", ""]
     for num, (row, holm_p) in enumerate(zip(rows, holm_by_row(rows), strict=True), 1):
         c = row.claim
-        lines += [f"### {num}. {c.claim}", "", f"- Source: {c.source}", f"- Command: `{c.command}`"]
+        lines += [f"### {num}. {c.claim}", "", f"- Source: {c.source}"]
+        if c.quote is not None:
+            lines.append(f"- The report's words (`shared/reports/{c.quote.file}`): “{c.quote.original}”"
+                         + (f" — in English: “{c.quote.translation}”" if c.quote.translation else ""))
+        if c.premise is not None:
+            p = c.premise
+            bound = f"below {p.below:g}" if p.below is not None else f"above {p.above:g}"
+            lines.append(f"- Premise: the {p.side} side's {p.metric} {bound} ({p.why})")
+        if c.length_needed is not None:
+            lines.append(f"- Length the claim needs: {c.length_needed.iterations:,} iterations "
+                         f"({c.length_needed.why})")
+        lines.append(f"- Command: `{c.command}`")
         if c.length:
             lines.append(f"- Length: {c.length}")
         if row.measured:

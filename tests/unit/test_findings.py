@@ -166,7 +166,65 @@ def test_the_committed_findings_are_current():
     assert pictures and all((findings.ROOT / "docs" / p).exists() for p in pictures), "run python -m ganexp.findings"
     # one home: README links to the page and holds no copy of its table (a copy would go stale unseen)
     readme = (findings.ROOT / "README.md").read_text()
-    assert "](docs/findings.md)" in readme and "| # | claim |" not in readme and md.count("| # | claim |") == 1
+    assert "](docs/findings.md)" in readme and "| # | claim |" not in readme
+    assert md.count("| # | claim |") == 2  # the reports' claims, then those beyond them
+
+
+REPORTS = findings.ROOT.parent / "shared" / "reports"
+
+
+def flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+def test_every_report_row_quotes_its_report_truly():
+    """Each row of scope "report" carries the report's words; where the reports are at hand (../shared/reports),
+    every passage of the quote (" … " joins them) is in its file, in order, up to whitespace."""
+    rows = findings.load(findings.ROOT / "docs" / "findings.yaml")
+    assert {c.scope for c in rows} == {"report", "beyond"}
+    missing = [c.claim[:50] for c in rows if c.scope == "report" and c.quote is None]
+    assert not missing, f"report rows without their quote: {missing}"
+    if not REPORTS.is_dir():
+        pytest.skip(f"{REPORTS} is not here: the quotes' words are not checked")
+    for c in rows:
+        if c.quote is None:
+            continue
+        text, at = flat((REPORTS / c.quote.file).read_text()), 0
+        for passage in c.quote.original.split(" … "):
+            found = text.find(flat(passage), at)
+            assert found >= 0, f"{c.quote.file}: not found (in order): {passage[:60]!r}"
+            at = found + len(flat(passage))
+
+
+GATED = """job,overrides,status,iterations,wall_time_s,fid_eval,acc/cond,collapse/class_coverage
+0,"model.d_pack=1,seed=0",completed,100,50,90,0.8,0.9
+1,"model.d_pack=1,seed=1",completed,100,70,95,0.7,0.95
+2,"model.d_pack=2,seed=0",completed,100,60,{fid},0.1,0.9
+3,"model.d_pack=2,seed=1",completed,100,60,{fid},0.12,0.9
+"""
+
+
+@pytest.mark.parametrize(("extra", "fid", "verdict"), [
+    ("", 80, "not testable here** (the claimed side failed: acc/cond 0.11, below 0.15"),
+    ("  metric: acc/cond\n", 80, "refuted"),  # never judged on its own metric
+    ("  length_needed: {iterations: 1000, why: its 10 epochs}\n", 80,
+     "not testable at this length** (the claim is about training to 1,000 iterations (its 10 epochs); these runs "
+     "stop at 100. The full length: 4 jobs x 1,000 iterations at the measured 0.6 s an iteration, about 0.7 "
+     "job-hours (0.3 h two at a time)"),
+    ("  premise: {side: other, metric: fid_eval, above: 100, why: a bad baseline}\n", 80,
+     "not testable here** (the claim presupposes fid_eval above 100 on the other side (a bad baseline); its seeds' "
+     "mean is 92.5"),
+])
+def test_gates_come_before_the_rule(tmp_path, extra, fid, verdict):
+    (tmp_path / "docs" / "experiments" / "pack").mkdir(parents=True)
+    (tmp_path / "docs" / "experiments" / "pack" / "report.csv").write_text(GATED.format(fid=fid))
+    metric = "" if extra.startswith("  metric:") else "  metric: fid_eval\n"
+    (tmp_path / "docs" / "findings.yaml").write_text(f"- claim: packing\n  source: s\n  command: c\n{metric}{extra}"
+                                                     + SIDES.lstrip("\n"))
+    rows = findings.measure(findings.load(tmp_path / "docs" / "findings.yaml"), tmp_path)
+    text = page.verdict_text(rows[0])
+    assert verdict in text
+    assert math.isnan(page.holm_by_row(rows)[0]) == (rows[0].gate is not None)
 
 
 CURVES = "job,overrides,status,metric,iteration,value\n" + "".join(
