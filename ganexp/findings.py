@@ -80,6 +80,9 @@ class Claim:
     # the metric must be in the registry (ganexp/metrics.py), which says which way is better
     metric: str = ""
     margin: float | None = None  # a claim of no difference: the largest difference it still calls none
+    # a claim about the state at one point of training (the report's epoch, in this data's iterations): the row
+    # compares the metric's values at that evaluation (from the reports' curves.csv), not at the end
+    at: int | None = None
     length: str = ""  # iterations, seeds, arithmetic, machine, wall time
     claimed: Side | None = None  # the setting the claim says is better; None: not measured yet
     other: Side | None = None
@@ -335,6 +338,11 @@ def measure(claims: list[Claim], root: Path = ROOT) -> list[Row]:
             row.claimed_curve, row.other_curve = history(c.claimed, c.metric, root), history(c.other, c.metric, root)
             row.by_length = [(it, compare(row.claimed_curve[it], row.other_curve[it], c.metric.removeprefix("best ")))
                              for it in row.claimed_curve if it in row.other_curve]
+            if c.at is not None:
+                if c.at not in row.claimed_curve or c.at not in row.other_curve:
+                    raise InputError(f"{c.claimed.report}: claim {c.claim[:40]!r}: at {c.at} is not an iteration "
+                                     "every job of both sides evaluated (their curves.csv)")
+                row.claimed, row.other = row.claimed_curve[c.at], row.other_curve[c.at]
             row.gate = gate(c, root)
         rows.append(row)
     return rows

@@ -89,7 +89,7 @@ def standing(row: Row) -> str:
     """For how many of the evaluations (looks), counted back from the last, the final verdict has held ("" without
     curves): a verdict that changed at the last evaluation has not settled, and a longer run could change it again."""
     looks = len(row.by_length)
-    if looks < 2 or row.gate is not None:
+    if looks < 2 or row.gate is not None or row.claim.at is not None:  # a claim about one point has one look
         return ""
     words = [judged(cmp, row.claim.margin) for _, cmp in row.by_length]
     held = 1
@@ -104,6 +104,11 @@ def standing(row: Row) -> str:
             f"{row.by_length[-held][0]:,} of {last:,}")
 
 
+def metric_text(c) -> str:
+    """The row's metric as the table shows it: "fid_eval", "best fid_eval", "acc/cond at 500"."""
+    return f"{c.metric} at {c.at:,}" if c.at is not None else c.metric
+
+
 def table(rows: list[Row], scope: str) -> list[str]:
     """The table of the rows of one scope ("report" or "beyond"), numbered as in the whole file."""
     lines = ["| # | claim | metric | claimed setting | compared with | verdict |", "|---|---|---|---|---|---|"]
@@ -112,11 +117,11 @@ def table(rows: list[Row], scope: str) -> list[str]:
         if c.scope != scope:
             continue
         if row.gate is not None:
-            lines.append(f"| {num} | {c.claim} | {c.metric} | `{c.claimed.where}`: {_stats(row.claimed)} | "
+            lines.append(f"| {num} | {c.claim} | {metric_text(c)} | `{c.claimed.where}`: {_stats(row.claimed)} | "
                          f"`{c.other.where}`: {_stats(row.other)} | **{row.gate.verdict}**: {row.gate.short} |")
         elif row.measured:
             held = standing(row)
-            lines.append(f"| {num} | {c.claim} | {c.metric} | `{c.claimed.where}`: {_stats(row.claimed)} | "
+            lines.append(f"| {num} | {c.claim} | {metric_text(c)} | `{c.claimed.where}`: {_stats(row.claimed)} | "
                          f"`{c.other.where}`: {_stats(row.other)} | {verdict_text(row, holm_p)}"
                          f"{'; ' + held if held else ''} |")
         else:
@@ -147,13 +152,16 @@ GATES = ("Gates, fixed before the runs are read and applied by `ganexp/gates.py`
          "would cost; a claim whose premise one side does not show (a collapse to remedy, say), or one side of which "
          "did not learn the data (its mean final FID above 400, acc/cond below 0.15 where chance is about 0.09, or "
          "class coverage below 0.5, on the faces; never judged on the row's own metric), reads **not testable "
-         "here**. Such a row has no verdict and no Holm p. The rows' metrics are final values (the last evaluation) "
-         "unless the metric says best (the best over the evaluations), as each row states.")
+         "here**. Such a row has no verdict and no Holm p.")
+FINAL = ("Which value of a run a row compares, one rule for every row: the value at the **final** evaluation, the "
+         "state the run ends in; the **best** over the evaluations (the metric reads \"best X\") only where the "
+         "claim is about a peak; and the value **at** one evaluation (the row says which) where the claim is about "
+         "how soon, at the report's epoch in this data's iterations.")
 
 
 def findings_md(rows: list[Row]) -> str:
     lines = ["# Findings", "", "Written by `python -m ganexp.findings` from `docs/findings.yaml` and the committed "
-             "sweep reports it names; edit those, not this file.", "", RULE, "", GATES, "",
+             "sweep reports it names; edit those, not this file.", "", RULE, "", GATES, "", FINAL, "",
              "## What the reports said", "", "Each row's claim is a report's own words (the quote and its translation "
              "are in the details), fixed before it was measured.", "", *table(rows, "report"), "",
              "## Beyond the reports", "", "ganexp's own or the literature's ideas, and remedies a report asked for.",
@@ -179,7 +187,8 @@ def findings_md(rows: list[Row]) -> str:
                       + ", ".join(f"{v:.4g}" for v in row.claimed),
                       f"- Other `{c.other.where}` ({', '.join(c.other.reports)}): "
                       + ", ".join(f"{v:.4g}" for v in row.other),
-                      f"- Verdict on {c.metric}: {verdict_text(row, holm_p)}"]
+                      f"- Verdict on {metric_text(c)}: "
+                      f"{verdict_text(row, holm_p)}"]
             apart = differences(row)
             if apart:
                 lines.append(f"- Computed differently (report.csv's provenance columns): {'; '.join(apart)}")

@@ -267,6 +267,20 @@ def test_the_rule_is_applied_again_at_every_evaluated_length(tmp_path):
 
 
 
+def test_a_claim_about_one_point_compares_the_values_there(tmp_path):
+    claims = write(tmp_path, f"- claim: packing is ahead early\n  source: s\n  command: c\n  metric: fid_eval\n  at: 1"
+                             f"{SIDES}- claim: at an iteration not evaluated\n  source: s\n  command: c\n"
+                             f"  metric: fid_eval\n  at: 3{SIDES}")
+    (tmp_path / "docs" / "experiments" / "pack" / "curves.csv").write_text(CURVES)
+    with pytest.raises(InputError, match="at 3 is not an iteration every job of both sides evaluated"):
+        findings.measure(claims, tmp_path)
+    (row,) = findings.measure(claims[:1], tmp_path)
+    # iteration 1's values, not the final ones (report.csv's 25, 26, 22 against 35, 36, 37)
+    assert row.claimed == [50.0, 39.0, 28.0] and row.other == [40.0, 41.0, 42.0]
+    assert page.standing(row) == ""  # one point: no count of looks
+    assert "| fid_eval at 1 |" in findings.render(tmp_path, [row])
+
+
 def test_held_since_counts_every_look():
     """A hand-made curve of six evaluations: confirmed at 500 and 1,000, lost at 1,500, confirmed again from 2,000:
     the final verdict held at the last 3 of the 6 looks, not at the 5 of 6 it was confirmed at."""
