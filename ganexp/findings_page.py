@@ -104,6 +104,13 @@ def standing(row: Row) -> str:
             f"{row.by_length[-held][0]:,} of {last:,}")
 
 
+def looks_unsaid(row: Row) -> str:
+    """Why a row with curves counts no looks."""
+    if row.gate is not None:
+        return f"no verdict to count looks of ({row.gate.verdict})"
+    return f"a claim about iteration {row.claim.at:,}: one look" if row.claim.at is not None else "one evaluation"
+
+
 def metric_text(c) -> str:
     """The row's metric as the table shows it: "fid_eval", "best fid_eval", "acc/cond at 500"."""
     return f"{c.metric} at {c.at:,}" if c.at is not None else c.metric
@@ -196,7 +203,7 @@ def findings_md(rows: list[Row]) -> str:
                 looks = "; ".join(f"{it:,}: {judged(cmp, c.margin)} ({cmp.diff:+.3g} ± {cmp.se:.2g}, "
                                   f"{p_text(claim_p(cmp, c.margin))})" for it, cmp in row.by_length)
                 lines.append("- By length (the rule at each evaluation, from the reports' curves.csv): "
-                             f"{looks}; {standing(row) or 'one evaluation'}.")
+                             f"{looks}; {standing(row) or looks_unsaid(row)}.")
                 lines.append(f"- ![row {num}: {c.metric} over iterations](findings/{num}.png)")
             else:
                 lines.append("- By length: no curves.csv beside the reports (their runs predate it), so only the final "
