@@ -81,6 +81,9 @@ REGISTRY: tuple[Metric, ...] = (
     Metric("collapse/diversity_ratio", TARGET_1, "mean pairwise feature distance of fakes over that of reals: "
                                                  "below 1 G repeats itself, above 1 it scatters"),
     Metric("collapse/class_coverage", HIGHER, "share of the held-out reals' classes that occur among the fakes"),
+    Metric("collapse/style_entropy", TARGET_1, "data with looks (faces): entropy of the look evaluator's hair style x "
+                                               "bangs classes among fakes over that among reals: below 1 the hair "
+                                               "shapes look alike"),
     Metric("pr/precision", HIGHER, "share of fakes inside the reals' k-NN balls (fidelity; Kynkäänniemi 2019)"),
     Metric("pr/recall", HIGHER, "share of reals inside the fakes' k-NN balls (diversity)"),
     Metric("pr/density", TARGET_1, "real balls holding a fake, over k, per fake (Naeem 2020): about 1 when "
@@ -103,6 +106,9 @@ REGISTRY: tuple[Metric, ...] = (
     Metric("eval/inception_seconds", LOWER, "seconds the Inception FID/KID took (eval.features=inception)",
            evaluation=False, column=False, curve=False),
     Metric("eval/evaluator_accuracy", HIGHER, "held-out accuracy of the evaluator itself (logged at step 0)",
+           evaluation=False, column=False, curve=False),
+    Metric("eval/evaluator_accuracy/looks", HIGHER, "held-out accuracy of the look evaluator (faces: hair style "
+                                                    "and bangs, labels G never sees; logged at step 0)",
            evaluation=False, column=False, curve=False),
 )
 

@@ -5,7 +5,9 @@ style, bangs, background and skin jitter are nuisances, so a generator has to le
 Every shape is a signed distance on a pixel grid, broadcast over a chunk of images, and its edge is anti-aliased
 analytically (coverage = distance clamped to one pixel), which costs 4x less than supersampling.
 Nuisances depend only on (seed, image index), never on labels: two batches that differ in one label differ only
-where that attribute is drawn. `python -m ganexp.data.faces --out faces.png` saves a grid to look at.
+where that attribute is drawn. Hair style and bangs are also the data's *looks* (`sample_looks`): labels the
+evaluator learns, so that it sees hair shapes collapse, but never a condition of G or D.
+`python -m ganexp.data.faces --out faces.png` saves a grid to look at.
 """
 
 import argparse
@@ -33,8 +35,8 @@ EYE_RGB = torch.tensor([
 SKIN_RGB = torch.tensor([(255, 226, 206), (226, 172, 128), (150, 98, 66)], dtype=torch.float32)
 LINE_RGB = torch.tensor([32.0, 24, 32])  # eyelashes and glasses frames
 MOUTH_RGB = torch.tensor([180.0, 60, 70])
-STYLES = 4  # hair: 0 short cap, 1 long with side locks, 2 spiky, 3 twin tails
-BANGS = 3  # 0 arched, 1 jagged, 2 parted
+STYLES = ("short cap", "long with side locks", "spiky", "twin tails")  # hair style, a nuisance and a look
+BANGS = ("arched", "jagged", "parted")
 _DRAWS = 32  # uniforms per image; 28 used, new nuisances go at the end so existing data sets stay the same
 
 
@@ -42,6 +44,12 @@ def sample_labels(n: int, seed: int, hair: int = 12, eyes: int = 10, face: int =
     """long (N, 4) of (hair, eye, face colour, glasses), uniform over the first k values of each (k=1: constant)."""
     gen = torch.Generator().manual_seed(seed)
     return torch.stack([torch.randint(k, (n,), generator=gen) for k in (hair, eyes, face, glasses)], 1)
+
+
+def sample_looks(n: int, seed: int) -> Tensor:
+    """long (N, 2) of (hair style, bangs): what `render_faces(labels, size, seed)` draws for images 0..N-1."""
+    nuisance = _nuisance(n, seed)
+    return torch.cat([nuisance["style"], nuisance["bangs"]], 1).view(n, 2)
 
 
 def render_faces(labels: Tensor, image_size: int, seed: int) -> Tensor:
@@ -67,8 +75,8 @@ def _nuisance(n: int, seed: int) -> dict[str, Tensor]:
 
     return {
         "cx": uniform(-0.07, 0.07), "cy": uniform(0.0, 0.1), "scale": uniform(0.85, 1.0),
-        "style": choice(STYLES), "bangs": choice(BANGS), "bang_phase": uniform(0, 1), "part": uniform(-0.3, 0.3),
-        "cut": uniform(0.12, 0.42), "tail_y": uniform(0.1, 0.4),
+        "style": choice(len(STYLES)), "bangs": choice(len(BANGS)), "bang_phase": uniform(0, 1),
+        "part": uniform(-0.3, 0.3), "cut": uniform(0.12, 0.42), "tail_y": uniform(0.1, 0.4),
         "eye_x": uniform(0.22, 0.255), "eye_y": uniform(0.1, 0.15), "eye_size": uniform(0.95, 1.08),
         "mouth_y": uniform(0.44, 0.5), "mouth_w": uniform(0.05, 0.08),
         "bg_hue": uniform(0, 1), "bg_sat": uniform(0.12, 0.32), "bg_val": uniform(0.62, 0.88),

@@ -9,7 +9,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Annotated, Literal, Protocol
@@ -25,7 +25,7 @@ from ganexp.ranges import NON_NEGATIVE, Count, Seed
 from ganexp.schedule import real_batches_at, real_batches_before
 
 log = logging.getLogger(__name__)
-CACHE_VERSION = 2  # bump when a generator's output changes for the same settings
+CACHE_VERSION = 3  # bump when a generator's output changes for the same settings (3: the faces' looks)
 SPLIT_SEED = 20_240_917  # the held-out choice: fixed, so every job of every sweep is scored against the same reals
 SPLIT = "split=perm1"  # names the held-out rule in the evaluator's cache key (a changed rule retrains it)
 UNTAGGED = "none"  # the last value of an attribute group whose tag some images lack (`data.source.untagged`)
@@ -58,10 +58,23 @@ class LabelledImages:
     attributes: list[tuple[str, list[str]]]  # (group name, value names); one group of label names if multilabel
     multilabel: bool = False
     test_split: int = 0  # the last test_split images are an official test split: never trained on (`holdout_last`)
+    # Evaluator-only labels ("looks", long (N, K)): what the evaluator learns to see besides `labels`, never a
+    # condition of G or D (not in `label_space`); the faces' hair style and bangs. None: the data has none.
+    looks: Tensor | None = None
+    look_attributes: list[tuple[str, list[str]]] = field(default_factory=list)  # (name, values) per looks column
 
     @property
     def groups(self) -> list[int]:
         return [len(values) for _, values in self.attributes]
+
+    @property
+    def look_groups(self) -> list[int]:
+        return [len(values) for _, values in self.look_attributes]
+
+    def rows(self, index: Tensor) -> "LabelledImages":
+        """The images (with their labels and looks) at `index`, in that order; everything else as it is."""
+        return replace(self, images=self.images[index], labels=self.labels[index],
+                       looks=None if self.looks is None else self.looks[index])
 
     def __len__(self) -> int:
         return len(self.images)
@@ -219,6 +232,12 @@ class ImageData(pl.LightningDataModule):
         end = len(data) - self.holdout
         return data.images[end:], data.labels[end:]
 
+    @property
+    def train_looks(self) -> Tensor | None:
+        """The training images' looks (evaluator-only labels), or None when the data has none."""
+        data = self.load()
+        return None if data.looks is None else data.looks[:len(data) - self.holdout]
+
     def train_dataloader(self) -> DataLoader:
         images, labels = self.train_images
         if self.on_device and self.trainer is not None:
@@ -255,8 +274,7 @@ def holdout_last(data: LabelledImages, holdout: int) -> LabelledImages:
     held = torch.zeros(len(data), dtype=torch.bool)
     held[torch.randperm(len(data), generator=torch.Generator().manual_seed(SPLIT_SEED))[:holdout]] = True
     order = torch.cat([(~held).nonzero().flatten(), held.nonzero().flatten()])
-    return LabelledImages(images=data.images[order], labels=data.labels[order], attributes=data.attributes,
-                          multilabel=data.multilabel)
+    return data.rows(order)
 
 
 def holdout_from_test_split(data: LabelledImages, holdout: int) -> LabelledImages:
@@ -269,8 +287,7 @@ def holdout_from_test_split(data: LabelledImages, holdout: int) -> LabelledImage
     start = len(data) - data.test_split
     chosen = torch.randperm(data.test_split, generator=torch.Generator().manual_seed(SPLIT_SEED))[:holdout]
     order = torch.cat([torch.arange(start), start + chosen.sort().values])
-    return LabelledImages(images=data.images[order], labels=data.labels[order], attributes=data.attributes,
-                          multilabel=data.multilabel, test_split=holdout)
+    return replace(data.rows(order), test_split=holdout)
 
 
 def to_float(images_u8: Tensor) -> Tensor:

@@ -4,13 +4,23 @@ Renderers live beside this file (`faces.py`, `shapes.py`); a source says which l
 User-file loaders (`files.py`) are sources too.
 """
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Annotated
 
 import torch
 import torch.nn.functional as F
 
-from ganexp.data.faces import EYE_COLOURS, FACE_COLOURS, GLASSES, HAIR_COLOURS, render_faces, sample_labels
+from ganexp.data.faces import (
+    BANGS,
+    EYE_COLOURS,
+    FACE_COLOURS,
+    GLASSES,
+    HAIR_COLOURS,
+    STYLES,
+    render_faces,
+    sample_labels,
+    sample_looks,
+)
 from ganexp.data.module import UNTAGGED, LabelledImages
 from ganexp.ranges import Count, Range, Seed
 
@@ -21,7 +31,9 @@ class Faces:
     each group uses its first k values, and a group with k = 1 is constant and not a label.
     The default is the anime-faces stand-in, 12 hair x 10 eye colours; `data=cartoon` is 6 x 4 x 3 x 2.
     `untagged`: the share of images whose tags are removed, as in the reports' anime data where nearly half had no
-    hair or eye tag: every group gets a last value "none" and those images' labels become it (drawn as they are)."""
+    hair or eye tag: every group gets a last value "none" and those images' labels become it (drawn as they are).
+    Hair style and bangs are the data's looks: the evaluator learns them (`collapse/style_entropy`), G and D never
+    see them."""
 
     n: Count
     image_size: Count
@@ -48,6 +60,8 @@ class Faces:
             images=images,
             labels=labels[:, used].contiguous(),
             attributes=[(groups[a][0], list(groups[a][1][:groups[a][2]])) for a in used],
+            looks=sample_looks(self.n, self.seed),
+            look_attributes=[("style", list(STYLES)), ("bangs", list(BANGS))],
         )
         return remove_tags(data, self.untagged, self.seed) if self.untagged else data
 
@@ -59,8 +73,8 @@ def remove_tags(data: LabelledImages, share: float, seed: int) -> LabelledImages
     chosen = torch.randperm(len(data), generator=gen)[:round(share * len(data))]
     labels = data.labels.clone()
     labels[chosen] = torch.tensor(data.groups)  # each group's new last index
-    return LabelledImages(images=data.images, labels=labels, multilabel=data.multilabel,
-                          attributes=[(name, [*values, UNTAGGED]) for name, values in data.attributes])
+    # the looks are no tags: an untagged image keeps its looks
+    return replace(data, labels=labels, attributes=[(name, [*values, UNTAGGED]) for name, values in data.attributes])
 
 
 @dataclass

@@ -23,6 +23,7 @@ from ganexp.eval.metrics import (
     collapse_scores,
     condition_accuracy,
     distances,
+    entropy_ratio,
     features_of,
     mean_pairwise_distance,
     precision_recall_density_coverage,
@@ -36,24 +37,28 @@ TEST_REPEATS = 4  # samples per label set of a test file (32 sets -> 128 images)
 DISTANCES = {"fid_eval": "fid", "kid_eval": "kid", "kid_eval_std": "kid_std"}  # logged name: distances'
 
 
-def evaluator_training_set(datamodule: ImageData) -> tuple[Tensor, Tensor, list[int], bool]:
-    """(images, labels, groups, multilabel) the data set's evaluator learns from: its training part, real values
-    only (untagged images are left out and a "none" value, always last, gets no output)."""
+def evaluator_training_set(datamodule: ImageData) -> tuple[Tensor, Tensor, list[int], bool,
+                                                           tuple[Tensor, list[int]] | None]:
+    """(images, labels, groups, multilabel, looks) the data set's evaluator learns from: its training part, real
+    values only (untagged images are left out and a "none" value, always last, gets no output); looks = (their
+    values, the look groups' sizes), or None for data without looks."""
     data = datamodule.load()
     images, labels = datamodule.train_images
+    looks = datamodule.train_looks
     untagged = data.untagged
     if any(none is not None for none in untagged):  # (indexing copies the images: only when some lack tags)
         tagged = fully_tagged(labels, untagged)
         images, labels = images[tagged], labels[tagged]
+        looks = None if looks is None else looks[tagged]
     groups = [k - (none is not None) for k, none in zip(data.groups, untagged, strict=True)]
-    return images, labels, groups, data.multilabel
+    return images, labels, groups, data.multilabel, None if looks is None else (looks, data.look_groups)
 
 
 def load_evaluator(datamodule: ImageData, floor: float, device: str | torch.device = "cpu",
                    **train_kwargs) -> Evaluator:
     """The evaluator of this data set, trained on `evaluator_training_set` (cached under the data cache); with an
     official test split (Fashion-MNIST) its accuracy is measured on the held-out test images."""
-    images, labels, groups, multilabel = evaluator_training_set(datamodule)
+    images, labels, groups, multilabel, _ = evaluator_training_set(datamodule)
     key = f"{datamodule.source.key()}|holdout={datamodule.holdout}|{SPLIT}"
     test = datamodule.heldout_images if datamodule.load().test_split else None
     # Building (or training) it must not move the global RNG: a run's results may not depend on whether the
@@ -63,11 +68,32 @@ def load_evaluator(datamodule: ImageData, floor: float, device: str | torch.devi
                              floor=floor, device=device, test=test, **train_kwargs)
 
 
+def load_look_evaluator(datamodule: ImageData, device: str | torch.device = "cpu",
+                        **train_kwargs) -> Evaluator | None:
+    """For data with looks (the faces' hair style and bangs), a second evaluator of the same architecture that
+    predicts them, trained and cached as the first one is (its key adds "|looks"); None for other data. A network of
+    its own, so the first evaluator, whose features every distance and collapse score reads, stays what it was:
+    runs scored before looks existed compare with runs scored after."""
+    images, _, _, _, looks = evaluator_training_set(datamodule)
+    if looks is None:
+        return None
+    values, groups = looks
+    key = f"{datamodule.source.key()}|holdout={datamodule.holdout}|{SPLIT}|looks"
+    with torch.random.fork_rng(devices=[]):
+        model = load_or_train(datamodule.cache_dir, key, images, values, groups, False, floor=0.0, device=device,
+                              **train_kwargs)
+    if model.accuracy_heldout < 0.9:
+        log.warning("look evaluator: held-out accuracy %.4f on %s; collapse/style_entropy reads it",
+                    model.accuracy_heldout, ", ".join(name for name, _ in datamodule.load().look_attributes))
+    return model
+
+
 class ImageEvaluation(Measurement):
-    """`fid_eval`, `kid_eval`, `collapse/*`, `pr/*`; for conditional models, `acc/cond` (+ per attribute) and the
-    test files' `acc/<name>`; for InfoGAN, `info/code_nmi/<attribute>` (how far its first categorical code decides
-    each attribute: `metrics.code_dependence`); all in the feature space of the data set's evaluator; with
-    `features="inception"` also `fid`, `kid`, `kid_std` in Inception's, at the end only (`finish`)."""
+    """`fid_eval`, `kid_eval`, `collapse/*` (`collapse/style_entropy` for data with looks), `pr/*`; for
+    conditional models, `acc/cond` (+ per attribute) and the test files' `acc/<name>`; for InfoGAN,
+    `info/code_nmi/<attribute>` (how far its first categorical code decides each attribute:
+    `metrics.code_dependence`); all in the feature space of the data set's evaluator; with `features="inception"`
+    also `fid`, `kid`, `kid_std` in Inception's, at the end only (`finish`)."""
 
     def __init__(self, datamodule: ImageData, run_dir: Path, every: int, monitor: str, seed: int = EvalConf.seed,
                  floor: float = EvalConf.floor, batch_size: int = 250, threshold: float = EvalConf.threshold,
@@ -77,6 +103,7 @@ class ImageEvaluation(Measurement):
         self.datamodule, self.seed = datamodule, seed
         self.floor, self.batch_size, self.train_kwargs = floor, batch_size, train_kwargs
         self.evaluator: Evaluator | None = None
+        self.look_evaluator: Evaluator | None = None  # data with looks: what collapse/style_entropy reads
         # loaded now, at build: a machine without the weights stops before training, its run folder untouched
         self.inception, self.inception_samples = None, inception_samples
         if features == "inception":
@@ -88,19 +115,25 @@ class ImageEvaluation(Measurement):
         """Train or load the evaluator and hold it to `floor` (ConfigError naming eval.floor): at build, before the
         run folder is touched."""
         self.evaluator = load_evaluator(self.datamodule, self.floor, device, **self.train_kwargs)
+        self.look_evaluator = load_look_evaluator(self.datamodule, device, **self.train_kwargs)
 
     def prepare(self, trainer: pl.Trainer, module) -> None:
         if self.evaluator is None:
             self.load(module.device)
         self.evaluator.to(module.device)
+        if self.look_evaluator is not None:
+            self.look_evaluator.to(module.device)
         if trainer.logger is not None:
-            trainer.logger.log_metrics({"eval/evaluator_accuracy": self.evaluator.accuracy_heldout}, step=0)
+            looks = {} if self.look_evaluator is None else \
+                {"eval/evaluator_accuracy/looks": self.look_evaluator.accuracy_heldout}
+            trainer.logger.log_metrics({"eval/evaluator_accuracy": self.evaluator.accuracy_heldout, **looks}, step=0)
         real, real_labels = self.datamodule.heldout_images
         self.real, self.real_labels = to_float(real).to(module.device), real_labels.to(module.device)
         # what every evaluation compares with, computed once: the reals' features, classes, spread and k-NN radii
         self.real_features = features_of(self.evaluator, self.real, self.batch_size)
         with eval_mode(self.evaluator):
             self.real_classes = self.classes(self.evaluator.logits(self.real_features))
+        self.real_look_classes = None if self.look_evaluator is None else self.look_classes(self.real)
         self.real_spread = mean_pairwise_distance(self.real_features)
         self.real_radii = real_radii(self.real_features)
         # Held-out condition files (iCLEVR's test.json / new_test.json): each label set asked for `TEST_REPEATS` times
@@ -117,6 +150,7 @@ class ImageEvaluation(Measurement):
         data = self.datamodule.load()
         x, classes = torch.randn(8, 2, generator=torch.Generator().manual_seed(0)), torch.arange(8)
         names = [*DISTANCES, *(f"collapse/{k}" for k in collapse_scores(x, x, classes, classes)),
+                 *(["collapse/style_entropy"] if data.looks is not None else []),
                  *(f"pr/{k}" for k in precision_recall_density_coverage(x, x))]
         attributes = [] if data.multilabel else [name for name, _ in data.attributes]
         if module.conditional:
@@ -142,6 +176,9 @@ class ImageEvaluation(Measurement):
                    "attribute; a request of \"none\" (an untagged image's label) has no right answer and is not "
                    "counted, in acc/cond/<attribute> nor in acc/cond",
         }
+        if self.look_evaluator is not None:
+            described["evaluator_accuracy_looks"] = self.look_evaluator.accuracy_heldout
+            described["look_evaluator_sha256"] = digest(self.look_evaluator)
         if self.inception is not None:
             from ganexp.eval.inception import kid_subset
 
@@ -156,6 +193,12 @@ class ImageEvaluation(Measurement):
                             "FID is biased upwards at small sample sizes: compare only equal counts",
             }
         return described
+
+    def look_classes(self, images: Tensor) -> Tensor:
+        """The joint look class (one index per look group, e.g. style x bangs) the look evaluator sees in [-1, 1]
+        images."""
+        with eval_mode(self.look_evaluator):
+            return torch.stack([lg.argmax(1) for lg in self.look_evaluator.predict(images, self.batch_size)], 1)
 
     def classes(self, logits: list[Tensor]) -> Tensor:
         """What the evaluator sees: the joint class (one index per group), or the set of present labels."""
@@ -191,6 +234,8 @@ class ImageEvaluation(Measurement):
         collapse = collapse_scores(fake_features, self.real_features, self.classes(logits), self.real_classes,
                                    real_spread=self.real_spread)
         metrics.update({f"collapse/{k}": v for k, v in collapse.items()})
+        if self.look_evaluator is not None:  # below 1 when the hair shapes look alike (report 003)
+            metrics["collapse/style_entropy"] = entropy_ratio(self.look_classes(fake), self.real_look_classes)
         prdc = precision_recall_density_coverage(self.real_features, fake_features, radii=self.real_radii)
         metrics.update({f"pr/{k}": v for k, v in prdc.items()})
         if module.conditional:

@@ -7,6 +7,7 @@ comparable with published FIDs or across data sets.
 """
 
 import contextlib
+import math
 import warnings
 from collections.abc import Iterator
 
@@ -155,6 +156,21 @@ def collapse_scores(fake_feats: Tensor, real_feats: Tensor, fake_classes: Tensor
         covered = (fake_set[:, None] == real_set[None]).all(-1).any(0)  # (real classes,): met among the fakes
         scores["class_coverage"] = int(covered.sum()) / len(real_set)
     return scores
+
+
+def class_entropy(classes: Tensor) -> float:
+    """The entropy (nats) of the empirical distribution of classes (N,) or joint classes (N, A), a row each."""
+    counts = torch.unique(classes.reshape(len(classes), -1), dim=0, return_counts=True)[1].double()
+    p = counts / counts.sum()
+    return float((p * p.reciprocal().log()).sum())  # sum of p log(1/p): +0.0, not -0.0, for one class
+
+
+def entropy_ratio(fake_classes: Tensor, real_classes: Tensor) -> float:
+    """`collapse/style_entropy`: the entropy of the classes the evaluator sees among the fakes over that among the
+    reals (joint classes for (N, A) rows, e.g. hair style x bangs). 1: as varied as the data; 0: one class only.
+    NaN (no value) when the evaluator sees one class among the reals too: a judge too weak to tell (eval.floor=0)."""
+    real = class_entropy(real_classes)
+    return class_entropy(fake_classes) / real if real > 0 else math.nan
 
 
 def code_dependence(code: Tensor, classes: Tensor, names: list[str]) -> dict[str, float]:

@@ -1,5 +1,7 @@
 """Evaluation metrics against hand-computed values and known feature spaces."""
 
+import math
+
 import pytest
 import torch
 from torch import nn
@@ -7,8 +9,10 @@ from torch.testing import assert_close
 
 from ganexp.eval.metrics import (
     attribute_accuracy,
+    class_entropy,
     code_dependence,
     collapse_scores,
+    entropy_ratio,
     feature_distances,
     multilabel_topk_accuracy,
     precision_recall_density_coverage,
@@ -126,6 +130,21 @@ def test_collapse_counts_joint_attribute_classes():
     assert collapse_scores(feats, feats).keys() == {"diversity_ratio"}
     with pytest.raises(ValueError, match="both"):
         collapse_scores(feats, feats, attributes)
+
+
+def test_style_entropy_ratio_by_hand():
+    """collapse/style_entropy on hand-made (style, bangs) predictions: 4 x 3 = 12 joint classes."""
+    every = torch.cartesian_prod(torch.arange(4), torch.arange(3))  # the 12 classes, one row each
+    real = every.repeat(2, 1)  # each class twice: H = ln 12 = 2.4849 nats
+    assert_close(class_entropy(real), 2.484907, atol=1e-6, rtol=0)
+    assert entropy_ratio(every, real) == 1.0  # uniform over the 12 classes, as varied as the data
+    assert entropy_ratio(every[[5]].repeat(24, 1), real) == 0.0  # every fake the same style and bangs: H = 0
+    # two classes, 12 fakes each: H = ln 2 = 0.6931, / ln 12 = 0.27894
+    two = torch.tensor([[0, 1]] * 12 + [[1, 0]] * 12)  # joint rows: (0, 1) and (1, 0) are two classes, not one
+    assert_close(entropy_ratio(two, real), 0.278943, atol=1e-6, rtol=0)
+    # the same two classes 1:3: H = -(3/4 ln 3/4 + 1/4 ln 1/4) = 0.56234, / ln 12 = 0.22630
+    assert_close(entropy_ratio(two[8:], real), 0.226300, atol=1e-6, rtol=0)  # 4 of (0, 1), 12 of (1, 0)
+    assert math.isnan(entropy_ratio(every, every[[0, 0]]))  # the reals all one class: no value
 
 
 def test_code_dependence_is_normalised_mutual_information_by_hand():
