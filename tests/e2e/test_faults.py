@@ -1,17 +1,20 @@
 """Faults a long experiment meets: the same command started twice, Ctrl-C, a kill -9 in the middle of a checkpoint
-write."""
+write.
+
+The run that is signalled, killed or locked out is a process of its own, forked from the test's
+(`helpers.in_process.Forked`: its own pid, signals and exit status, without a second interpreter's start-up); the
+runs it is compared with train in this process."""
 
 import json
 import os
 import random
 import signal
-import subprocess
-import sys
 import time
 
 import pytest
 import torch
 from conftest import ROOT, SMOKE, make_config
+from helpers.in_process import Forked, run_py
 from helpers.run_status import wait_for_status
 
 from ganexp.errors import RunMismatch
@@ -19,28 +22,24 @@ from ganexp.rundir import RunLock, set_aside
 from ganexp.train import main as train
 
 
-def start(*args: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "run.py", *args], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+def start(*args: str) -> Forked:
+    return Forked(list(args), ROOT)
 
 
-def test_the_same_command_twice_at_once_the_second_stops_at_the_lock(tmp_path, monkeypatch):
-    """The second start of a live run's command stops at the lock; the first goes on untouched, and Ctrl-C then
-    saves it (a checkpoint, status `interrupted`)."""
+def test_the_same_command_twice_at_once_the_second_stops_at_the_lock(tmp_path, monkeypatch, capfd):
+    """The second start of a live run's command (here, in this process) stops at the lock; the first (a process of
+    its own, with SIGINT at its default, as a terminal's Ctrl-C finds it) goes on untouched, and Ctrl-C then saves
+    it (a checkpoint, status `interrupted`)."""
     job = tmp_path / "job"
     args = [*SMOKE, "trainer.max_iters=100000", "trainer.ckpt_every=50", f"hydra.run.dir={job}"]
-    # A shell that starts the tests in the background makes SIGINT ignored, and children inherit that: give the run
-    # the default disposition, as a terminal's Ctrl-C would find it.
-    first = subprocess.Popen([sys.executable, "run.py", *args], cwd=ROOT, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True,
-                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    first = start(*args)
     try:
         wait_for_status(job, "running", first)
-        second = subprocess.run([sys.executable, "run.py", *args], cwd=ROOT, capture_output=True, text=True,
-                                timeout=120)
+        monkeypatch.chdir(tmp_path)
+        second = run_py(args, monkeypatch, capfd)
         assert first.poll() is None, "the first run ended before the second tried: the test proves nothing"
-        assert second.returncode == 2
-        error = second.stderr.strip().splitlines()[-1]
+        assert second.code == 2
+        error = second.err.strip().splitlines()[-1]
         assert error.startswith("error: run folder") and str(job) in error and f"pid {first.pid}" in error
         while not (job / "checkpoints" / "last.ckpt").exists():
             assert first.poll() is None
@@ -100,11 +99,11 @@ def test_kill_9_during_checkpoint_writes_then_resume_matches_an_uninterrupted_ru
 
 def test_a_locked_job_of_a_sweep_fails_and_the_others_go_on(tmp_path):
     sweep = tmp_path / "outputs" / "multirun" / "debug=smoke,eval.enabled=false,loss=gan,lsgan"
-    with RunLock(sweep / "0"):  # another process's job in the folder of this sweep's job 0
-        out = subprocess.run([sys.executable, str(ROOT / "run.py"), "-m", *SMOKE, "loss=gan,lsgan"], cwd=tmp_path,
-                             capture_output=True, text=True, timeout=300)
-    assert out.returncode == 1, out.stderr[-2000:]
-    rows = [line for line in out.stdout.splitlines() if line.strip().startswith(("0 ", "1 "))]
+    with RunLock(sweep / "0"):  # another process's job (this one's) in the folder of the sweep's job 0
+        proc = Forked(["-m", *SMOKE, "loss=gan,lsgan"], tmp_path)
+        out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 1, err[-2000:]
+    rows = [line for line in out.splitlines() if line.strip().startswith(("0 ", "1 "))]
     assert "failed" in rows[0] and f"in use by pid {os.getpid()}" in rows[0]
     assert "completed" in rows[1]
     assert not (sweep / "0" / "status.json").exists()  # the locked folder was not touched
@@ -114,9 +113,11 @@ def test_a_requeued_submitit_job_continues_with_resume(tmp_path):
     """submitit's pre-emption signal (USR2, what SLURM sends before a time limit; submitit_local, the SLURM launcher's
     twin on this machine, is the same code) to a running job: submitit calls the launcher's checkpoint hook, requeues
     the job and ends its process; the requeued job runs with resume=true and continues from last.ckpt to exactly
-    max_iters, in the same folder (nothing set aside)."""
-    sweep = tmp_path / "s"
-    proc = start("-m", "hydra/launcher=local_procs", *SMOKE, "trainer.max_iters=400", "trainer.ckpt_every=20",
+    max_iters, in the same folder (nothing set aside). The signal follows the first checkpoint (iteration 20) at
+    once (caught 0.8 s into training, measured): 180 more iterations (~2.5 s) leave it room, and are what the
+    requeued job trains."""
+    sweep, length = tmp_path / "s", 200
+    proc = start("-m", "hydra/launcher=local_procs", *SMOKE, f"trainer.max_iters={length}", "trainer.ckpt_every=20",
                  "log.images_every=1000", "trainer.num_threads=1", f"hydra.sweep.dir={sweep}")
     job = sweep / "0"
     try:
@@ -133,6 +134,6 @@ def test_a_requeued_submitit_job_continues_with_resume(tmp_path):
     logs = "".join(p.read_text() for p in (sweep / ".submitit").rglob("*.err"))
     assert "Caught signal SIGUSR2" in logs and "preempted" in logs, logs[-3000:]  # submitit's handler had it
     metrics = json.loads((job / "metrics.json").read_text())
-    assert metrics["status"] == "completed" and metrics["iterations"] == 400
+    assert metrics["status"] == "completed" and metrics["iterations"] == length
     assert "resuming from" in (job / "run.log").read_text()  # the command had no resume=true: the requeue added it
     assert not (job / "previous").exists()  # continued, not started afresh

@@ -14,6 +14,7 @@ import time
 import pytest
 import torch
 from conftest import ROOT, SMOKE, make_config
+from helpers.in_process import Forked, run_py
 from helpers.run_folders import status, weights
 
 from ganexp.errors import RunMismatch
@@ -25,7 +26,7 @@ def run_cli(*args, timeout=300):
     return subprocess.run([sys.executable, "run.py", *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout)
 
 
-def test_sweep_survives_a_failing_and_a_diverging_job(tmp_path):
+def test_sweep_survives_a_failing_and_a_diverging_job(tmp_path, monkeypatch, capfd):
     # guard.max_loss=1e5,1 with patience 1: the second setting diverges at D's first check (BCE's loss is ~1.4)
     proc = run_cli("-m", *SMOKE, "data.batch_size=16,100000", "guard.max_loss=1e5,1", "guard.patience=1",
                    f"hydra.sweep.dir={tmp_path}")
@@ -37,8 +38,10 @@ def test_sweep_survives_a_failing_and_a_diverging_job(tmp_path):
     assert len(failed) == 2 and all("data.batch_size=100000: the data has 288 images" in f for f in failed)
     assert "did not complete" in proc.stderr and "diverged" in proc.stdout
 
-    ok = run_cli("-m", *SMOKE, "guard.max_loss=1e5,1", "guard.patience=1", f"hydra.sweep.dir={tmp_path / 'ok'}")
-    assert ok.returncode == 0, ok.stderr[-2000:]  # diverged is an outcome, not a failure
+    monkeypatch.chdir(tmp_path)  # the second sweep in this process: the same code path, without a second start-up
+    ok = run_py(["-m", *SMOKE, "guard.max_loss=1e5,1", "guard.patience=1", f"hydra.sweep.dir={tmp_path / 'ok'}"],
+                monkeypatch, capfd)
+    assert ok.code == 0, ok.err[-2000:]  # diverged is an outcome, not a failure
 
 
 def wait_for(path, timeout=120):
@@ -51,8 +54,10 @@ def wait_for(path, timeout=120):
 def test_resume_after_kill_matches_an_uninterrupted_run(tmp_path, monkeypatch, caplog):
     """Killed (kill -9, in a process of its own) and resumed, a run ends where an uninterrupted one does. The runs
     that are not killed train in this process (the same `ganexp.train.main`, without a second start-up), all on one
-    thread so that their arithmetic is the same."""
-    args = [*SMOKE, "trainer.max_iters=160", "trainer.ckpt_every=20", "log.images_every=80", "seed=3",
+    thread so that their arithmetic is the same. The kill follows the first checkpoint (iteration 20) at once: 80 more
+    iterations (~2 s) leave it room."""
+    length = 100
+    args = [*SMOKE, f"trainer.max_iters={length}", "trainer.ckpt_every=20", "log.images_every=50", "seed=3",
             "trainer.num_threads=1"]
     for name in ("full", "killed"):
         (tmp_path / name).mkdir()
@@ -60,13 +65,12 @@ def test_resume_after_kill_matches_an_uninterrupted_run(tmp_path, monkeypatch, c
     train(make_config(*args))
 
     job = tmp_path / "killed"
-    proc = subprocess.Popen([sys.executable, "run.py", *args, f"hydra.run.dir={job}"], cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = Forked([*args, f"hydra.run.dir={job}"], ROOT)
     wait_for(job / "checkpoints" / "last.ckpt")
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     killed_at = torch.load(job / "checkpoints" / "last.ckpt", weights_only=False)["ganexp_counters"]["iteration"]
-    assert 20 <= killed_at < 160 and status(job)["status"] == "running"
+    assert 20 <= killed_at < length and status(job)["status"] == "running"
 
     monkeypatch.chdir(job)
     caplog.set_level(logging.INFO, logger="ganexp.train")
@@ -79,7 +83,7 @@ def test_resume_after_kill_matches_an_uninterrupted_run(tmp_path, monkeypatch, c
         torch.testing.assert_close(a[key], b[key], msg=key)
     full_metrics = json.loads((tmp_path / "full" / "metrics.json").read_text())
     resumed_metrics = json.loads((job / "metrics.json").read_text())
-    assert (resumed_metrics["d_updates"], resumed_metrics["g_updates"]) == (full_metrics["d_updates"], 160)
+    assert (resumed_metrics["d_updates"], resumed_metrics["g_updates"]) == (full_metrics["d_updates"], length)
 
     # the same command again with resume=true skips the completed job
     mtime = (job / "metrics.json").stat().st_mtime
@@ -91,7 +95,8 @@ def test_resume_after_kill_matches_an_uninterrupted_run(tmp_path, monkeypatch, c
     assert len(list((job / "previous").glob("*/metrics.json"))) == 1
     # but the folder belongs to one configuration: other settings stop before anything is touched
     before = sorted(p for p in job.rglob("*") if p.name != ".lock")
-    with pytest.raises(RunMismatch, match=r"holds a run of other settings: trainer.max_iters \(8 here, 160 there\)"):
+    other = rf"holds a run of other settings: trainer.max_iters \(8 here, {length} there\)"
+    with pytest.raises(RunMismatch, match=other):
         train(make_config(*args, "trainer.max_iters=8"))
     assert sorted(p for p in job.rglob("*") if p.name != ".lock") == before
 
@@ -101,25 +106,29 @@ def test_condition_options_on_an_unconditional_model_fail_at_start(tmp_path):
     assert proc.returncode != 0 and "model.discriminator.cond" in proc.stderr
 
 
-def test_sweep_folder_is_named_by_its_command_and_relaunch_skips_completed_jobs(tmp_path):
+def test_sweep_folder_is_named_by_its_command_and_relaunch_skips_completed_jobs(tmp_path, monkeypatch, capfd):
+    """The sweep in a process of its own (forked from this one); its relaunch and its extension in this process (the
+    same command's code path, Hydra's main included, without more start-ups). A sweep in a fresh interpreter:
+    test_sweep_survives_a_failing_and_a_diverging_job."""
     def sweep(*extra):
-        return subprocess.run([sys.executable, str(ROOT / "run.py"), "-m", "loss=wgan,lsgan", *SMOKE, *extra],
-                              cwd=tmp_path, capture_output=True, text=True, timeout=300)
+        return run_py(["-m", "loss=wgan,lsgan", *SMOKE, *extra], monkeypatch, capfd)
 
-    first = sweep()
-    assert first.returncode == 0, first.stderr[-2000:]
+    proc = Forked(["-m", "loss=wgan,lsgan", *SMOKE], tmp_path)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err[-2000:]
+    monkeypatch.chdir(tmp_path)
     folder = tmp_path / "outputs" / "multirun" / "loss=wgan,lsgan,debug=smoke,eval.enabled=false"
     assert sorted(p.name for p in folder.iterdir() if p.name.isdigit()) == ["0", "1"]
     assert sorted(p.name for p in (folder / "tb").iterdir()) == ["debug=smoke,eval.enabled=False,loss=lsgan",
                                                                  "debug=smoke,eval.enabled=False,loss=wgan"]
-    assert ": 2 jobs" in first.stdout and first.stdout.count("  completed   ") == 2
+    assert ": 2 jobs" in out and out.count("  completed   ") == 2
     again = sweep("resume=true")
-    assert again.returncode == 0 and (again.stdout + again.stderr).count("already completed, skipped") == 2
+    assert again.code == 0 and (again.out + again.err).count("already completed, skipped") == 2
 
     # the sweep taken from 8 to 12 iterations: each job finds its own shorter run by its settings, and its
     # TensorBoard curve goes on from the copied events
     longer = sweep("trainer.max_iters=12", f"extend_from='{folder}'")  # quoted: the folder's name has = and ,
-    assert longer.returncode == 0, longer.stderr[-2000:]
+    assert longer.code == 0, longer.err[-2000:]
     extended = folder.parent / "loss=wgan,lsgan,debug=smoke,eval.enabled=false,trainer.max_iters=12"
     for job, loss in (("0", "wgan"), ("1", "lsgan")):
         metrics = json.loads((extended / job / "metrics.json").read_text())

@@ -11,8 +11,6 @@ a parser reports, a range's boundaries) and the misuse of an internal API by cod
 """
 
 import hashlib
-import importlib
-import importlib.util
 import subprocess
 import sys
 from collections.abc import Callable
@@ -20,20 +18,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from conftest import ROOT, SMOKE
-from hydra.core.global_hydra import GlobalHydra
 
-from ganexp.errors import report_errors, tool_main
+from helpers.in_process import Outcome, entry, run_py, run_tool  # noqa: F401 (entry: tests import it from here)
 
 # What an earlier run of the job left in its folder: every case checks that it is still there, byte for byte.
 EARLIER = {"metrics.json": '{"earlier": true}', "status.json": '{"status": "completed", "metric": 1.5}',
            "checkpoints/last.ckpt": "weights", "tb/events.out.tfevents.1": "events", "samples/iter_000008.png": "png"}
-
-
-@dataclass
-class Outcome:
-    code: int | None
-    err: str  # standard error (the one error line goes there)
-    out: str = ""
 
 
 @dataclass
@@ -88,51 +78,14 @@ def snapshot(folder: Path) -> dict[str, str]:
     return out
 
 
-def _run_module():
-    spec = importlib.util.spec_from_file_location("ganexp_run_entry", ROOT / "run.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_ENTRY = None
-
-
-def entry():
-    global _ENTRY
-    if _ENTRY is None:
-        _ENTRY = _run_module()
-    return _ENTRY
-
-
 def run_in_process(ctx: Ctx, argv: list[str]) -> Outcome:
     """`python run.py argv` in this process (the command's own code path, without the start-up cost)."""
-    ctx.monkeypatch.setattr(sys, "argv", ["run.py", *argv])
-    ctx.monkeypatch.setenv("HYDRA_MAIN_MODULE", "__main__")  # Hydra finds conf/ beside run.py
-    GlobalHydra.instance().clear()
-    try:
-        code = report_errors(entry().main)
-    except SystemExit as stop:  # as the interpreter ends: a message goes to stderr and the status is 1
-        code = 0 if stop.code is None else stop.code
-        if not isinstance(code, int):
-            print(code, file=sys.stderr)
-            code = 1
-    finally:
-        GlobalHydra.instance().clear()
-    captured = ctx.capfd.readouterr()
-    return Outcome(code, captured.err, captured.out)
+    return run_py(argv, ctx.monkeypatch, ctx.capfd)
 
 
 def tool_in_process(ctx: Ctx, tool: str, argv: list[str]) -> Outcome:
     """`python -m ganexp.<tool> argv` in this process."""
-    module = importlib.import_module(f"ganexp.{tool}")
-    try:
-        tool_main(lambda: module.main(argv))
-        code = 0
-    except SystemExit as stop:
-        code = stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
-    captured = ctx.capfd.readouterr()
-    return Outcome(code, captured.err, captured.out)
+    return run_tool(tool, argv, ctx.capfd)
 
 
 def process(args: list[str], cwd: Path, timeout: float = 300, env: dict | None = None) -> Outcome:

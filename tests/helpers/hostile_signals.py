@@ -1,4 +1,8 @@
-"""Hostile-suite rows: signals (SIGTERM, SIGINT) and kill -9 sent to real processes at points of a run."""
+"""Hostile-suite rows: signals (SIGTERM, SIGINT) and kill -9 sent to real processes at points of a run.
+
+The run that is signalled or killed is a process of its own, forked from the test's (`helpers.in_process.Forked`:
+its own pid, signal handlers and exit status, without a second interpreter's start-up); a signal during start-up
+(imports, checks) needs a fresh interpreter, and gets one."""
 
 import json
 import signal
@@ -9,16 +13,21 @@ import time
 import torch
 from conftest import ROOT, make_config
 
-from helpers.hostile import SMOKE, Case, Ctx, Outcome
+from helpers.hostile import SMOKE, Case, Ctx, Outcome, run_in_process
+from helpers.hostile_runs import trained
+from helpers.in_process import Forked
 from helpers.run_status import wait_for_status
 
-LONG = ("trainer.max_iters=400", "trainer.ckpt_every=1000", "log.images_every=1000", "log.every=1000",
+# The signal is sent once the run is `running` and lands in its first iterations (iteration 1, measured): 100
+# iterations (~2.5 s of training) leave it room, and cost the resumed and the reference run little.
+LENGTH = 100
+LONG = (f"trainer.max_iters={LENGTH}", "trainer.ckpt_every=1000", "log.images_every=1000", "log.every=1000",
         "trainer.num_threads=1")  # the same arithmetic in the test process and in the signalled one
 
 
 def start(args: list[str], cwd) -> subprocess.Popen:
-    """`python run.py args` with the default SIGINT disposition (a shell that starts the tests in the background
-    makes it ignored, and children inherit that; a terminal's Ctrl-C finds the default)."""
+    """A fresh `python run.py args` with the default SIGINT disposition (a shell that starts the tests in the
+    background makes it ignored, and children inherit that; a terminal's Ctrl-C finds the default)."""
     return subprocess.Popen([sys.executable, str(ROOT / "run.py"), *args], cwd=cwd, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
@@ -28,11 +37,11 @@ def signalled(signum: int, *extra: str, when: str = "running"):
     """Start a run in a fresh folder, send `signum` once its status is `when`, return how it ended."""
     def act(ctx: Ctx) -> Outcome:
         folder = ctx.tmp / "run"
-        return signal_once(start([*SMOKE, *LONG, *extra, f"hydra.run.dir={folder}"], ctx.tmp), folder, when, signum)
+        return signal_once(Forked([*SMOKE, *LONG, *extra, f"hydra.run.dir={folder}"], ctx.tmp), folder, when, signum)
     return act
 
 
-def signal_once(proc: subprocess.Popen, folder, when: str, signum: int) -> Outcome:
+def signal_once(proc: Forked, folder, when: str, signum: int) -> Outcome:
     """Send `signum` to `proc` once `folder`'s status is `when`; how the process ended."""
     try:
         wait_for_status(folder, when, proc)
@@ -49,19 +58,17 @@ def saved_and_resumes_exactly(signame: str):
         status = json.loads((folder / "status.json").read_text())
         assert status["status"] == "interrupted" and status["signal"] == signame, status
         ckpt = torch.load(folder / "checkpoints" / "last.ckpt", weights_only=False)
-        assert ckpt["ganexp_counters"]["iteration"] == status["iteration"] < 400
+        assert ckpt["ganexp_counters"]["iteration"] == status["iteration"] < LENGTH
         assert not (folder / "metrics.json").exists() and not list(folder.rglob("*.tmp"))
-        # resumed in this process, it ends where a run never interrupted ends: 400 iterations, the same weights
+        # resumed in this process, it ends where a run never interrupted ends (trained once per test process, for
+        # the SIGTERM and the SIGINT row): all its iterations, the same weights
         from ganexp.train import main as train
 
         ctx.monkeypatch.chdir(folder)
         train(make_config(*SMOKE, *LONG, "resume=true"))
-        (ctx.tmp / "full").mkdir()
-        ctx.monkeypatch.chdir(ctx.tmp / "full")
-        train(make_config(*SMOKE, *LONG))
-        assert json.loads((folder / "metrics.json").read_text())["iterations"] == 400
+        assert json.loads((folder / "metrics.json").read_text())["iterations"] == LENGTH
         full, resumed = (torch.load(f / "checkpoints" / "last.ckpt", weights_only=False)
-                         for f in (ctx.tmp / "full", folder))
+                         for f in (trained(*LONG), folder))
         assert resumed["ganexp_counters"] == full["ganexp_counters"], (resumed["ganexp_counters"], status)
         torch.testing.assert_close(resumed["state_dict"], full["state_dict"], rtol=0, atol=0)
     return check
@@ -70,8 +77,8 @@ def saved_and_resumes_exactly(signame: str):
 def sweep_signalled(signum: int):
     def act(ctx: Ctx) -> Outcome:
         sweep = ctx.tmp / "sweep"
-        proc = start(["-m", *SMOKE, *LONG, "trainer.max_iters=100000", "seed=1,2,3", f"hydra.sweep.dir={sweep}"],
-                     ctx.tmp)
+        proc = Forked(["-m", *SMOKE, *LONG, "trainer.max_iters=100000", "seed=1,2,3", f"hydra.sweep.dir={sweep}"],
+                      ctx.tmp)
         return signal_once(proc, sweep / "0", "running", signum)
     return act
 
@@ -87,12 +94,13 @@ def sweep_lists_interrupted(ctx: Ctx, outcome: Outcome) -> None:
 
 def killed_9(ckpt_every: int, after_checkpoint: int | None):
     """kill -9 mid-training, once status.json records the checkpoint of iteration `after_checkpoint` (None: as soon
-    as the run is `running`, before any checkpoint); then resume=true in a real process."""
+    as the run is `running`, before any checkpoint); then resume=true in this process (the command's code path and
+    exit status, without a second start-up: the kill is what needs a process of its own)."""
     def act(ctx: Ctx) -> Outcome:
         folder = ctx.tmp / "run"
         args = [*killed_args(ckpt_every), f"hydra.run.dir={folder}"]
         ctx.extra["args"] = killed_args(ckpt_every)
-        proc = start(args, ctx.tmp)
+        proc = Forked(args, ctx.tmp)
         try:
             wait_for_status(folder, "running", proc)
             while after_checkpoint is not None and read_status(folder).get("checkpoint", 0) < after_checkpoint:
@@ -109,9 +117,8 @@ def killed_9(ckpt_every: int, after_checkpoint: int | None):
         if ckpt.exists():
             ctx.extra["killed_at"] = torch.load(ckpt, weights_only=False)["ganexp_counters"]["iteration"]
             assert ctx.extra["killed_at"] < 60 and ctx.extra["killed_at"] % ckpt_every == 0
-        done = subprocess.run([sys.executable, str(ROOT / "run.py"), *args, "resume=true"], cwd=ctx.tmp,
-                              capture_output=True, text=True, timeout=300)
-        return Outcome(done.returncode, done.stderr, done.stdout)
+        ctx.capfd.readouterr()
+        return run_in_process(ctx, [*args, "resume=true"])
     return act
 
 

@@ -1,11 +1,12 @@
 """Waiting on a live `run.py` process for the status its run folder reports."""
 
 import json
-import subprocess
 import time
 
 
-def wait_for_status(job, wanted: str, proc: subprocess.Popen, timeout: float = 120) -> None:
+def wait_for_status(job, wanted: str, proc, timeout: float = 120) -> None:
+    """Wait until `job`'s status.json says `wanted`; `proc` (a `subprocess.Popen` or a `helpers.in_process.Forked`)
+    must stay alive meanwhile."""
     deadline = time.time() + timeout
     while time.time() < deadline:
         try:

@@ -2,8 +2,7 @@
 files are looked for, one line per bad file, the held-out reals and the evaluator's test set being the test split,
 and a tiny run of every image model.
 
-Its pure tests: tests/unit/test_fashion_mnist_files.py.
-Its tests that start processes: tests/e2e/test_fashion_mnist_cli.py."""
+Its pure tests: tests/unit/test_fashion_mnist_files.py."""
 
 import json
 import math
@@ -13,6 +12,7 @@ import pytest
 import torch
 from conftest import image_models, make_config
 from helpers.fashion_files import N_TEST, N_TRAIN, pattern, write_fashion
+from helpers.in_process import run_py
 from torch.testing import assert_close
 
 from ganexp.build import build_data
@@ -96,3 +96,17 @@ def test_every_other_image_model_runs_on_it(model, tmp_path, monkeypatch):
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["status"] == "completed" and metrics["iterations"] == 8
     assert ("acc/cond" in metrics["final"]) == (model == "acgan")  # dcgan and infogan ignore the labels
+
+
+def test_a_damaged_gzip_file_stops_the_run_with_one_line_before_the_run_folder(tmp_path, monkeypatch, capfd):
+    """`python run.py ...`'s code path in this process (its exit status and one error line; a data error in a fresh
+    interpreter: the hostile suite's "data: missing data folder, in a real process")."""
+    folder = write_fashion(tmp_path / "fm", gz=True)
+    path = folder / "train-images-idx3-ubyte.gz"
+    path.write_bytes(path.read_bytes()[:-20])
+    monkeypatch.chdir(tmp_path)
+    out = run_py(["debug=smoke", "model=cgan", "data=fashion_mnist", f"data.root={folder}", f"data.holdout={N_TEST}",
+                  f"data.cache_dir={tmp_path / 'cache'}", f"hydra.run.dir={tmp_path / 'run'}"], monkeypatch, capfd)
+    assert out.code == 2, out.err
+    assert out.err.strip().splitlines()[-1].startswith(f"error: {path}: damaged gzip file")
+    assert not (tmp_path / "run" / "status.json").exists()

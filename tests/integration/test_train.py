@@ -1,13 +1,12 @@
 """Tiny real trainings: files written, TensorBoard events read back, counters, and the card's sweep."""
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
-from conftest import ROOT, group_options, make_config
+from conftest import group_options, make_config
+from helpers.in_process import run_py
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from ganexp.train import main as train
@@ -75,13 +74,12 @@ def test_cgan_with_matching_aware_loss_trains(tmp_path, monkeypatch):
     assert "d/wrong" in events(tmp_path / "tb").Tags()["scalars"]
 
 
-def test_card_sweep_makes_six_jobs_in_one_tensorboard(tmp_path):
-    proc = subprocess.run(
-        [sys.executable, "run.py", "-m", "loss=wgan,lsgan,gp", "sched.d_every=1,5", "debug=smoke",
-         f"hydra.sweep.dir={tmp_path}"],
-        cwd=ROOT, capture_output=True, text=True, timeout=600,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
+def test_card_sweep_makes_six_jobs_in_one_tensorboard(tmp_path, monkeypatch, capfd):
+    """`python run.py -m ...` run in this process (Hydra's main and its launcher, without a second start-up)."""
+    monkeypatch.chdir(tmp_path)
+    proc = run_py(["-m", "loss=wgan,lsgan,gp", "sched.d_every=1,5", "debug=smoke", f"hydra.sweep.dir={tmp_path}"],
+                  monkeypatch, capfd)
+    assert proc.code == 0, proc.err[-3000:]
     jobs = sorted(p for p in tmp_path.iterdir() if p.name.isdigit())
     assert len(jobs) == 6
     assert all((job / "metrics.json").exists() and (job / "checkpoints" / "last.ckpt").exists() for job in jobs)

@@ -1,0 +1,171 @@
+"""`python run.py ...` and `python -m ganexp.<tool> ...` run in the test's own process: the command's own code path
+(Hydra's main, its launcher, a sweep's table, report and exit status; a tool's one error line), without the start-up
+of a second interpreter (importing torch, Lightning and Hydra: ~8 s of a core, more than a smoke run's training).
+
+A test whose subject is the process itself (the exit status the shell sees, a signal, a lock held by another pid, a
+launcher's own worker processes) starts a real one; a test that runs several commands in a row may start the first
+as a real process and run the others here."""
+
+import importlib
+import importlib.util
+import logging
+import sys
+from dataclasses import dataclass
+
+from conftest import ROOT
+from hydra.core.global_hydra import GlobalHydra
+
+from ganexp.errors import report_errors, tool_main
+
+
+@dataclass
+class Outcome:
+    code: int | None
+    err: str  # standard error (the one error line goes there)
+    out: str = ""
+
+
+_ENTRY = None
+
+
+def entry():
+    """run.py as a module (imported once per test process)."""
+    global _ENTRY
+    if _ENTRY is None:
+        spec = importlib.util.spec_from_file_location("ganexp_run_entry", ROOT / "run.py")
+        _ENTRY = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(_ENTRY)
+    return _ENTRY
+
+
+def run_py(argv: list[str], monkeypatch, capfd) -> Outcome:
+    """`python run.py argv` in this process, from the current working directory: its exit status and what it wrote
+    (read from `capfd`, pytest's capture of the test)."""
+    monkeypatch.setattr(sys, "argv", ["run.py", *argv])
+    monkeypatch.setenv("HYDRA_MAIN_MODULE", "__main__")  # Hydra finds conf/ beside run.py
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    GlobalHydra.instance().clear()
+    try:
+        code = report_errors(entry().main)
+    except SystemExit as stop:  # as the interpreter ends: a message goes to stderr and the status is 1
+        code = 0 if stop.code is None else stop.code
+        if not isinstance(code, int):
+            print(code, file=sys.stderr)
+            code = 1
+    finally:
+        GlobalHydra.instance().clear()
+        # Hydra's job logging put a console handler on the stream of the moment, which pytest closes after the test:
+        # the root logger is given back as it was, so no later test logs to a closed stream
+        root.handlers[:] = handlers
+        root.setLevel(level)
+    captured = capfd.readouterr()
+    return Outcome(code, captured.err, captured.out)
+
+
+def run_tool(tool: str, argv: list[str], capfd) -> Outcome:
+    """`python -m ganexp.<tool> argv` in this process."""
+    module = importlib.import_module(f"ganexp.{tool}")
+    try:
+        tool_main(lambda: module.main(argv))
+        code = 0
+    except SystemExit as stop:
+        code = stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
+    captured = capfd.readouterr()
+    return Outcome(code, captured.err, captured.out)
+
+
+class Forked:
+    """`python run.py argv` as a process of its own, forked from this one: its own pid, signals, locks and exit
+    status, without a fresh interpreter's start-up (importing torch, Lightning and Hydra again: ~6 s of a core). The
+    child runs what `python run.py` runs from its first line of `main` on, with SIGINT and SIGTERM at their defaults
+    (as run.py sets SIGINT during its start-up), and ends with the exit status the interpreter would give: the
+    `sys.exit` code, 1 after a traceback, or death by a signal (a negative `returncode`, as `subprocess` reports it).
+    Only the start-up itself (a signal during imports) needs `subprocess`. The interface is the part of
+    `subprocess.Popen` the tests use."""
+
+    def __init__(self, argv: list[str], cwd, env: dict[str, str] | None = None):
+        import os
+        import tempfile
+
+        self._files = [tempfile.TemporaryFile(mode="w+") for _ in range(2)]
+        self.returncode: int | None = None
+        entry()  # run.py imported before the fork, once per test process
+        sys.stdout.flush()
+        sys.stderr.flush()
+        self.pid = os.fork()
+        if self.pid == 0:  # the child: never returns into the test process's code
+            os._exit(self._child(argv, cwd, env))
+
+    def _child(self, argv, cwd, env) -> int:
+        import os
+        import signal
+        import traceback
+
+        code = 1
+        try:
+            for fd, file in zip((1, 2), self._files, strict=True):
+                os.dup2(file.fileno(), fd)
+            sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115 (the child's own streams)
+            sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            logging.getLogger().handlers[:] = []  # the test's capture handlers stay with the test
+            os.chdir(cwd)
+            os.environ.update(env or {})
+            os.environ["HYDRA_MAIN_MODULE"] = "__main__"
+            sys.argv = ["run.py", *argv]
+            GlobalHydra.instance().clear()
+            code = report_errors(entry().main)
+        except SystemExit as stop:
+            code = 0 if stop.code is None else stop.code
+            if not isinstance(code, int):
+                print(code, file=sys.stderr)
+                code = 1
+        except BaseException:  # noqa: BLE001 (what the interpreter does with an uncaught exception)
+            traceback.print_exc()
+            code = 1
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        return code
+
+    def poll(self) -> int | None:
+        import os
+
+        if self.returncode is None:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        import subprocess
+        import time
+
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            if deadline is not None and time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired(f"run.py (forked, pid {self.pid})", timeout)
+            time.sleep(0.01)
+        return self.returncode
+
+    def communicate(self, timeout: float | None = None) -> tuple[str, str]:
+        self.wait(timeout)
+        out = []
+        for file in self._files:
+            file.seek(0)
+            out.append(file.read())
+        return out[0], out[1]
+
+    def send_signal(self, signum: int) -> None:
+        import os
+
+        if self.poll() is None:
+            os.kill(self.pid, signum)
+
+    def kill(self) -> None:
+        import signal
+
+        self.send_signal(signal.SIGKILL)
+        self.wait()
