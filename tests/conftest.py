@@ -1,5 +1,6 @@
 """Shared fixtures: real configs composed with Hydra's compose API, and a data cache shared by the session."""
 
+import copy
 import os
 import re
 
@@ -43,17 +44,29 @@ def data_cache(tmp_path_factory) -> Path:
     return path
 
 
+_COMPOSED: dict[tuple, DictConfig] = {}
+
+
+def _composed(overrides: tuple[str, ...], hydra_config: bool) -> DictConfig:
+    """Hydra's compose of conf/ with `overrides`, once per test process (~0.1 s each; the suite asks for the same
+    few hundred times): each caller gets its own copy (~7 ms), to change as it likes. conf/ does not change during
+    a test run, and composing reads no environment (interpolations resolve when read)."""
+    key = (overrides, hydra_config)
+    if key not in _COMPOSED:
+        register()
+        with initialize_config_dir(str(CONF), version_base="1.3"):
+            _COMPOSED[key] = compose(config_name="config", overrides=list(overrides),
+                                     return_hydra_config=hydra_config)
+    return copy.deepcopy(_COMPOSED[key])
+
+
 def make_config(*overrides: str) -> DictConfig:
-    register()
-    with initialize_config_dir(str(CONF), version_base="1.3"):
-        return compose(config_name="config", overrides=list(overrides))
+    return _composed(overrides, False)
 
 
 def compose_hydra(*overrides: str) -> DictConfig:
     """The whole config as `python run.py -m ...` would compose it, Hydra's own settings included."""
-    register()
-    with initialize_config_dir(str(CONF), version_base="1.3"):
-        return compose(config_name="config", overrides=list(overrides), return_hydra_config=True)
+    return _composed(overrides, True)
 
 
 def sweep_jobs(command: str) -> list[list[str]]:
