@@ -11,8 +11,10 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import CONF, ROOT, compose_hydra, sweep_jobs
+from conftest import CONF, ROOT, make_config, sweep_jobs
+from helpers.compose import job_configs
 from markdown.extensions.toc import slugify
+from omegaconf import OmegaConf
 
 from ganexp.schema import validate
 
@@ -150,10 +152,23 @@ def test_every_command_in_the_docs_names_options_that_exist(where, multirun, ove
     else:
         jobs = {overrides}
     assert jobs
-    for job in jobs:
-        cfg = compose_hydra(*job)
-        del cfg.hydra
+    for cfg in job_configs(jobs):
         validate(cfg)
+
+
+def test_a_sweeps_jobs_compose_as_hydra_composes_each_whole():
+    """tests/helpers/compose.py composes a sweep's group choices once and applies each job's values after, as Hydra
+    does: the same config as Hydra's compose of the whole job, and Hydra's error for a key that does not exist."""
+    from hydra.errors import ConfigCompositionException
+
+    jobs = [("loss=wgan", "model.d_pack=1", "sched.d_every=5"), ("loss=wgan", "model.d_pack=2", "sched.d_every=5"),
+            ("+experiment=losses", "loss=gp", "trainer.max_iters=7"), ("model=cgan", "model.wrong_weight=1")]
+    for job, cfg in zip(jobs, job_configs(jobs), strict=True):
+        whole = make_config(*job)
+        assert OmegaConf.to_yaml(cfg) == OmegaConf.to_yaml(whole) and OmegaConf.is_struct(cfg)
+        assert OmegaConf.to_container(cfg, resolve=True) == OmegaConf.to_container(whole, resolve=True)
+    with pytest.raises(ConfigCompositionException, match="Could not override 'model.d_pakc'"):
+        list(job_configs([("loss=wgan",), ("loss=wgan", "model.d_pakc=2")]))
 
 
 def test_the_option_groups_in_readme_are_the_config_folders():
