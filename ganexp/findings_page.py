@@ -1,6 +1,7 @@
 """The findings page (docs/findings.md and docs/findings/<row>.png) from the measured rows of `ganexp.findings`:
 each row's verdict by the one rule of `ganexp.verdict`, its p-values (Holm's beside the raw ones, over the table),
-how many evaluations (looks) its verdict held for, and a picture of both settings over iterations."""
+how many evaluations (looks) its verdict held for, and a picture of both settings over iterations. A paired row (two
+metrics of the same jobs) says so wherever it names its metric, and its test is the paired t-test."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from ganexp.verdict import (
     Comparison,
     claim_p,
     compare,
+    compare_paired,
     holm,
     judged,
     p_text,
@@ -43,8 +45,10 @@ def percent(share: float) -> str:
 
 
 def final(row: Row) -> Comparison:
-    """The rule applied to the row's seeds (their final or best value, as the row's metric says)."""
-    return compare(row.claimed, row.other, row.claim.metric.removeprefix("best "))
+    """The rule applied to the row's seeds (their final or best value, as the row's metric says); a paired row's
+    values are two metrics of the same jobs, in the same order, and are compared job by job."""
+    rule = compare_paired if row.claim.paired else compare
+    return rule(row.claimed, row.other, row.claim.metric.removeprefix("best "))
 
 
 def judgeable(row: Row) -> bool:
@@ -66,13 +70,13 @@ def verdict_text(row: Row, holm_p: float = math.nan) -> str:
         return f"**{row.gate.verdict}** ({row.gate.reason})"
     c, margin = final(row), row.claim.margin
     if math.isnan(c.se):
-        return f"{WORDS['inconclusive']} ({c.diff:+.3g}; one seed on a side: no test)"
+        return f"{WORDS['inconclusive']} ({c.diff:+.3g}; {'one job' if c.paired else 'one seed on a side'}: no test)"
     # the difference to the SE's precision (a hundredth of it): equal means print +0, not their float residue
     digits = 2 - math.floor(math.log10(c.se)) if c.se > 0 else 6
     parts = [f"{round(c.diff, digits) + 0.0:+.3g} ± {c.se:.2g} SE"]
     if margin is not None:
         parts.append(f"no difference means within ±{margin:g}")
-    parts.append(f"Welch {p_text(c.p)}, df = {c.df:.3g}")
+    parts.append(f"{'paired t' if c.paired else 'Welch'} {p_text(c.p)}, df = {c.df:.3g}")
     if margin is not None:
         parts.append(p_text(tost_p(c, margin), "TOST p") if abs(c.diff) <= margin
                      else p_text(claim_p(c, margin), "beyond-margin p"))
@@ -81,7 +85,8 @@ def verdict_text(row: Row, holm_p: float = math.nan) -> str:
     word = judged(c, margin)
     if word == "inconclusive" and margin is None:
         n = seeds_to_detect(c)
-        parts.append(f"{n or f'> {MOST_SEEDS}'} seeds a side would detect this difference ({percent(POWER)} power)")
+        count = f"{n or f'> {MOST_SEEDS}'} {'jobs (each giving both values)' if c.paired else 'seeds a side'}"
+        parts.append(f"{count} would detect this difference ({percent(POWER)} power)")
     return f"{WORDS[word]} ({'; '.join(parts)})"
 
 
@@ -112,8 +117,16 @@ def looks_unsaid(row: Row) -> str:
 
 
 def metric_text(c) -> str:
-    """The row's metric as the table shows it: "fid_eval", "best fid_eval", "acc/cond at 500"."""
-    return f"{c.metric} at {c.at:,}" if c.at is not None else c.metric
+    """The row's metric as the table shows it: "fid_eval", "best fid_eval", "acc/cond at 500", for a paired row
+    "acc/new_test against acc/test, paired"."""
+    names = f"{c.metric} against {c.other.metric}" if c.paired else c.metric
+    return names + (f" at {c.at:,}" if c.at is not None else "") + (", paired" if c.paired else "")
+
+
+def side_text(c, side: str) -> str:
+    """A side as the page names it: its overrides, and for a paired row its metric ("`loss=wgan` acc/test")."""
+    s = c.claimed if side == "claimed" else c.other
+    return f"`{s.where}`" + (f" {c.metric if side == 'claimed' else c.other.metric}" if c.paired else "")
 
 
 def table(rows: list[Row], scope: str) -> list[str]:
@@ -124,12 +137,12 @@ def table(rows: list[Row], scope: str) -> list[str]:
         if c.scope != scope:
             continue
         if row.gate is not None:
-            lines.append(f"| {num} | {c.claim} | {metric_text(c)} | `{c.claimed.where}`: {_stats(row.claimed)} | "
-                         f"`{c.other.where}`: {_stats(row.other)} | **{row.gate.verdict}**: {row.gate.short} |")
+            lines.append(f"| {num} | {c.claim} | {metric_text(c)} | {side_text(c, 'claimed')}: {_stats(row.claimed)} "
+                         f"| {side_text(c, 'other')}: {_stats(row.other)} | **{row.gate.verdict}**: {row.gate.short} |")
         elif row.measured:
             held = standing(row)
-            lines.append(f"| {num} | {c.claim} | {metric_text(c)} | `{c.claimed.where}`: {_stats(row.claimed)} | "
-                         f"`{c.other.where}`: {_stats(row.other)} | {verdict_text(row, holm_p)}"
+            lines.append(f"| {num} | {c.claim} | {metric_text(c)} | {side_text(c, 'claimed')}: {_stats(row.claimed)} "
+                         f"| {side_text(c, 'other')}: {_stats(row.other)} | {verdict_text(row, holm_p)}"
                          f"{'; ' + held if held else ''} |")
         else:
             lines.append(f"| {num} | {c.claim} | {c.metric or '–'} | – | – | not measured |")
@@ -151,7 +164,10 @@ RULE = (f"Verdict rule (`ganexp/verdict.py`, the same for every row): the claime
         f"{percent(ALPHA)} keeps the chance that even one of them is a false alarm under {percent(ALPHA)}. Every "
         f"evaluation of the runs is a look at the data, and the verdict is judged again at each; a row says at how "
         f"many of the last looks its verdict held. The {percent(ALPHA)} holds for the final look alone: with several "
-        f"looks, a verdict picked at whichever look showed it is wrong more often than that.")
+        f"looks, a verdict picked at whichever look showed it is wrong more often than that. A *paired* row compares "
+        f"two metrics of the same jobs (acc/new_test against acc/test, say): each job's difference between them is "
+        f"the sample, tested by the paired t-test (SE = sd/sqrt(n) over the n jobs, df = n - 1), with the same "
+        f"verdict words.")
 
 
 GATES = ("Gates, fixed before the runs are read and applied by `ganexp/gates.py` before the rule: a claim about late "
@@ -190,10 +206,14 @@ def findings_md(rows: list[Row]) -> str:
         if c.length:
             lines.append(f"- Length: {c.length}")
         if row.measured:
-            lines += [f"- Claimed `{c.claimed.where}` ({', '.join(c.claimed.reports)}): "
+            lines += [f"- Claimed {side_text(c, 'claimed')} ({', '.join(c.claimed.reports)}): "
                       + ", ".join(f"{v:.4g}" for v in row.claimed),
-                      f"- Other `{c.other.where}` ({', '.join(c.other.reports)}): "
+                      f"- Other {side_text(c, 'other')} ({', '.join(c.other.reports)}): "
                       + ", ".join(f"{v:.4g}" for v in row.other),
+                      *([f"- Paired: the same {len(row.claimed)} jobs on both sides, in the order above; the test "
+                         f"(paired t, df = n - 1) is on each job's {c.metric} minus its {c.other.metric}: "
+                         + ", ".join(f"{a - b:+.3g}" for a, b in zip(row.claimed, row.other, strict=True))]
+                        if c.paired else []),
                       f"- Verdict on {metric_text(c)}: "
                       f"{verdict_text(row, holm_p)}"]
             apart = differences(row)
@@ -227,18 +247,20 @@ def plot(row: Row, num: int, path: Path) -> None:
     from ganexp.report import save_small
 
     fig, ax = plt.subplots(figsize=(6, 3.4))
-    for side, curve in ((row.claim.claimed, row.claimed_curve), (row.claim.other, row.other_curve)):
+    for side, curve in (("claimed", row.claimed_curve), ("other", row.other_curve)):
         its = list(curve)
         means = [statistics.mean(v) for v in curve.values()]
         ses = [statistics.stdev(v) / len(v) ** 0.5 if len(v) > 1 else 0.0 for v in curve.values()]
-        ax.plot(its, means, marker=".", label=f"{side.where} ({len(next(iter(curve.values())))} seeds)")
+        label = side_text(row.claim, side).replace("`", "")
+        ax.plot(its, means, marker=".", label=f"{label} ({len(next(iter(curve.values())))} seeds)")
         ax.fill_between(its, [m - e for m, e in zip(means, ses, strict=True)],
                         [m + e for m, e in zip(means, ses, strict=True)], alpha=0.2)
     for it, cmp in row.by_length:
         mark = {"confirmed": "C", "refuted": "R", "inconclusive": "·"}[judged(cmp, row.claim.margin)]
         ax.annotate(mark, (it, 0), xycoords=("data", "axes fraction"), xytext=(0, 3), textcoords="offset points",
                     ha="center", fontsize=8)
-    ax.set_title(f"{num}. {row.claim.metric} (mean ± SE; C confirmed, R refuted, · inconclusive)", fontsize=9)
+    shown = metric_text(row.claim) if row.claim.paired else row.claim.metric
+    ax.set_title(f"{num}. {shown} (mean ± SE; C confirmed, R refuted, · inconclusive)", fontsize=9)
     ax.set_xlabel("iteration")
     ax.legend(fontsize=7)
     fig.tight_layout()

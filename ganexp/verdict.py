@@ -15,6 +15,12 @@ two-sided test against the nearer edge of the margin, at ALPHA); inconclusive ot
 
 For an inconclusive comparison, `seeds_to_detect` says how many seeds a side a two-sided Welch test at ALPHA would
 need to detect the observed difference with 80 % power, given the two observed standard deviations.
+
+Two metrics of the *same* jobs (acc/new_test against acc/test, say) are compared by `compare_paired`: both numbers
+come from one job, so what is shared between them (the seed, the run's luck) cancels in their difference, and the
+per-job differences are the sample. Their mean, SE = sd / sqrt(n) over the n jobs and the paired t-test (df = n - 1)
+take Welch's place, with the same verdict words (and the same TOST for a margin); `seeds_to_detect` then counts jobs,
+by the one-sample noncentral t (noncentrality mean / (sd / sqrt(n)), df n - 1).
 """
 
 import math
@@ -36,17 +42,20 @@ class Comparison:
     diff: float  # mean(a) - mean(b), in the metric's units (for best-at-1 metrics: of |value - 1|)
     se: float  # its standard error (NaN with fewer than 2 seeds on a side)
     better: str | None  # "a", "b", or None: inconclusive
-    p: float = math.nan  # Welch's two-sided p-value (NaN with fewer than 2 seeds on a side)
+    p: float = math.nan  # Welch's two-sided p-value (NaN with fewer than 2 seeds on a side); paired: the paired t's
     df: float = math.nan  # Welch-Satterthwaite degrees of freedom (NaN there too, and with no spread on either side)
     sd_a: float = math.nan  # the seeds' sample standard deviations (on the compared scale), for `seeds_to_detect`
     sd_b: float = math.nan
+    paired: bool = False  # by `compare_paired`: diff is the mean per-job difference, df = n - 1
+    sd_diff: float = math.nan  # paired: the per-job differences' sample standard deviation
 
     def text(self, a: str = "a", b: str = "b") -> str:
         if math.isnan(self.se):
-            return f"{self.diff:+.4g} (one seed on a side: no standard error) -> inconclusive"
+            return f"{self.diff:+.4g} ({'one job' if self.paired else 'one seed on a side'}: no standard error) -> " \
+                   "inconclusive"
         winner = {"a": a, "b": b, None: "inconclusive"}[self.better]
-        return (f"{self.diff:+.4g} ± {self.se:.2g} (SE), {p_text(self.p)}, df = {self.df:.3g} -> "
-                f"{winner if self.better is None else winner + ' better'}")
+        return (f"{self.diff:+.4g} ± {self.se:.2g} (SE{', paired' if self.paired else ''}), {p_text(self.p)}, "
+                f"df = {self.df:.3g} -> {winner if self.better is None else winner + ' better'}")
 
 
 def p_text(p: float, name: str = "p") -> str:
@@ -76,9 +85,38 @@ def compare(a: list[float], b: list[float], metric: str) -> Comparison:
             # scipy >= 1.11: the result carries .pvalue (two-sided) and .df (Welch-Satterthwaite with equal_var=False)
             test = stats.ttest_ind(a, b, equal_var=False)
         p, df = float(test.pvalue), float(test.df)
+    return Comparison(diff, se, winner(diff, p, towards), p, df, sd_a, sd_b)
+
+
+def winner(diff: float, p: float, towards: str) -> str | None:
+    """"a" or "b", the side a difference `diff` (a - b) with two-sided p-value `p` favours; None: inconclusive."""
     if not p < ALPHA:
-        return Comparison(diff, se, None, p, df, sd_a, sd_b)
-    return Comparison(diff, se, "a" if (diff > 0) == (towards == HIGHER) else "b", p, df, sd_a, sd_b)
+        return None
+    return "a" if (diff > 0) == (towards == HIGHER) else "b"
+
+
+def compare_paired(a: list[float], b: list[float], metric: str) -> Comparison:
+    """Two metrics of the same jobs, a[i] and b[i] from job i (a pair with a NaN dropped), by the paired t-test on
+    the per-job differences a[i] - b[i]; `metric` (a's; b's points the same way) says which way is better."""
+    if len(a) != len(b):
+        raise ValueError(f"paired values come one of each per job: {len(a)} against {len(b)}")
+    towards = direction(metric)
+    if towards == TARGET_1:
+        a, b = [abs(v - 1) for v in a], [abs(v - 1) for v in b]
+    pairs = [(x, y) for x, y in zip(a, b, strict=True) if not (math.isnan(x) or math.isnan(y))]
+    if not pairs:
+        return Comparison(math.nan, math.nan, None, paired=True)
+    diffs = [x - y for x, y in pairs]
+    diff = statistics.mean(diffs)
+    if len(pairs) < 2:
+        return Comparison(diff, math.nan, None, paired=True)
+    sd = statistics.stdev(diffs)
+    se, df = sd / math.sqrt(len(pairs)), float(len(pairs) - 1)
+    if se == 0:  # every job's difference the same: the mean decides (the t statistic is 0/0 or infinite)
+        p = 0.0 if diff else 1.0
+    else:  # scipy's ttest_rel is the one-sample t-test of the differences: t = mean / (sd / sqrt(n)), n - 1 df
+        p = float(stats.ttest_rel([x for x, _ in pairs], [y for _, y in pairs]).pvalue)
+    return Comparison(diff, se, winner(diff, p, towards), p, df, paired=True, sd_diff=sd)
 
 
 def tost_p(c: Comparison, margin: float) -> float:
@@ -131,24 +169,39 @@ def power(diff: float, sd_a: float, sd_b: float, n: int) -> float:
     noncentrality diff / sqrt((sd_a² + sd_b²) / n) and Welch's df for n a side."""
     var = sd_a**2 + sd_b**2
     df = (n - 1) * var**2 / (sd_a**4 + sd_b**4)  # Welch-Satterthwaite with n_a = n_b = n
-    noncentrality, critical = abs(diff) / math.sqrt(var / n), stats.t.ppf(1 - ALPHA / 2, df)
+    return two_sided_power(abs(diff) / math.sqrt(var / n), df)
+
+
+def power_paired(diff: float, sd: float, n: int) -> float:
+    """The chance that a two-sided paired t-test at ALPHA over `n` jobs finds a true mean difference `diff` whose
+    per-job differences spread by `sd`: P(|T'| > t(1 - ALPHA/2, n - 1)), noncentrality diff / (sd / sqrt(n))."""
+    return two_sided_power(abs(diff) / (sd / math.sqrt(n)), n - 1)
+
+
+def two_sided_power(noncentrality: float, df: float) -> float:
+    """P(|T'| > t(1 - ALPHA/2, df)) for T' noncentral t with `noncentrality` and `df`."""
+    critical = stats.t.ppf(1 - ALPHA / 2, df)
     # the far tail P(T' < -critical) as P(T'' > critical) with the noncentrality negated (the same by symmetry):
     # scipy 1.17's nct.cdf gives NaN there once the noncentrality is large (e.g. 250 seeds, diff = 1 SD)
     return float(stats.nct.sf(critical, df, noncentrality) + stats.nct.sf(critical, df, -noncentrality))
 
 
 def seeds_to_detect(c: Comparison) -> int | None:
-    """The fewest seeds a side (from 2) with which a two-sided Welch test at ALPHA detects the observed difference
-    with POWER, taking the observed standard deviations as the true ones; None: more than MOST_SEEDS (or no
-    difference, or no spread to judge by)."""
+    """The fewest seeds a side (from 2; paired: jobs) with which a two-sided Welch test (paired: the paired t-test)
+    at ALPHA detects the observed difference with POWER, taking the observed standard deviations as the true ones;
+    None: more than MOST_SEEDS (or no difference, or no spread to judge by)."""
     if math.isnan(c.se) or c.se == 0 or c.diff == 0:
         return None
-    if power(c.diff, c.sd_a, c.sd_b, MOST_SEEDS) < POWER:
+
+    def chance(n: int) -> float:
+        return power_paired(c.diff, c.sd_diff, n) if c.paired else power(c.diff, c.sd_a, c.sd_b, n)
+
+    if chance(MOST_SEEDS) < POWER:
         return None
     low, high = 1, MOST_SEEDS  # power grows with n (noncentrality and df both do): bisect for the first n reaching it
     while high - low > 1:
         mid = (low + high) // 2
-        low, high = (low, mid) if power(c.diff, c.sd_a, c.sd_b, mid) >= POWER else (mid, high)
+        low, high = (low, mid) if chance(mid) >= POWER else (mid, high)
     return high
 
 

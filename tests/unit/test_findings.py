@@ -390,3 +390,88 @@ def test_a_row_says_when_its_seeds_were_computed_differently(tmp_path):
         "evaluator: the other setting's seeds differ among themselves (e1, e2)"]
     md = findings.render(tmp_path)
     assert "- Computed differently (report.csv's provenance columns): precision: bf16-mixed (claimed) vs 32-true" in md
+
+
+SHAPES = """job,overrides,status,iterations,wall_time_s,acc/test,acc/new_test
+0,"loss=wgan,seed=0",completed,10,6,0.1,0.2
+1,"loss=wgan,seed=1",completed,10,6,0.2,0.4
+2,"loss=wgan,seed=2",completed,10,6,0.3,0.6
+3,"loss=gan,seed=0",completed,10,6,0.25,
+"""
+# acc/test's rows in another job order than acc/new_test's: the pairing must go by job, not by position in the file
+SHAPE_CURVES = "job,overrides,status,metric,iteration,value\n" + "".join(
+    f'{job},"loss=wgan,seed={job}",completed,{metric},{it},{value}\n'
+    for metric, jobs in [("acc/new_test", [(0, 0.1, 0.2), (1, 0.2, 0.4), (2, 0.3, 0.6)]),
+                         ("acc/test", [(2, 0.15, 0.3), (1, 0.1, 0.2), (0, 0.05, 0.1)])]
+    for job, first, last in jobs for it, value in ((1, first), (2, last)))
+
+
+def paired_row(tmp_path, claimed: str = "loss=wgan", other: str = "loss=wgan", extra: str = "") -> list:
+    (tmp_path / "docs" / "experiments" / "shapes").mkdir(parents=True, exist_ok=True)
+    (tmp_path / "docs" / "experiments" / "shapes" / "report.csv").write_text(SHAPES)
+    (tmp_path / "docs" / "experiments" / "shapes" / "curves.csv").write_text(SHAPE_CURVES)
+    (tmp_path / "docs" / "findings.yaml").write_text(
+        f"- claim: better on new_test than on test\n  source: s\n  command: c\n  data: shapes\n"
+        f"  metric: acc/new_test\n{extra}"
+        f"  claimed: {{report: docs/experiments/shapes/report.csv, where: \"{claimed}\"}}\n"
+        f"  other: {{report: docs/experiments/shapes/report.csv, where: \"{other}\", metric: acc/test}}\n")
+    return findings.load(tmp_path / "docs" / "findings.yaml")
+
+
+def test_a_paired_row_compares_two_metrics_of_the_same_jobs(tmp_path):
+    (row,) = findings.measure(paired_row(tmp_path), tmp_path)
+    assert row.claim.paired and row.claimed == [0.2, 0.4, 0.6] and row.other == [0.1, 0.2, 0.3]
+    # per job 0.1, 0.2, 0.3: mean 0.2, sd 0.1, SE 0.1 / sqrt(3) = 0.058, t = 2 sqrt(3) with df 2: p = 1 - 3.464 /
+    # sqrt(14) = 0.074 (Welch on the same numbers would take SE sqrt(0.04/3 + 0.01/3) = 0.13)
+    c = page.final(row)
+    assert c.paired and c.se == pytest.approx(0.1 / math.sqrt(3)) and c.p == pytest.approx(1 - math.sqrt(12 / 14))
+    # an effect of 2 SDs of the differences: 5 jobs reach 80 % power (0.91), 4 do not (0.75)
+    assert page.verdict_text(row) == ("inconclusive (+0.2 ± 0.058 SE; paired t p = 0.074, df = 2; 5 jobs (each "
+                                      "giving both values) would detect this difference (80 % power))")
+    # the curves paired by job though acc/test's rows come in the order 2, 1, 0: at iteration 1 the differences are
+    # 0.05, 0.1, 0.15 (SE 0.05 / sqrt(3)); by position they would be 0.1 - 0.15, 0.2 - 0.1, 0.3 - 0.05
+    assert row.claimed_curve == {1: [0.1, 0.2, 0.3], 2: [0.2, 0.4, 0.6]}
+    assert row.other_curve == {1: [0.05, 0.1, 0.15], 2: [0.1, 0.2, 0.3]}
+    assert [it for it, _ in row.by_length] == [1, 2] and row.by_length[0][1].paired
+    assert row.by_length[0][1].se == pytest.approx(0.05 / math.sqrt(3))
+    md = findings.render(tmp_path, [row])
+    assert ("| 1 | better on new_test than on test | acc/new_test against acc/test, paired | `loss=wgan` acc/new_test: "
+            "0.4 ± 0.2 (3 seeds) | `loss=wgan` acc/test: 0.2 ± 0.1 (3 seeds) | inconclusive (") in md
+    assert ("- Paired: the same 3 jobs on both sides, in the order above; the test (paired t, df = n - 1) is on each "
+            "job's acc/new_test minus its acc/test: +0.1, +0.2, +0.3") in md
+    assert "A *paired* row compares two metrics of the same jobs" in md
+    page.plot(row, 1, tmp_path / "1.png")
+    assert (tmp_path / "1.png").stat().st_size > 0
+
+
+def test_a_paired_rows_length_gate_counts_its_jobs_once(tmp_path):
+    (row,) = findings.measure(paired_row(tmp_path, extra="  length_needed: {iterations: 100, why: its epochs}\n"),
+                              tmp_path)
+    assert "3 jobs x 100 iterations at the measured 0.6 s an iteration" in page.verdict_text(row)
+
+
+@pytest.mark.parametrize(("claimed", "other", "message"), [
+    # the other side reads loss=gan's seed 0 (job 3) where the claimed one reads loss=wgan's seeds
+    ("loss=wgan", "seed=0", "job 1 of docs/experiments/shapes/report.csv is on the claimed side only"),
+    # the same jobs selected, but job 3 has no acc/new_test: a missing value breaks a pair as well
+    ("seed=0", "seed=0", "job 3 of docs/experiments/shapes/report.csv is on the other side only"),
+])
+def test_a_paired_row_whose_sides_select_other_jobs_is_one_line(tmp_path, claimed, other, message):
+    with pytest.raises(InputError, match=r"^findings.yaml: claim 0 \('better on new_test than on test'\): a paired "
+                                         r"row \(other.metric 'acc/test'\) compares the same jobs, but " + message):
+        findings.measure(paired_row(tmp_path, claimed, other), tmp_path)
+
+
+@pytest.mark.parametrize(("entry", "message"), [
+    ("  other: {report: r.csv, where: x, metric: fid_eval}\n",
+     r"a paired row's metrics must point the same way \(acc/new_test higher, fid_eval lower\)"),
+    ("  other: {report: r.csv, where: x, metric: acc/tset}\n", "metric 'acc/tset': not a metric ganexp knows"),
+    ("  other: {report: r.csv, where: x}\n  claimed: {report: r.csv, where: x, metric: acc/test}\n",
+     "claimed.metric: the claimed side's metric is the row's metric"),
+])
+def test_a_paired_rows_metrics_are_checked_on_load(tmp_path, entry, message):
+    if "claimed:" not in entry:
+        entry += "  claimed: {report: r.csv, where: x}\n"
+    (tmp_path / "findings.yaml").write_text(f"- claim: a\n  source: b\n  command: c\n  metric: acc/new_test\n{entry}")
+    with pytest.raises(InputError, match=message):
+        findings.load(tmp_path / "findings.yaml")
