@@ -4,10 +4,14 @@ at smoke size and skips the CUDA-only ones; its helpers are checked on hand-made
 Its pure tests: tests/unit/test_gpu_check_tables.py."""
 
 import json
+import logging
 import re
 import subprocess
+import sys
+from types import SimpleNamespace
 
 from conftest import ROOT
+from helpers.in_process import Forked
 
 from ganexp.gpu_check.runner import main
 
@@ -20,7 +24,24 @@ def lines(out: str) -> dict[str, str]:
     return {m[2]: m[1] for m in re.finditer(r"^(PASS|FAIL|SKIP) (\w+) ", out, re.MULTILINE)}
 
 
-def test_cpu_mode_runs_every_check_that_makes_sense_without_a_gpu(tmp_path, data_cache, capsys):
+def run_forked(cmd: list[str], *, cwd, env, capture_output: bool, text: bool, timeout: float):
+    """`subprocess.run` for the `python run.py ...` that a check starts (checks.run_py: ddp's run): the same command in
+    a process of its own, forked from this one (`Forked`) rather than a fresh interpreter, whose start-up (importing
+    torch and Lightning again, ~7 s of a core) would be most of the check's time."""
+    assert cmd[:2] == [sys.executable, str(ROOT / "run.py")] and capture_output and text, cmd
+    proc = Forked(cmd[2:], cwd, env=env)
+    out, err = proc.communicate(timeout=timeout)
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+
+
+def test_cpu_mode_runs_every_check_that_makes_sense_without_a_gpu(tmp_path, data_cache, capsys, monkeypatch):
+    monkeypatch.setattr("ganexp.gpu_check.checks.subprocess", SimpleNamespace(run=run_forked))
+    # Lightning's loggers as a fresh `python run.py` has them (imported after Hydra set up the root logger, they pass
+    # their lines to it): imported in this process before any root handler, they write to a stream of their own
+    # (pytest's capture), and ddp's "distributed_backend=..." line would be missing from the forked run's output
+    for name in ("lightning_fabric", "pytorch_lightning"):
+        monkeypatch.setattr(logging.getLogger(name), "handlers", [])
+        monkeypatch.setattr(logging.getLogger(name), "propagate", True)
     status = main(["--device", "cpu", "--in-process", "--work", str(tmp_path / "work"), "--cache", str(data_cache),
                    "--out", str(tmp_path / "gpu_check.json")])
     out = capsys.readouterr().out
