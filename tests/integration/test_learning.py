@@ -27,10 +27,11 @@ def distances(module, real: torch.Tensor) -> tuple[float, float]:
 
 
 def test_short_training_on_faces_learns(tmp_path, monkeypatch):
-    """One thread (the autouse fixture): in a single pytest process the suite's two threads on the two busy cores
-    made each iteration ~14x slower (500 iterations in 159 s instead of ~12 s, measured on the dev machine)."""
+    """One thread (the autouse fixture): a single pytest process gives tests two (conftest.THREADS), and while other
+    work kept the dev machine's two cores busy this run took 80 s and 159 s instead of the ~11 s it takes on one."""
     monkeypatch.chdir(tmp_path)
-    # last.ckpt once at the end and scalars every 50 iterations, not every 4 and 2 (debug=smoke's): ~10% of the time
+    # last.ckpt once at the end and scalars every 50 iterations, not every 4 and 2 iterations (debug=smoke's): those
+    # writes were ~15% of a profiled run, and change no number (the same ratios either way)
     overrides = ["debug=smoke", "data.source.n=3000", "data.batch_size=32", "model.generator.width=16",
                  "model.discriminator.width=16", "model.z_dim=32", "trainer.max_iters=500", "eval.enabled=false",
                  "log.images_every=500", "trainer.ckpt_every=500", "log.every=50"]

@@ -179,7 +179,7 @@ def test_a_damaged_cache_is_trained_again(tmp_path, caplog, damage):
 
 def test_reaches_the_floor_on_built_in_faces():
     """The evaluator's default settings (eval.epochs=2, width 32, batch 64, lr 2e-3) reach the default floor 0.9 on
-    3,600 faces, a fifth of what a run trains it on (20,000 less 1,000 held out): 112 steps, ~11 s on the dev CPU.
+    3,600 faces, a fifth of what a run trains it on (20,000 less 1,000 held out): 112 steps, ~10 s on the dev CPU.
     Held-out accuracy for seeds 0-7: 0.965 (this one), 0.986, 0.983, 0.983, 0.998, 0.973, 0.988, 0.970."""
     labels = sample_labels(4000, seed=0)
     images = render_faces(labels, 32, seed=0)
