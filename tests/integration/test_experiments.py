@@ -5,6 +5,7 @@ Its tests that start processes: tests/e2e/test_experiment_runs.py."""
 
 import pytest
 from conftest import CONF, compose_hydra, sweep_jobs
+from helpers.compose import job_configs
 from helpers.fashion_files import write_fashion
 from omegaconf import OmegaConf
 
@@ -32,9 +33,7 @@ def test_each_experiment_documents_itself_and_every_job_builds(name, tmp_path):
         small += [f"data.root={write_fashion(tmp_path / 'fashion', n_train=64, n_test=8)}",
                   f"data.cache_dir={tmp_path / 'cache'}"]
     built = set()
-    for job in jobs:
-        cfg = compose_hydra(*job, *small)
-        del cfg.hydra
+    for cfg in job_configs((*job, *small) for job in jobs):  # composed once per set of group choices
         validate(cfg)
         structure = (OmegaConf.to_yaml(cfg.model), cfg.loss._target_)
         if structure not in built:
