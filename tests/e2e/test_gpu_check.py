@@ -4,7 +4,6 @@ at smoke size and skips the CUDA-only ones; its helpers are checked on hand-made
 Its pure tests: tests/unit/test_gpu_check_tables.py."""
 
 import json
-import logging
 import re
 import subprocess
 import sys
@@ -36,12 +35,6 @@ def run_forked(cmd: list[str], *, cwd, env, capture_output: bool, text: bool, ti
 
 def test_cpu_mode_runs_every_check_that_makes_sense_without_a_gpu(tmp_path, data_cache, capsys, monkeypatch):
     monkeypatch.setattr("ganexp.gpu_check.checks.subprocess", SimpleNamespace(run=run_forked))
-    # Lightning's loggers as a fresh `python run.py` has them (imported after Hydra set up the root logger, they pass
-    # their lines to it): imported in this process before any root handler, they write to a stream of their own
-    # (pytest's capture), and ddp's "distributed_backend=..." line would be missing from the forked run's output
-    for name in ("lightning_fabric", "pytorch_lightning"):
-        monkeypatch.setattr(logging.getLogger(name), "handlers", [])
-        monkeypatch.setattr(logging.getLogger(name), "propagate", True)
     status = main(["--device", "cpu", "--in-process", "--work", str(tmp_path / "work"), "--cache", str(data_cache),
                    "--out", str(tmp_path / "gpu_check.json")])
     out = capsys.readouterr().out

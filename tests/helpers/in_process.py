@@ -3,13 +3,20 @@
 of a second interpreter (importing torch, Lightning and Hydra: ~8 s of a core, more than a smoke run's training).
 
 A test whose subject is the process itself (the exit status the shell sees, a signal, a lock held by another pid, a
-launcher's own worker processes) starts a real one; a test that runs several commands in a row may start the first
-as a real process and run the others here."""
+launcher's own worker processes) starts a real one: `Forked` (below) where the interpreter's own start-up is not
+the subject, a fresh `python run.py` where it is; a test that runs several commands in a row may start the first as
+a real process and run the others here."""
 
 import importlib
 import importlib.util
 import logging
+import os
+import signal
+import subprocess
 import sys
+import tempfile
+import time
+import traceback
 from dataclasses import dataclass
 
 from conftest import ROOT
@@ -26,6 +33,16 @@ class Outcome:
 
 
 _ENTRY = None
+
+
+def exit_status(stop: SystemExit) -> int:
+    """The status the interpreter ends with on `stop`: its code; 0 for None; 1 for a message (printed to stderr)."""
+    if stop.code is None:
+        return 0
+    if not isinstance(stop.code, int):
+        print(stop.code, file=sys.stderr)
+        return 1
+    return stop.code
 
 
 def entry():
@@ -48,11 +65,8 @@ def run_py(argv: list[str], monkeypatch, capfd) -> Outcome:
     GlobalHydra.instance().clear()
     try:
         code = report_errors(entry().main)
-    except SystemExit as stop:  # as the interpreter ends: a message goes to stderr and the status is 1
-        code = 0 if stop.code is None else stop.code
-        if not isinstance(code, int):
-            print(code, file=sys.stderr)
-            code = 1
+    except SystemExit as stop:
+        code = exit_status(stop)
     finally:
         GlobalHydra.instance().clear()
         # Hydra's job logging put a console handler on the stream of the moment, which pytest closes after the test:
@@ -70,7 +84,7 @@ def run_tool(tool: str, argv: list[str], capfd) -> Outcome:
         tool_main(lambda: module.main(argv))
         code = 0
     except SystemExit as stop:
-        code = stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
+        code = exit_status(stop)
     captured = capfd.readouterr()
     return Outcome(code, captured.err, captured.out)
 
@@ -85,9 +99,6 @@ class Forked:
     `subprocess.Popen` the tests use."""
 
     def __init__(self, argv: list[str], cwd, env: dict[str, str] | None = None):
-        import os
-        import tempfile
-
         self._files = [tempfile.TemporaryFile(mode="w+") for _ in range(2)]
         self.returncode: int | None = None
         entry()  # run.py imported before the fork, once per test process
@@ -98,10 +109,6 @@ class Forked:
             os._exit(self._child(argv, cwd, env))
 
     def _child(self, argv, cwd, env) -> int:
-        import os
-        import signal
-        import traceback
-
         code = 1
         try:
             for fd, file in zip((1, 2), self._files, strict=True):
@@ -111,6 +118,11 @@ class Forked:
             signal.signal(signal.SIGINT, signal.SIG_DFL)
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
             logging.getLogger().handlers[:] = []  # the test's capture handlers stay with the test
+            # Lightning's loggers as in a fresh `python run.py` (imported after Hydra set up the root logger, they
+            # pass their lines to it); imported in the test process before any root handler, they have their own
+            for name in ("lightning_fabric", "pytorch_lightning"):
+                logging.getLogger(name).handlers[:] = []
+                logging.getLogger(name).propagate = True
             os.chdir(cwd)
             os.environ.update(env or {})
             os.environ["HYDRA_MAIN_MODULE"] = "__main__"
@@ -118,10 +130,7 @@ class Forked:
             GlobalHydra.instance().clear()
             code = report_errors(entry().main)
         except SystemExit as stop:
-            code = 0 if stop.code is None else stop.code
-            if not isinstance(code, int):
-                print(code, file=sys.stderr)
-                code = 1
+            code = exit_status(stop)
         except BaseException:  # noqa: BLE001 (what the interpreter does with an uncaught exception)
             traceback.print_exc()
             code = 1
@@ -131,8 +140,6 @@ class Forked:
         return code
 
     def poll(self) -> int | None:
-        import os
-
         if self.returncode is None:
             pid, status = os.waitpid(self.pid, os.WNOHANG)
             if pid:
@@ -140,9 +147,6 @@ class Forked:
         return self.returncode
 
     def wait(self, timeout: float | None = None) -> int:
-        import subprocess
-        import time
-
         deadline = None if timeout is None else time.monotonic() + timeout
         while self.poll() is None:
             if deadline is not None and time.monotonic() > deadline:
@@ -159,13 +163,9 @@ class Forked:
         return out[0], out[1]
 
     def send_signal(self, signum: int) -> None:
-        import os
-
         if self.poll() is None:
             os.kill(self.pid, signum)
 
     def kill(self) -> None:
-        import signal
-
         self.send_signal(signal.SIGKILL)
         self.wait()
