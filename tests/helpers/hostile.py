@@ -19,7 +19,7 @@ from pathlib import Path
 
 from conftest import ROOT, SMOKE
 
-from helpers.in_process import Outcome, entry, run_py, run_tool  # noqa: F401 (entry: tests import it from here)
+from helpers.in_process import Outcome, run_py, run_tool
 
 # What an earlier run of the job left in its folder: every case checks that it is still there, byte for byte.
 EARLIER = {"metrics.json": '{"earlier": true}', "status.json": '{"status": "completed", "metric": 1.5}',

@@ -9,7 +9,8 @@ import sys
 
 import pytest
 from conftest import make_config
-from helpers.hostile import SMOKE, entry
+from helpers.hostile import SMOKE
+from helpers.in_process import entry
 from hydra.core.global_hydra import GlobalHydra
 
 from ganexp.errors import report_errors
