@@ -84,6 +84,11 @@ REGISTRY: tuple[Metric, ...] = (
     Metric("collapse/style_entropy", TARGET_1, "data with looks (faces): entropy of the look evaluator's hair style x "
                                                "bangs classes among fakes over that among reals: below 1 the hair "
                                                "shapes look alike"),
+    Metric("cond/looks_same_noise", HIGHER, "conditional models on data with looks: share of pairs with the same "
+                                            "noise, one tag changed (hair colour), that the look evaluator sees with "
+                                            "the same hair style and bangs (1: the tag changes only colours)"),
+    Metric("cond/looks_same_tags", LOWER, "the same for pairs with the same tags and other noise (1: G ignores "
+                                          "the noise)"),
     Metric("pr/precision", HIGHER, "share of fakes inside the reals' k-NN balls (fidelity; Kynkäänniemi 2019)"),
     Metric("pr/recall", HIGHER, "share of reals inside the fakes' k-NN balls (diversity)"),
     Metric("pr/density", TARGET_1, "real balls holding a fake, over k, per fake (Naeem 2020): about 1 when "

@@ -25,6 +25,7 @@ from ganexp.eval.metrics import (
     distances,
     entropy_ratio,
     features_of,
+    look_agreement,
     mean_pairwise_distance,
     precision_recall_density_coverage,
     real_radii,
@@ -35,6 +36,7 @@ from ganexp.schema import EvalConf
 log = logging.getLogger(__name__)
 TEST_REPEATS = 4  # samples per label set of a test file (32 sets -> 128 images)
 DISTANCES = {"fid_eval": "fid", "kid_eval": "kid", "kid_eval_std": "kid_std"}  # logged name: distances'
+LOOK_BANK = (8, 8)  # `cond/looks_*`: base conditions x noise vectors, each drawn with every value of the first tag
 
 
 def evaluator_training_set(datamodule: ImageData) -> tuple[Tensor, Tensor, list[int], bool,
@@ -90,7 +92,8 @@ def load_look_evaluator(datamodule: ImageData, device: str | torch.device = "cpu
 
 class ImageEvaluation(Measurement):
     """`fid_eval`, `kid_eval`, `collapse/*` (`collapse/style_entropy` for data with looks), `pr/*`; for
-    conditional models, `acc/cond` (+ per attribute) and the test files' `acc/<name>`; for InfoGAN,
+    conditional models, `acc/cond` (+ per attribute) and the test files' `acc/<name>`, and on data with looks
+    `cond/looks_same_noise` / `cond/looks_same_tags` (`metrics.look_agreement`); for InfoGAN,
     `info/code_nmi/<attribute>` (how far its first categorical code decides each attribute:
     `metrics.code_dependence`); all in the feature space of the data set's evaluator; with `features="inception"`
     also `fid`, `kid`, `kid_std` in Inception's, at the end only (`finish`)."""
@@ -139,6 +142,22 @@ class ImageEvaluation(Measurement):
         # Held-out condition files (iCLEVR's test.json / new_test.json): each label set asked for `TEST_REPEATS` times
         self.test_sets = {name: labels.repeat(TEST_REPEATS, 1).to(module.device)
                           for name, labels in self.condition_files(module).items()}
+        self.look_bank = self.look_bank_of(module)
+
+    def look_bank_of(self, module) -> tuple[Tensor, Tensor] | None:
+        """(noise, labels) of the `cond/looks_*` bank, in `look_agreement`'s (B, R, H) order flattened: the first
+        LOOK_BANK[0] held-out conditions, LOOK_BANK[1] noise vectors each (seed + 1), each drawn with every real
+        value of the first tag (the faces' hair colour) and the rest of the condition kept; None unless a
+        conditional single-label model on data with looks."""
+        data = self.datamodule.load()
+        if self.look_evaluator is None or not module.conditional or data.multilabel:
+            return None
+        (b, r), h = LOOK_BANK, data.groups[0] - (data.untagged[0] is not None)
+        gen = torch.Generator().manual_seed(self.seed + 1)
+        z = torch.randn(b, r, 1, module.z_dim, generator=gen).expand(b, r, h, module.z_dim)
+        labels = self.real_labels[:b].cpu()[:, None, None].expand(b, r, h, -1).clone()
+        labels[..., 0] = torch.arange(h)
+        return z.reshape(-1, module.z_dim).to(module.device), labels.reshape(b * r * h, -1).to(module.device)
 
     def condition_files(self, module) -> dict[str, Tensor]:
         """A conditional model's held-out condition files (iCLEVR's test.json, new_test.json), by name."""
@@ -155,6 +174,8 @@ class ImageEvaluation(Measurement):
         attributes = [] if data.multilabel else [name for name, _ in data.attributes]
         if module.conditional:
             names += ["acc/cond", *(f"acc/cond/{name}" for name in attributes)]
+            if data.looks is not None and not data.multilabel:
+                names += [f"cond/looks_{k}" for k in look_agreement(torch.zeros(1, 2, 2, 1))]
         names += module.evaluation_metric_names(attributes)  # the variant's own (InfoGAN's code dependence)
         return names + [f"acc/{name}" for name in self.condition_files(module)]
 
@@ -211,12 +232,13 @@ class ImageEvaluation(Measurement):
         gen = torch.Generator().manual_seed(self.seed)
         return torch.randn(n, module.z_dim, generator=gen).to(module.device)
 
-    def generate(self, module, labels: Tensor | None = None, n: int | None = None) -> Tensor:
+    def generate(self, module, labels: Tensor | None = None, n: int | None = None, z: Tensor | None = None) -> Tensor:
         """Fixed-noise samples: `n` of them (default: as many as held-out reals) for `labels` (default: the
-        held-out reals' labels, for a conditional model)."""
+        held-out reals' labels, for a conditional model); or G's images of the noise `z`."""
         if labels is None and module.conditional:
             labels = self.real_labels
-        z = self.noise(module, n or (len(labels) if labels is not None else len(self.real)))
+        if z is None:
+            z = self.noise(module, n or (len(labels) if labels is not None else len(self.real)))
         with eval_mode(module):
             fakes = [module.generate(zc, None if labels is None else labels[i * self.batch_size:][:len(zc)], ema=True)
                      for i, zc in enumerate(z.split(self.batch_size))]
@@ -247,6 +269,11 @@ class ImageEvaluation(Measurement):
         if not self.evaluator.multilabel:  # the variant's own metrics, on the evaluator's classes of the fakes
             names = [name for name, _ in self.datamodule.load().attributes]
             metrics.update(module.evaluation_metrics(self.noise(module, len(fake)), self.classes(logits), names))
+        if self.look_bank is not None:  # report 001: the same noise keeps the face, other noise changes it
+            z, labels = self.look_bank
+            classes = self.look_classes(self.generate(module, labels, z=z))
+            agreement = look_agreement(classes.view(*LOOK_BANK, -1, classes.shape[1]))
+            metrics.update({f"cond/looks_{k}": v for k, v in agreement.items()})
         for name, labels in self.test_sets.items():
             logits = self.evaluator.predict(self.generate(module, labels))
             metrics[f"acc/{name}"] = condition_accuracy(logits, labels, self.evaluator.multilabel)["overall"]

@@ -223,3 +223,19 @@ def precision_recall_density_coverage(real: Tensor, fake: Tensor, k_pr: int = 3,
         "density": ((real_fake < real_dc[:, None]).sum(0).double().mean() / k_dc).item(),
         "coverage": (real_fake.min(1).values < real_dc).double().mean().item(),
     }
+
+
+def look_agreement(classes: Tensor) -> dict[str, float]:
+    """Whether G keeps the face when only a tag changes, and changes it when only the noise does (report 001's two
+    tests), on the look evaluator's classes of a bank of conditional samples. `classes` is long (B, R, H, L): B
+    base conditions, R noise vectors each, H values of one tag (the rest of the condition fixed), L look groups
+    (hair style, bangs). Two images agree when every look group agrees. `same_noise`: the share of pairs with the
+    same noise and condition but another value of the tag that agree (1: the tag changes only the colours);
+    `same_tags`: the share of pairs with the same condition and tag value but other noise that agree (1: G ignores
+    the noise). Every unordered pair counts once."""
+    def agreement(x: Tensor) -> float:  # x (..., n, L): pairs along the second-last dimension
+        same = (x[..., :, None, :] == x[..., None, :, :]).all(-1)
+        n = x.shape[-2]
+        return same[..., ~torch.eye(n, dtype=torch.bool, device=x.device)].double().mean().item()
+
+    return {"same_noise": agreement(classes), "same_tags": agreement(classes.transpose(1, 2))}

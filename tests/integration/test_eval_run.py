@@ -5,7 +5,12 @@ Its tests that start processes: tests/e2e/test_sample_cli.py."""
 
 import json
 
+import torch
+from conftest import make_config
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from ganexp.build import build_data, build_module
+from ganexp.eval.images import LOOK_BANK, ImageEvaluation
 
 
 def test_metrics_best_and_final(cgan_run):
@@ -44,3 +49,26 @@ def test_pictures_written(cgan_run):
     width, height = Image.open(run / "samples" / "cond_hair.png").size
     assert (width, height) == (2 + 12 * 34, 2 + 4 * 34)
     assert Image.open(run / "samples" / "progress.png").size[1] == 2 + 3 * 34  # 3 saved grids -> 3 rows
+
+
+def test_look_agreement_is_measured_on_its_bank(cgan_run):
+    """cond/looks_* (report 001's "same noise keeps the face" and "other noise, another face") at every
+    evaluation, from a bank in which each block of 12 images shares one noise vector and one held-out condition
+    and runs through the 12 hair colours."""
+    run, _ = cgan_run
+    evals = json.loads((run / "metrics.json").read_text())["evals"]
+    for e in evals:
+        assert 0 <= e["cond/looks_same_noise"] <= 1 and 0 <= e["cond/looks_same_tags"] <= 1
+    cfg = make_config("debug=smoke", "model=cgan")
+    data = build_data(cfg)
+    evaluation = ImageEvaluation(data, run, 4, "fid_eval")
+    module = build_module(cfg, data)
+    evaluation.real_labels = data.heldout_images[1]
+    assert evaluation.look_bank_of(module) is None  # no look evaluator: not data with looks
+    evaluation.look_evaluator = object()
+    z, labels = evaluation.look_bank_of(module)
+    b, r = LOOK_BANK
+    z, labels = z.view(b, r, 12, -1), labels.view(b, r, 12, -1)
+    assert (z == z[:, :, :1]).all() and not (z[:, :1] == z[:, 1:2]).all(-1).any()  # one noise a row, rows differ
+    assert (labels[..., 0] == torch.arange(12)).all()  # every hair colour in each row
+    assert (labels[..., 1:] == evaluation.real_labels[:b, None, None, 1:]).all()  # the rest: the block's condition

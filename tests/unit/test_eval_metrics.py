@@ -13,6 +13,7 @@ from ganexp.eval.metrics import (
     code_dependence,
     collapse_scores,
     entropy_ratio,
+    look_agreement,
     feature_distances,
     multilabel_topk_accuracy,
     precision_recall_density_coverage,
@@ -145,6 +146,23 @@ def test_style_entropy_ratio_by_hand():
     # the same two classes 1:3: H = -(3/4 ln 3/4 + 1/4 ln 1/4) = 0.56234, / ln 12 = 0.22630
     assert_close(entropy_ratio(two[8:], real), 0.226300, atol=1e-6, rtol=0)  # 4 of (0, 1), 12 of (1, 0)
     assert math.isnan(entropy_ratio(every, every[[0, 0]]))  # the reals all one class: no value
+
+
+def test_look_agreement_counts_pairs_by_hand():
+    """cond/looks_*: B=1 condition, R=2 noise vectors, H=3 hair values, one look group (a style index).
+    Same noise: row 0 draws styles 0, 0, 1 (1 of its 3 pairs agree), row 1 draws 2, 2, 2 (3 of 3): 4/6. Same tags:
+    the columns hold (0, 2), (0, 2), (1, 2): no pair agrees."""
+    classes = torch.tensor([[0, 0, 1], [2, 2, 2]]).view(1, 2, 3, 1)
+    assert look_agreement(classes) == {"same_noise": 4 / 6, "same_tags": 0.0}
+    # a second look group (bangs) that differs in row 1's last image: two images agree only if both groups do,
+    # so row 1 keeps 1 of its 3 pairs (2/6 in all); same tags: still none
+    bangs = torch.tensor([[0, 0, 0], [0, 0, 1]]).view(1, 2, 3, 1)
+    assert look_agreement(torch.cat([classes, bangs], -1)) == {"same_noise": 2 / 6, "same_tags": 0.0}
+    # G ignores the noise and the tag: every pair agrees; a second condition (B=2) with all pairs differing halves it
+    same = torch.zeros(1, 2, 3, 1, dtype=torch.long)
+    differ = torch.arange(6).view(1, 2, 3, 1)
+    assert look_agreement(same) == {"same_noise": 1.0, "same_tags": 1.0}
+    assert look_agreement(torch.cat([same, differ])) == {"same_noise": 0.5, "same_tags": 0.5}
 
 
 def test_code_dependence_is_normalised_mutual_information_by_hand():
