@@ -48,6 +48,16 @@ class Premise:
 
 
 @dataclass
+class Level:
+    """A claim about one setting against a stated number ("G's loss passes 5"), judged by the one-sample t-test
+    (ganexp.verdict.compare_level) in place of a second setting."""
+
+    why: str  # where the number comes from: the report's words
+    above: float | None = None  # the claim: the mean lies above this (or below `below`)
+    below: float | None = None
+
+
+@dataclass
 class LengthNeeded:
     iterations: int  # the report's length (of a claim about late training) in this data's iterations
     why: str  # how: its epochs x its data set's size / its batch size, each from where
@@ -67,7 +77,8 @@ class Claim:
     at: int | None = None
     length: str = ""  # iterations, seeds, arithmetic, machine, wall time
     claimed: Side | None = None  # the setting the claim says is better; None: not measured yet
-    other: Side | None = None
+    other: Side | None = None  # the setting it is compared with; None for a claim against a `level`
+    level: Level | None = None
     note: str = ""
     pictures: list[str] = field(default_factory=list)  # committed images under docs/, e.g. a sweep's grid_*.png
     quote: Quote | None = None  # the report's own words (every row of scope "report" has them)
@@ -84,6 +95,11 @@ class Claim:
     @property
     def other_metric(self) -> str:
         return self.other.metric if self.paired else self.metric
+
+    @property
+    def measured(self) -> bool:
+        """Its runs are named: the claimed side and the other side, or the claimed side and a level."""
+        return self.claimed is not None and (self.other is not None or self.level is not None)
 
 
 @dataclass
@@ -116,8 +132,16 @@ def load(path: Path) -> list[Claim]:
         raise InputError(f"{path}:{where}: not valid YAML ({getattr(err, 'problem', None) or err}); quote a value "
                          "that holds ': ' or write it as a block (command: >-)") from err
     for num, c in enumerate(claims):
-        if (c.claimed is None) != (c.other is None) or (c.claimed is not None and not c.metric):
-            raise InputError(f"{path}: claim {num} ({c.claim[:40]!r}) needs claimed, other and metric together")
+        if c.level is not None:
+            if c.other is not None or (c.level.above is None) == (c.level.below is None):
+                raise InputError(f"{path}: claim {num} ({c.claim[:40]!r}): level needs one of above and below, and "
+                                 "no other side (a level takes its place)")
+            if c.premise is not None:
+                raise InputError(f"{path}: claim {num} ({c.claim[:40]!r}): a level row has no premise (it judges "
+                                 "one setting)")
+        if (c.claimed is None) != (c.other is None and c.level is None) or (c.claimed is not None and not c.metric):
+            raise InputError(f"{path}: claim {num} ({c.claim[:40]!r}) needs claimed, metric and other (or a "
+                             "level) together")
         if c.claimed is not None and c.claimed.metric:
             raise InputError(f"{path}: claim {num} ({c.claim[:40]!r}): claimed.metric: the claimed side's metric is "
                              "the row's metric (only other names its own, for a paired row)")

@@ -2,20 +2,22 @@
 
 `docs/findings.yaml` lists the claims (one entry each: the claim in a sentence, where it comes from, the command,
 the length, the metric, and which jobs of which committed `report.csv` are the claimed setting and the setting it is
-compared with; a *paired* row compares two metrics of the same jobs instead, the other side naming its own
-metric). `python -m ganexp.findings` reads the seeds' values from those files, applies the one rule of
-`ganexp.verdict` to every row, and writes `docs/findings.md`, the one home of the results (README links to it).
-A claim whose runs are not committed yet is listed as *not measured*, with its command, so the table is also the
-list of what is left to run. Where both reports have their `curves.csv` (every evaluation of every job, written
-by `ganexp.report`), the rule is applied again at every evaluated length, so each row says since when its verdict
-has stood, and `docs/findings/<row>.png` draws both settings' mean ± SE over iterations. `--check` only says
-whether the written text is current (a test runs it). `--root DIR` reads and writes DIR's files instead of this
-repository's. A mistake in findings.yaml (its YAML, a claim's missing key, a report.csv it names that is missing or
-malformed) is one `error:` line naming the file (and line or key), exit status 2, and nothing is written.
+compared with; a *paired* row compares two metrics of the same jobs instead, the other side naming its own metric,
+and a *level* row one setting with a number the claim states). `python -m ganexp.findings` reads the seeds' values
+from those files, applies the one rule of `ganexp.verdict` to every row, and writes `docs/findings.md`, the one home
+of the results (README links to it). A claim whose runs are not committed yet is listed as *not measured*, with its
+command, so the table is also the list of what is left to run. Where both reports have their `curves.csv` (every
+evaluation of every job, written by `ganexp.report`), the rule is applied again at every evaluated length, so each
+row says since when its verdict has stood, and `docs/findings/<row>.png` draws both settings' mean ± SE over
+iterations. `--check` only says whether the written text is current (a test runs it). `--root DIR` reads and writes
+DIR's files instead of this repository's. A mistake in findings.yaml (its YAML, a claim's missing key, a report.csv
+it names that is missing or malformed) is one `error:` line naming the file (and line or key), exit status 2, and
+nothing is written.
 """
 
 import argparse
 import csv
+import math
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +29,7 @@ from ganexp.findings_page import findings_md, plot
 from ganexp.gates import FAILED, Gate, failed_gate, length_gate, premise_gate
 from ganexp.jobs import PROVENANCE
 from ganexp.metrics import better
-from ganexp.verdict import Comparison, compare, compare_paired
+from ganexp.verdict import Comparison, compare, compare_level, compare_paired
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -49,6 +51,14 @@ class Row:
     @property
     def measured(self) -> bool:
         return bool(self.claimed and self.other)
+
+    def rule(self, claimed: list[float], other: list[float]) -> Comparison:
+        """The rule for this row's kind: Welch's test of two settings, the paired test of two metrics of the same
+        jobs, or the one-sample test against a level (`other` then holds the level once per job)."""
+        c = self.claim
+        if c.level is not None:
+            return compare_level(claimed, other[0] if other else math.nan, c.level.above is not None)
+        return (compare_paired if c.paired else compare)(claimed, other, c.metric.removeprefix("best "))
 
 
 def split_overrides(text: str) -> set[str]:
@@ -116,9 +126,9 @@ def finals(side: Side, columns: list[str], root: Path) -> dict[str, list[float]]
 
 def gate(c: Claim, root: Path) -> Gate | None:
     """The first gate of ganexp.gates the measured row does not pass: length, then premise, then failed side."""
-    sides = {"claimed": c.claimed, "other": c.other}
+    sides = {"claimed": c.claimed, "other": c.other} if c.other is not None else {"claimed": c.claimed}
     if c.length_needed is not None:  # the jobs the row read (a paired row's sides read the same ones: count them once)
-        read = [c.claimed] if c.paired else [c.claimed, c.other]
+        read = [c.claimed] if c.paired or c.level is not None else [c.claimed, c.other]
         runs = [finals(side, ["iterations", "wall_time_s"], root) for side in read]
         iterations = [v for r in runs for v in r["iterations"]]
         seconds = [v for r in runs for v in r["wall_time_s"]]
@@ -206,21 +216,25 @@ def measure(claims: list[Claim], root: Path = ROOT) -> list[Row]:
     rows = []
     for num, c in enumerate(claims):
         row, shown = Row(c), f"findings.yaml: claim {num} ({c.claim[:40]!r})"
-        if c.claimed is not None and c.other is not None:
+        if c.measured:
             mine = seeds(c.claimed, c.metric, root)
-            theirs = matched(c, shown, mine, seeds(c.other, c.other_metric, root))
-            row.claimed, row.other = list(mine.values()), list(theirs.values())
-            row.claimed_made, row.other_made = made_with(c.claimed, root), made_with(c.other, root)
-            mine = history(c.claimed, c.metric, root)
-            row.claimed_curve = common(mine)
-            row.other_curve = common(matched(c, shown, mine, history(c.other, c.other_metric, root)))
-            rule = compare_paired if c.paired else compare
-            row.by_length = [(it, rule(row.claimed_curve[it], row.other_curve[it], c.metric.removeprefix("best ")))
+            row.claimed, row.claimed_made = list(mine.values()), made_with(c.claimed, root)
+            curves = history(c.claimed, c.metric, root)
+            row.claimed_curve = common(curves)
+            if c.level is not None:  # the level once per job, so the page shows and plots it like a side
+                level = c.level.above if c.level.above is not None else c.level.below
+                row.other = [level] * len(row.claimed)
+                row.other_curve = {it: [level] * len(v) for it, v in row.claimed_curve.items()}
+            else:
+                theirs = matched(c, shown, mine, seeds(c.other, c.other_metric, root))
+                row.other, row.other_made = list(theirs.values()), made_with(c.other, root)
+                row.other_curve = common(matched(c, shown, curves, history(c.other, c.other_metric, root)))
+            row.by_length = [(it, row.rule(row.claimed_curve[it], row.other_curve[it]))
                              for it in row.claimed_curve if it in row.other_curve]
             if c.at is not None:
                 if c.at not in row.claimed_curve or c.at not in row.other_curve:
                     raise InputError(f"{c.claimed.report}: claim {c.claim[:40]!r}: at {c.at} is not an iteration "
-                                     "every job of both sides evaluated (their curves.csv)")
+                                     "every job of the row evaluated (their curves.csv)")
                 row.claimed, row.other = row.claimed_curve[c.at], row.other_curve[c.at]
             row.gate = gate(c, root)
         rows.append(row)

@@ -1,7 +1,9 @@
 """The findings page (docs/findings.md and docs/findings/<row>.png) from the measured rows of `ganexp.findings`:
 each row's verdict by the one rule of `ganexp.verdict`, its p-values (Holm's beside the raw ones, over the table),
 how many evaluations (looks) its verdict held for, and a picture of both settings over iterations. A paired row (two
-metrics of the same jobs) says so wherever it names its metric, and its test is the paired t-test."""
+metrics of the same jobs) says so wherever it names its metric, and its test is the paired t-test; a level row
+(one setting against a number the claim states) shows the level where the other setting would be, and its test is
+the one-sample t-test."""
 
 from __future__ import annotations
 
@@ -17,8 +19,6 @@ from ganexp.verdict import (
     POWER,
     Comparison,
     claim_p,
-    compare,
-    compare_paired,
     holm,
     judged,
     p_text,
@@ -46,9 +46,13 @@ def percent(share: float) -> str:
 
 def final(row: Row) -> Comparison:
     """The rule applied to the row's seeds (their final or best value, as the row's metric says); a paired row's
-    values are two metrics of the same jobs, in the same order, and are compared job by job."""
-    rule = compare_paired if row.claim.paired else compare
-    return rule(row.claimed, row.other, row.claim.metric.removeprefix("best "))
+    values are two metrics of the same jobs, in the same order, and are compared job by job; a level row's seeds
+    are tested against its level."""
+    return row.rule(row.claimed, row.other)
+
+
+def test_name(c) -> str:
+    return "one-sample t" if c.level is not None else "paired t" if c.paired else "Welch"
 
 
 def judgeable(row: Row) -> bool:
@@ -76,7 +80,7 @@ def verdict_text(row: Row, holm_p: float = math.nan) -> str:
     parts = [f"{round(c.diff, digits) + 0.0:+.3g} ± {c.se:.2g} SE"]
     if margin is not None:
         parts.append(f"no difference means within ±{margin:g}")
-    parts.append(f"{'paired t' if c.paired else 'Welch'} {p_text(c.p)}, df = {c.df:.3g}")
+    parts.append(f"{test_name(row.claim)} {p_text(c.p)}, df = {c.df:.3g}")
     if margin is not None:
         parts.append(p_text(tost_p(c, margin), "TOST p") if abs(c.diff) <= margin
                      else p_text(claim_p(c, margin), "beyond-margin p"))
@@ -85,7 +89,9 @@ def verdict_text(row: Row, holm_p: float = math.nan) -> str:
     word = judged(c, margin)
     if word == "inconclusive" and margin is None:
         n = seeds_to_detect(c)
-        count = f"{n or f'> {MOST_SEEDS}'} {'jobs (each giving both values)' if c.paired else 'seeds a side'}"
+        unit = "seeds" if row.claim.level is not None else "jobs (each giving both values)" if c.paired \
+            else "seeds a side"
+        count = f"{n or f'> {MOST_SEEDS}'} {unit}"
         parts.append(f"{count} would detect this difference ({percent(POWER)} power)")
     return f"{WORDS[word]} ({'; '.join(parts)})"
 
@@ -123,8 +129,22 @@ def metric_text(c) -> str:
     return names + (f" at {c.at:,}" if c.at is not None else "") + (", paired" if c.paired else "")
 
 
+def level_text(c) -> str:
+    """A level row's other side: "level: above 5"."""
+    return f"level: {'above' if c.level.above is not None else 'below'} " \
+           f"{c.level.above if c.level.above is not None else c.level.below:g}"
+
+
+def compared_text(row: Row) -> str:
+    """The table's "compared with" cell: the other setting with its seeds' values, or the level."""
+    c = row.claim
+    return level_text(c) if c.level is not None else f"{side_text(c, 'other')}: {_stats(row.other)}"
+
+
 def side_text(c, side: str) -> str:
     """A side as the page names it: its overrides, and for a paired row its metric ("`loss=wgan` acc/test")."""
+    if side == "other" and c.level is not None:
+        return level_text(c)
     s = c.claimed if side == "claimed" else c.other
     return f"`{s.where}`" + (f" {c.metric if side == 'claimed' else c.other.metric}" if c.paired else "")
 
@@ -138,11 +158,11 @@ def table(rows: list[Row], scope: str) -> list[str]:
             continue
         if row.gate is not None:
             lines.append(f"| {num} | {c.claim} | {metric_text(c)} | {side_text(c, 'claimed')}: {_stats(row.claimed)} "
-                         f"| {side_text(c, 'other')}: {_stats(row.other)} | **{row.gate.verdict}**: {row.gate.short} |")
+                         f"| {compared_text(row)} | **{row.gate.verdict}**: {row.gate.short} |")
         elif row.measured:
             held = standing(row)
             lines.append(f"| {num} | {c.claim} | {metric_text(c)} | {side_text(c, 'claimed')}: {_stats(row.claimed)} "
-                         f"| {side_text(c, 'other')}: {_stats(row.other)} | {verdict_text(row, holm_p)}"
+                         f"| {compared_text(row)} | {verdict_text(row, holm_p)}"
                          f"{'; ' + held if held else ''} |")
         else:
             lines.append(f"| {num} | {c.claim} | {c.metric or '–'} | – | – | not measured |")
@@ -167,7 +187,9 @@ RULE = (f"Verdict rule (`ganexp/verdict.py`, the same for every row): the claime
         f"looks, a verdict picked at whichever look showed it is wrong more often than that. A *paired* row compares "
         f"two metrics of the same jobs (acc/new_test against acc/test, say): each job's difference between them is "
         f"the sample, tested by the paired t-test (SE = sd/sqrt(n) over the n jobs, df = n - 1), with the same "
-        f"verdict words.")
+        f"verdict words. A *level* row compares one setting with a number the claim states (\"past 5\"): its seeds "
+        f"are tested against it by the one-sample t-test (SE = sd/sqrt(n), df = n - 1), confirmed when the mean lies "
+        f"significantly on the claimed side of the level.")
 
 
 GATES = ("Gates, fixed before the runs are read and applied by `ganexp/gates.py` before the rule: a claim about late "
@@ -208,8 +230,9 @@ def findings_md(rows: list[Row]) -> str:
         if row.measured:
             lines += [f"- Claimed {side_text(c, 'claimed')} ({', '.join(c.claimed.reports)}): "
                       + ", ".join(f"{v:.4g}" for v in row.claimed),
-                      f"- Other {side_text(c, 'other')} ({', '.join(c.other.reports)}): "
-                      + ", ".join(f"{v:.4g}" for v in row.other),
+                      (f"- Against the {level_text(c)} ({c.level.why}), by the one-sample t-test (df = n - 1)"
+                       if c.level is not None else f"- Other {side_text(c, 'other')} ({', '.join(c.other.reports)}): "
+                       + ", ".join(f"{v:.4g}" for v in row.other)),
                       *([f"- Paired: the same {len(row.claimed)} jobs on both sides, in the order above; the test "
                          f"(paired t, df = n - 1) is on each job's {c.metric} minus its {c.other.metric}: "
                          + ", ".join(f"{a - b:+.3g}" for a, b in zip(row.claimed, row.other, strict=True))]
@@ -252,6 +275,9 @@ def plot(row: Row, num: int, path: Path) -> None:
         means = [statistics.mean(v) for v in curve.values()]
         ses = [statistics.stdev(v) / len(v) ** 0.5 if len(v) > 1 else 0.0 for v in curve.values()]
         label = side_text(row.claim, side).replace("`", "")
+        if side == "other" and row.claim.level is not None:
+            ax.plot(its, means, linestyle="--", color="grey", label=label)
+            continue
         ax.plot(its, means, marker=".", label=f"{label} ({len(next(iter(curve.values())))} seeds)")
         ax.fill_between(its, [m - e for m, e in zip(means, ses, strict=True)],
                         [m + e for m, e in zip(means, ses, strict=True)], alpha=0.2)

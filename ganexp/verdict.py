@@ -21,6 +21,10 @@ come from one job, so what is shared between them (the seed, the run's luck) can
 per-job differences are the sample. Their mean, SE = sd / sqrt(n) over the n jobs and the paired t-test (df = n - 1)
 take Welch's place, with the same verdict words (and the same TOST for a margin); `seeds_to_detect` then counts jobs,
 by the one-sample noncentral t (noncentrality mean / (sd / sqrt(n)), df n - 1).
+
+One setting against a stated level ("G's loss passes 5 by epoch 20") is `compare_level`: the one-sample t-test of
+its seeds against the level (SE = sd / sqrt(n), df = n - 1), which is the paired test against a constant; the claim
+says which side of the level it expects, whatever the metric's direction.
 """
 
 import math
@@ -30,7 +34,7 @@ from dataclasses import dataclass
 
 from scipy import stats
 
-from ganexp.metrics import HIGHER, TARGET_1, direction
+from ganexp.metrics import HIGHER, LOWER, TARGET_1, direction
 
 ALPHA = 0.05  # two-sided level of every test
 POWER = 0.8  # the power `seeds_to_detect` asks for
@@ -95,12 +99,13 @@ def winner(diff: float, p: float, towards: str) -> str | None:
     return "a" if (diff > 0) == (towards == HIGHER) else "b"
 
 
-def compare_paired(a: list[float], b: list[float], metric: str) -> Comparison:
+def compare_paired(a: list[float], b: list[float], metric: str, towards: str | None = None) -> Comparison:
     """Two metrics of the same jobs, a[i] and b[i] from job i (a pair with a NaN dropped), by the paired t-test on
-    the per-job differences a[i] - b[i]; `metric` (a's; b's points the same way) says which way is better."""
+    the per-job differences a[i] - b[i]; `metric` (a's; b's points the same way) says which way is better, unless
+    `towards` (HIGHER or LOWER) does."""
     if len(a) != len(b):
         raise ValueError(f"paired values come one of each per job: {len(a)} against {len(b)}")
-    towards = direction(metric)
+    towards = towards or direction(metric)
     if towards == TARGET_1:
         a, b = [abs(v - 1) for v in a], [abs(v - 1) for v in b]
     pairs = [(x, y) for x, y in zip(a, b, strict=True) if not (math.isnan(x) or math.isnan(y))]
@@ -117,6 +122,12 @@ def compare_paired(a: list[float], b: list[float], metric: str) -> Comparison:
     else:  # scipy's ttest_rel is the one-sample t-test of the differences: t = mean / (sd / sqrt(n)), n - 1 df
         p = float(stats.ttest_rel([x for x, _ in pairs], [y for _, y in pairs]).pvalue)
     return Comparison(diff, se, winner(diff, p, towards), p, df, paired=True, sd_diff=sd)
+
+
+def compare_level(values: list[float], level: float, above: bool) -> Comparison:
+    """One setting's seeds against a stated `level` by the one-sample t-test (NaNs dropped): "a" (the claim) is
+    better when the mean lies significantly `above` the level (or below it, with above=False)."""
+    return compare_paired(values, [level] * len(values), "", towards=HIGHER if above else LOWER)
 
 
 def tost_p(c: Comparison, margin: float) -> float:

@@ -141,7 +141,7 @@ def test_a_claim_of_no_difference_states_its_margin(tmp_path):
     ("- claim: a\n  source: b\n  command: c\n  metrik: fid_eval\n", "metrik"),
     ("- claim: a\n  source: b\n  command: c\n  metric: fid_eval\n"
      "  claimed: {report: docs/experiments/pack/report.csv, where: model.d_pack=2}\n",
-     "needs claimed, other and metric"),
+     r"needs claimed, metric and other \(or a level\)"),
     (f"- claim: a\n  source: b\n  command: c\n  metric: kid_eval{SIDES}", "no column 'kid_eval'"),
     (f"- claim: a\n  source: b\n  command: c\n  metric: best fid_evl{SIDES}",
      r"findings.yaml: claim 0 \('a'\): metric 'fid_evl': not a metric ganexp knows \(the registry in "),
@@ -272,7 +272,7 @@ def test_a_claim_about_one_point_compares_the_values_there(tmp_path):
                              f"{SIDES}- claim: at an iteration not evaluated\n  source: s\n  command: c\n"
                              f"  metric: fid_eval\n  at: 3{SIDES}")
     (tmp_path / "docs" / "experiments" / "pack" / "curves.csv").write_text(CURVES)
-    with pytest.raises(InputError, match="at 3 is not an iteration every job of both sides evaluated"):
+    with pytest.raises(InputError, match="at 3 is not an iteration every job of the row evaluated"):
         findings.measure(claims, tmp_path)
     (row,) = findings.measure(claims[:1], tmp_path)
     # iteration 1's values, not the final ones (report.csv's 25, 26, 22 against 35, 36, 37)
@@ -442,6 +442,46 @@ def test_a_paired_row_compares_two_metrics_of_the_same_jobs(tmp_path):
     assert "A *paired* row compares two metrics of the same jobs" in md
     page.plot(row, 1, tmp_path / "1.png")
     assert (tmp_path / "1.png").stat().st_size > 0
+
+
+def test_a_level_row_tests_one_setting_against_its_number(tmp_path):
+    """acc/new_test of loss=wgan's seeds (0.2, 0.4, 0.6) against "above 0.1": differences 0.1, 0.3, 0.5, mean 0.3,
+    sd 0.2, SE 0.2 / sqrt(3) = 0.115, t = 1.5 sqrt(3) = 2.598 with df 2: p = 1 - 2.598 / sqrt(8.75) = 0.1217."""
+    (tmp_path / "docs" / "experiments" / "shapes").mkdir(parents=True)
+    (tmp_path / "docs" / "experiments" / "shapes" / "report.csv").write_text(SHAPES)
+    (tmp_path / "docs" / "experiments" / "shapes" / "curves.csv").write_text(SHAPE_CURVES)
+    (tmp_path / "docs" / "findings.yaml").write_text(
+        "- claim: new_test passes 0.1\n  source: s\n  command: c\n  data: shapes\n  metric: acc/new_test\n"
+        "  claimed: {report: docs/experiments/shapes/report.csv, where: loss=wgan}\n"
+        "  level: {above: 0.1, why: the report's number}\n")
+    (row,) = findings.measure(findings.load(tmp_path / "docs" / "findings.yaml"), tmp_path)
+    assert row.measured and row.claimed == [0.2, 0.4, 0.6] and row.other == [0.1] * 3
+    c = page.final(row)
+    assert c.se == pytest.approx(0.2 / math.sqrt(3)) and c.df == 2.0 and c.p == pytest.approx(1 - math.sqrt(27 / 35))
+    assert page.verdict_text(row).startswith("inconclusive (+0.3 ± 0.12 SE; one-sample t p = 0.12, df = 2; ")
+    assert page.verdict_text(row).endswith(" seeds would detect this difference (80 % power))")
+    # at every evaluation against the same level: iteration 1's 0.1, 0.2, 0.3 differ from it by 0, 0.1, 0.2
+    assert row.other_curve == {1: [0.1] * 3, 2: [0.1] * 3} and row.by_length[0][1].diff == pytest.approx(0.1)
+    md = findings.render(tmp_path, [row])
+    assert "| `loss=wgan`: 0.4 ± 0.2 (3 seeds) | level: above 0.1 | inconclusive (" in md
+    assert "- Against the level: above 0.1 (the report's number), by the one-sample t-test (df = n - 1)" in md
+    page.plot(row, 1, tmp_path / "1.png")
+    assert (tmp_path / "1.png").stat().st_size > 0
+
+
+@pytest.mark.parametrize(("entry", "message"), [
+    ("  level: {why: w}\n", "level needs one of above and below, and no other side"),
+    ("  level: {above: 1, below: 2, why: w}\n", "level needs one of above and below"),
+    ("  level: {above: 1, why: w}\n  other: {report: r.csv, where: x}\n", "and no other side"),
+    ("  level: {above: 1, why: w}\n  premise: {side: claimed, metric: fid_eval, below: 1, why: w}\n",
+     "a level row has no premise"),
+])
+def test_a_level_row_written_wrong_is_one_line(tmp_path, entry, message):
+    path = tmp_path / "findings.yaml"
+    path.write_text("- claim: c\n  source: s\n  command: c\n  metric: loss/g\n  claimed: {report: r.csv, where: x}\n"
+                    + entry)
+    with pytest.raises(InputError, match=message):
+        findings.load(path)
 
 
 def test_a_paired_rows_length_gate_counts_its_jobs_once(tmp_path):

@@ -14,6 +14,7 @@ from ganexp.verdict import (
     beyond_p,
     claim_p,
     compare,
+    compare_level,
     compare_paired,
     holm,
     judged,
@@ -191,6 +192,24 @@ def test_paired_on_a_hand_example():
     assert compare_paired(a, b, "fid_eval").better == "b"
     near = compare_paired([1.1, 0.9, 1.0], [1.5, 0.4, 1.6], "collapse/diversity_ratio")  # 0.1-0.5, 0.1-0.6, 0-0.6
     assert near.diff == pytest.approx(-0.5) and near.better == "a"
+
+
+def test_level_is_the_one_sample_t_test_on_a_hand_example():
+    """One setting against a stated level: loss/g of 4, 6, 8 against 5 differs by -1, 1, 3 (mean 1, sd 2, SE 2 /
+    sqrt(3), t = sqrt(3) / 2 with df 2: p = 1 - 0.866 / sqrt(2.75) = 0.4778), inconclusive; 6, 7, 8 against 5 (mean 2,
+    sd 1, t = 2 sqrt(3)): p = 0.0742. The claim says which side it expects, whatever the metric's direction
+    (loss/g ranks lower as better): 7, 8, 9 above 5 (mean 3, t = 3 sqrt(3), p = 0.0351) is confirmed, and the same
+    seeds under a claim "below 5" refuted."""
+    c = compare_level([4.0, 6.0, 8.0], 5.0, above=True)
+    assert c.diff == pytest.approx(1.0) and c.se == pytest.approx(2 / math.sqrt(3)) and c.df == 2.0
+    assert c.p == pytest.approx(t2_two_sided(math.sqrt(3) / 2), rel=1e-9) and c.p == pytest.approx(0.4778, abs=1e-4)
+    assert judged(c) == "inconclusive"
+    assert compare_level([6.0, 7.0, 8.0], 5.0, above=True).p == pytest.approx(t2_two_sided(2 * math.sqrt(3)))
+    above = compare_level([7.0, 8.0, 9.0], 5.0, above=True)
+    assert above.p == pytest.approx(0.0351, abs=1e-4) and judged(above) == "confirmed"
+    assert judged(compare_level([7.0, 8.0, 9.0], 5.0, above=False)) == "refuted"
+    assert judged(compare_level([1.0, 2.0, 3.0], 5.0, above=False)) == "confirmed"  # 3 below, t = -3 sqrt(3)
+    assert seeds_to_detect(c) is not None and seeds_to_detect(c) > 3  # paired power: seeds of the one setting
 
 
 def test_paired_edge_cases():
