@@ -165,7 +165,7 @@ def table(rows: list[Row], scope: str) -> list[str]:
                          f"| {compared_text(row)} | {verdict_text(row, holm_p)}"
                          f"{'; ' + held if held else ''} |")
         else:
-            lines.append(f"| {num} | {c.claim} | {c.metric or '–'} | – | – | not measured |")
+            lines.append(f"| {num} | {c.claim} | {metric_text(c) if c.metric else '–'} | – | – | not measured |")
     return lines
 
 
