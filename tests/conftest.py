@@ -38,8 +38,14 @@ os.environ["OMP_NUM_THREADS"] = str(THREADS)
 
 @pytest.fixture(scope="session", autouse=True)
 def data_cache(tmp_path_factory) -> Path:
-    """Every test (and every subprocess it starts) shares one generated-data cache, never the user's."""
-    path = tmp_path_factory.mktemp("ganexp-cache")
+    """Every test (and every subprocess it starts) shares one generated-data cache, never the user's; under
+    pytest-xdist the workers share it too (the folder above their own), so a data set or evaluator is built once per
+    session: the cache's writes are atomic and an evaluator is trained under a lock (ganexp.eval.evaluator)."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        path = tmp_path_factory.getbasetemp().parent / "ganexp-cache"
+        path.mkdir(exist_ok=True)
+    else:
+        path = tmp_path_factory.mktemp("ganexp-cache")
     os.environ["GANEXP_CACHE"] = str(path)
     return path
 

@@ -115,7 +115,7 @@ def test_a_requeued_submitit_job_continues_with_resume(tmp_path):
     the job and ends its process; the requeued job runs with resume=true and continues from last.ckpt to exactly
     max_iters, in the same folder (nothing set aside). The signal follows the first checkpoint (iteration 20) at
     once (caught 0.8 s into training, measured): 180 more iterations (~2.5 s) leave it room, and are what the
-    requeued job trains."""
+    requeued job trains. It is also the test that a sweep runs through submitit_local at all (its .submitit logs)."""
     sweep, length = tmp_path / "s", 200
     proc = start("-m", "hydra/launcher=local_procs", *SMOKE, f"trainer.max_iters={length}", "trainer.ckpt_every=20",
                  "log.images_every=1000", "trainer.num_threads=1", f"hydra.sweep.dir={sweep}")

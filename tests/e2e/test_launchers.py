@@ -1,7 +1,8 @@
-"""Running sweeps other ways: jobs in parallel (joblib), through submitit (the SLURM launcher's local twin), one run
-over two processes with DDP, and an Optuna study in which a failed trial does not stop the study.
+"""Running sweeps other ways: jobs in parallel (joblib), one run over two processes with DDP, and an Optuna study in
+which a failed trial does not stop the study. A sweep through submitit (the SLURM launcher's local twin) is
+tests/e2e/test_faults.py's requeue test.
 
-The processes a launcher starts (joblib's workers, submitit's job, DDP's second rank) are real ones, started as the
+The processes a launcher starts (joblib's workers, DDP's second rank) are real ones, started as the
 launcher starts them; the command that starts them runs in this process (`run_py`), or for DDP's first rank, forked
 from it (`Forked`: a rank of its own, with its own environment and process group): neither pays a second
 interpreter's start-up (importing torch, Lightning and Hydra again).
@@ -70,15 +71,6 @@ def test_joblib_runs_two_jobs_at_once_sharing_the_cores(tmp_path, monkeypatch, c
     share = max(1, len(os.sched_getaffinity(0)) // 2)
     for job in ("0", "1"):
         assert f"threads: {share} per job" in (tmp_path / "sweep" / job / "run.log").read_text()
-
-
-def test_submitit_local_executor_runs_a_smoke_job(tmp_path, monkeypatch, capfd):
-    monkeypatch.chdir(tmp_path)
-    out = run_py(["-m", "hydra/launcher=local_procs", "loss=gan", *SMALL, f"hydra.sweep.dir={tmp_path / 's'}"],
-                 monkeypatch, capfd)
-    assert out.code == 0, out.err[-3000:]
-    assert metrics(tmp_path / "s" / "0")["status"] == "completed"
-    assert list((tmp_path / "s" / ".submitit").iterdir())  # submitit's own job folder: it really went through it
 
 
 def test_ddp_over_two_cpu_processes(tmp_path, monkeypatch):

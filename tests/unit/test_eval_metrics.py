@@ -13,8 +13,8 @@ from ganexp.eval.metrics import (
     code_dependence,
     collapse_scores,
     entropy_ratio,
-    look_agreement,
     feature_distances,
+    look_agreement,
     multilabel_topk_accuracy,
     precision_recall_density_coverage,
 )
