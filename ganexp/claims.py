@@ -13,6 +13,16 @@ from ganexp.errors import InputError
 from ganexp.gates import FAILED
 from ganexp.metrics import UnknownMetric, lookup
 
+DERIVED = ("best ", "slope ")  # "best X": the best over the evaluations; "slope X": its rise over the run's second half
+
+
+def base(metric: str) -> str:
+    """The registry's metric a row's metric reads: "fid_eval" of "best fid_eval" or "slope fid_eval"."""
+    for prefix in DERIVED:
+        if metric.startswith(prefix):
+            return metric[len(prefix):]
+    return metric
+
 
 @dataclass
 class Side:
@@ -69,7 +79,9 @@ class Claim:
     source: str  # which report or paper says it
     command: str  # the command that measures it
     # a report.csv column: "best fid_eval" (best over the evaluations, the report's ranking) or "fid_eval" (final);
-    # the metric must be in the registry (ganexp/metrics.py), which says which way is better
+    # "slope acc/new_test": its least-squares rise per 1,000 iterations over the evaluations of the run's second half
+    # (from curves.csv), for a claim about a trajectory; the metric must be in the registry (ganexp/metrics.py),
+    # which says which way is better
     metric: str = ""
     margin: float | None = None  # a claim of no difference: the largest difference it still calls none
     # a claim about the state at one point of training (the report's epoch, in this data's iterations): the row
@@ -146,7 +158,7 @@ def load(path: Path) -> list[Claim]:
             raise InputError(f"{path}: claim {num} ({c.claim[:40]!r}): claimed.metric: the claimed side's metric is "
                              "the row's metric (only other names its own, for a paired row)")
         try:
-            found = [lookup(m.removeprefix("best ")) for m in dict.fromkeys((c.metric, c.other_metric)) if m]
+            found = [lookup(base(m)) for m in dict.fromkeys((c.metric, c.other_metric)) if m]
         except UnknownMetric as err:
             raise InputError(f"{path}: claim {num} ({c.claim[:40]!r}): {err}") from None
         if len({m.direction for m in found}) > 1:
@@ -174,7 +186,7 @@ def check_gates(c: Claim, shown: str) -> None:
         if (p.below is None) == (p.above is None):
             raise InputError(f"{shown}: premise needs one of below and above")
         try:
-            lookup(p.metric.removeprefix("best "))
+            lookup(base(p.metric))
         except UnknownMetric as err:
             raise InputError(f"{shown}: premise: {err}") from None
 

@@ -18,12 +18,13 @@ nothing is written.
 import argparse
 import csv
 import math
+import statistics
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ganexp.atomic import atomic_write
-from ganexp.claims import Claim, Side, load
+from ganexp.claims import Claim, Side, base, load
 from ganexp.errors import InputError, tool_main
 from ganexp.findings_page import findings_md, plot
 from ganexp.gates import FAILED, Gate, failed_gate, length_gate, premise_gate
@@ -58,7 +59,7 @@ class Row:
         c = self.claim
         if c.level is not None:
             return compare_level(claimed, other[0] if other else math.nan, c.level.above is not None)
-        return (compare_paired if c.paired else compare)(claimed, other, c.metric.removeprefix("best "))
+        return (compare_paired if c.paired else compare)(claimed, other, base(c.metric))
 
 
 def split_overrides(text: str) -> set[str]:
@@ -143,7 +144,7 @@ def gate(c: Claim, root: Path) -> Gate | None:
         found = premise_gate(p.side, p.metric, p.below, p.above, p.why, values)
         if found:
             return found
-    own = {c.metric.removeprefix("best "), c.other_metric.removeprefix("best ")}  # a paired row has two
+    own = {base(c.metric), base(c.other_metric)}  # a paired row has two
     exempt = {name: own | ({p.metric} if p is not None and p.side == name else set()) for name in sides}
     return failed_gate(c.data, {name: finals(side, list(FAILED[c.data]), root) for name, side in sides.items()},
                        exempt)
@@ -185,13 +186,13 @@ def number(text: str, shown: str, column: str) -> float:
 
 
 def history(side: Side, metric: str, root: Path) -> dict[tuple[str, str], dict[int, float]]:
-    """(report, job) -> iteration -> the value of `metric` there ("best X": the best so far), for each completed job
-    of `side`, read from the curves.csv beside each of its reports. Empty where a report has no curves.csv (a curve
-    of some seeds only would not be the side's)."""
+    """(report, job) -> iteration -> the value of `metric` there ("best X": the best so far; "slope X": `slope` of
+    the evaluations up to there), for each completed job of `side`, read from the curves.csv beside each of its
+    reports. Empty where a report has no curves.csv (a curve of some seeds only would not be the side's)."""
     paths = {report: (root / report).with_name("curves.csv") for report in side.reports}
     if not all(path.exists() for path in paths.values()):
         return {}
-    name, wanted = metric.removeprefix("best "), split_overrides(side.where)
+    name, wanted = base(metric), split_overrides(side.where)
     jobs: dict[tuple[str, str], dict[int, float]] = {}
     for report, path in paths.items():
         shown = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
@@ -203,7 +204,31 @@ def history(side: Side, metric: str, root: Path) -> dict[tuple[str, str], dict[i
         best = None
         for it in sorted(points):  # each value replaced by the best so far
             best = points[it] = points[it] if better(name, points[it], best) else best
+    if metric.startswith("slope "):  # from the second evaluation on, where there is a slope
+        jobs = {job: {it: slope(points, it) for it in sorted(points)[1:]} for job, points in jobs.items()}
     return jobs
+
+
+def slope(points: dict[int, float], end: int) -> float:
+    """The least-squares slope, per 1,000 iterations, of the values at the evaluations from end / 2 to `end` (the
+    run's second half, up to `end`); from the last two evaluations up to `end` where the half holds only one."""
+    its = [it for it in sorted(points) if it <= end]
+    half = [it for it in its if it >= end / 2]
+    its = half if len(half) >= 2 else its[-2:]
+    xs, ys = [it / 1000 for it in its], [points[it] for it in its]
+    mx, my = statistics.mean(xs), statistics.mean(ys)
+    return sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sum((x - mx) ** 2 for x in xs)
+
+
+def finals_of(side: Side, metric: str, root: Path) -> dict[tuple[str, str], float]:
+    """The side's value of the row's metric by job: report.csv's column, or for "slope X" the slope over each job's
+    whole second half (from its curves.csv, which it then needs)."""
+    if not metric.startswith("slope "):
+        return seeds(side, metric, root)
+    jobs = history(side, metric, root)
+    if not jobs:
+        raise InputError(f"{side.report}: {metric!r} needs the curves.csv beside each of the side's reports")
+    return {job: points[max(points)] for job, points in jobs.items() if points}
 
 
 def common(jobs: dict[tuple[str, str], dict[int, float]]) -> dict[int, list[float]]:
@@ -217,7 +242,7 @@ def measure(claims: list[Claim], root: Path = ROOT) -> list[Row]:
     for num, c in enumerate(claims):
         row, shown = Row(c), f"findings.yaml: claim {num} ({c.claim[:40]!r})"
         if c.measured:
-            mine = seeds(c.claimed, c.metric, root)
+            mine = finals_of(c.claimed, c.metric, root)
             row.claimed, row.claimed_made = list(mine.values()), made_with(c.claimed, root)
             curves = history(c.claimed, c.metric, root)
             row.claimed_curve = common(curves)
@@ -226,7 +251,7 @@ def measure(claims: list[Claim], root: Path = ROOT) -> list[Row]:
                 row.other = [level] * len(row.claimed)
                 row.other_curve = {it: [level] * len(v) for it, v in row.claimed_curve.items()}
             else:
-                theirs = matched(c, shown, mine, seeds(c.other, c.other_metric, root))
+                theirs = matched(c, shown, mine, finals_of(c.other, c.other_metric, root))
                 row.other, row.other_made = list(theirs.values()), made_with(c.other, root)
                 row.other_curve = common(matched(c, shown, curves, history(c.other, c.other_metric, root)))
             row.by_length = [(it, row.rule(row.claimed_curve[it], row.other_curve[it]))

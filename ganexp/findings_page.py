@@ -200,8 +200,10 @@ GATES = ("Gates, fixed before the runs are read and applied by `ganexp/gates.py`
          "here**. Such a row has no verdict and no Holm p.")
 FINAL = ("Which value of a run a row compares, one rule for every row: the value at the **final** evaluation, the "
          "state the run ends in; the **best** over the evaluations (the metric reads \"best X\") only where the "
-         "claim is about a peak; and the value **at** one evaluation (the row says which) where the claim is about "
-         "how soon, at the report's epoch in this data's iterations.")
+         "claim is about a peak; the value **at** one evaluation (the row says which) where the claim is about "
+         "how soon, at the report's epoch in this data's iterations; and the **slope** (\"slope X\": the "
+         "least-squares rise of X per 1,000 iterations over the evaluations of the run's second half) where the "
+         "claim is about a trajectory, a score that keeps rising or never does.")
 
 
 def findings_md(rows: list[Row]) -> str:

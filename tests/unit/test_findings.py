@@ -484,6 +484,43 @@ def test_a_level_row_written_wrong_is_one_line(tmp_path, entry, message):
         findings.load(path)
 
 
+RISING = "job,overrides,status,metric,iteration,value\n" + "".join(
+    f'{job},"loss={loss},seed={seed}",completed,acc/new_test,{it},{value}\n'
+    for job, (loss, seed, values) in enumerate([("wgan", 0, (0.1, 0.2, 0.3, 0.4)), ("wgan", 1, (0.1, 0.1, 0.2, 0.4)),
+                                                ("wgan", 2, (0.2, 0.3, 0.3, 0.3)), ("gan", 0, (0.5,) * 4),
+                                                ("gan", 1, (0.5,) * 4), ("gan", 2, (0.5,) * 4)])
+    for it, value in zip((500, 1000, 1500, 2000), values, strict=True))
+
+
+def test_a_slope_row_compares_how_fast_the_metric_rose_over_the_runs_second_half(tmp_path):
+    """"slope X": the least-squares rise per 1,000 iterations over the evaluations from half the run to its end. At
+    2,000 (1,000 to 2,000): seed 0 rises 0.1 every 500 iterations, 0.2; seed 1's 0.1, 0.2, 0.4 at 1, 1.5, 2 (x
+    1,000) have Sxy = (-0.5)(-0.1333) + (0.5)(0.1667) = 0.15 over Sxx = 0.5: 0.3; seed 2 is flat: 0. At 1,000 the
+    half is 500 and 1,000 (0.2, 0, 0.2); at 1,500 it is 1,000 and 1,500 (0.2, 0.2, 0); the first evaluation has none."""
+    (tmp_path / "docs" / "experiments" / "shapes").mkdir(parents=True)
+    (tmp_path / "docs" / "experiments" / "shapes" / "report.csv").write_text(
+        "job,overrides,status,iterations,wall_time_s\n" + "".join(
+            f'{job},"loss={loss},seed={seed}",completed,2000,60\n'
+            for job, (loss, seed) in enumerate([("wgan", 0), ("wgan", 1), ("wgan", 2), ("gan", 0), ("gan", 1),
+                                                ("gan", 2)])))
+    (tmp_path / "docs" / "findings.yaml").write_text(
+        "- claim: WGAN keeps rising\n  source: s\n  command: c\n  data: shapes\n  metric: slope acc/new_test\n"
+        "  claimed: {report: docs/experiments/shapes/report.csv, where: loss=wgan}\n"
+        "  other: {report: docs/experiments/shapes/report.csv, where: loss=gan}\n")
+    claims = findings.load(tmp_path / "docs" / "findings.yaml")
+    with pytest.raises(InputError, match="'slope acc/new_test' needs the curves.csv beside each of the side's"):
+        findings.measure(claims, tmp_path)
+    (tmp_path / "docs" / "experiments" / "shapes" / "curves.csv").write_text(RISING)
+    (row,) = findings.measure(claims, tmp_path)
+    assert row.claimed == pytest.approx([0.2, 0.3, 0.0]) and row.other == pytest.approx([0.0] * 3)
+    assert list(row.claimed_curve) == [1000, 1500, 2000]
+    assert row.claimed_curve[1000] == pytest.approx([0.2, 0.0, 0.2])
+    assert row.claimed_curve[1500] == pytest.approx([0.2, 0.2, 0.0])
+    assert row.by_length[-1][1].diff == pytest.approx(0.5 / 3)  # mean slope 0.1667 against 0: higher is better
+    assert "| WGAN keeps rising | slope acc/new_test | `loss=wgan`: 0.1667 ± 0.15 (3 seeds) |" in findings.render(
+        tmp_path, [row])
+
+
 def test_a_paired_rows_length_gate_counts_its_jobs_once(tmp_path):
     (row,) = findings.measure(paired_row(tmp_path, extra="  length_needed: {iterations: 100, why: its epochs}\n"),
                               tmp_path)
