@@ -11,9 +11,13 @@ from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 
 from ganexp.errors import InputError
 from ganexp.gates import FAILED
-from ganexp.metrics import UnknownMetric, lookup
+from ganexp.metrics import LOWER, UnknownMetric, lookup
 
-DERIVED = ("best ", "slope ")  # "best X": the best over the evaluations; "slope X": its rise over the run's second half
+# "best X": the best over the evaluations; "slope X": its rise over the run's second half; "relapses X": how often it
+# fell back (ganexp.findings); the last two are read from curves.csv
+DERIVED = ("best ", "slope ", "relapses ")
+FROM_CURVES = ("slope ", "relapses ")
+RELAPSE = 1.5  # "relapses X": an evaluation more than this many times the lowest value before it (fixed 2026-12-04)
 
 
 def base(metric: str) -> str:
@@ -80,8 +84,9 @@ class Claim:
     command: str  # the command that measures it
     # a report.csv column: "best fid_eval" (best over the evaluations, the report's ranking) or "fid_eval" (final);
     # "slope acc/new_test": its least-squares rise per 1,000 iterations over the evaluations of the run's second half
-    # (from curves.csv), for a claim about a trajectory; the metric must be in the registry (ganexp/metrics.py),
-    # which says which way is better
+    # (from curves.csv), for a claim about a trajectory; "relapses fid_eval": at how many evaluations it was more than
+    # RELAPSE times its best before (ganexp.findings); the metric must be in the registry (ganexp/metrics.py), which
+    # says which way is better
     metric: str = ""
     margin: float | None = None  # a claim of no difference: the largest difference it still calls none
     # a claim about the state at one point of training (the report's epoch, in this data's iterations): the row
@@ -161,6 +166,10 @@ def load(path: Path) -> list[Claim]:
             found = [lookup(base(m)) for m in dict.fromkeys((c.metric, c.other_metric)) if m]
         except UnknownMetric as err:
             raise InputError(f"{path}: claim {num} ({c.claim[:40]!r}): {err}") from None
+        if c.metric.startswith("relapses ") and found[0].direction != LOWER:
+            raise InputError(f"{path}: claim {num} ({c.claim[:40]!r}): {c.metric!r}: relapses are counted of a metric "
+                             f"where lower is better (fid_eval, kid_eval), not of {found[0].name} "
+                             f"({found[0].direction})")
         if len({m.direction for m in found}) > 1:
             raise InputError(f"{path}: claim {num} ({c.claim[:40]!r}): a paired row's metrics must point the same "
                              f"way ({', '.join(f'{m.name} {m.direction}' for m in found)})")

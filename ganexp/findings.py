@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ganexp.atomic import atomic_write
-from ganexp.claims import Claim, Side, base, load
+from ganexp.claims import FROM_CURVES, RELAPSE, Claim, Side, base, load
 from ganexp.errors import InputError, tool_main
 from ganexp.findings_page import findings_md, plot
 from ganexp.gates import FAILED, Gate, failed_gate, length_gate, premise_gate
@@ -206,7 +206,21 @@ def history(side: Side, metric: str, root: Path) -> dict[tuple[str, str], dict[i
             best = points[it] = points[it] if better(name, points[it], best) else best
     if metric.startswith("slope "):  # from the second evaluation on, where there is a slope
         jobs = {job: {it: slope(points, it) for it in sorted(points)[1:]} for job, points in jobs.items()}
+    if metric.startswith("relapses "):
+        jobs = {job: relapses(points) for job, points in jobs.items()}
     return jobs
+
+
+def relapses(points: dict[int, float]) -> dict[int, float]:
+    """iteration -> how many evaluations up to there had a value above RELAPSE times the lowest before them (report
+    002's "clear images turn blurry again", on a metric where lower is better)."""
+    counts, best, count = {}, None, 0
+    for it in sorted(points):
+        if best is not None and points[it] > RELAPSE * best:
+            count += 1
+        best = points[it] if best is None else min(best, points[it])
+        counts[it] = float(count)
+    return counts
 
 
 def slope(points: dict[int, float], end: int) -> float:
@@ -222,8 +236,8 @@ def slope(points: dict[int, float], end: int) -> float:
 
 def finals_of(side: Side, metric: str, root: Path) -> dict[tuple[str, str], float]:
     """The side's value of the row's metric by job: report.csv's column, or for "slope X" the slope over each job's
-    whole second half (from its curves.csv, which it then needs)."""
-    if not metric.startswith("slope "):
+    whole second half and for "relapses X" the count over the whole run (from its curves.csv, which it then needs)."""
+    if not metric.startswith(FROM_CURVES):
         return seeds(side, metric, root)
     jobs = history(side, metric, root)
     if not jobs:

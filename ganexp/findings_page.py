@@ -12,6 +12,7 @@ import statistics
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ganexp.claims import RELAPSE
 from ganexp.jobs import PROVENANCE
 from ganexp.verdict import (
     ALPHA,
@@ -201,9 +202,11 @@ GATES = ("Gates, fixed before the runs are read and applied by `ganexp/gates.py`
 FINAL = ("Which value of a run a row compares, one rule for every row: the value at the **final** evaluation, the "
          "state the run ends in; the **best** over the evaluations (the metric reads \"best X\") only where the "
          "claim is about a peak; the value **at** one evaluation (the row says which) where the claim is about "
-         "how soon, at the report's epoch in this data's iterations; and the **slope** (\"slope X\": the "
+         "how soon, at the report's epoch in this data's iterations; the **slope** (\"slope X\": the "
          "least-squares rise of X per 1,000 iterations over the evaluations of the run's second half) where the "
-         "claim is about a trajectory, a score that keeps rising or never does.")
+         "claim is about a trajectory, a score that keeps rising or never does; and the **relapses** (\"relapses "
+         f"X\": at how many evaluations X, lower-is-better, was more than {RELAPSE:g} times its lowest value before) "
+         "where it is about falling back.")
 
 
 def findings_md(rows: list[Row]) -> str:

@@ -521,6 +521,22 @@ def test_a_slope_row_compares_how_fast_the_metric_rose_over_the_runs_second_half
         tmp_path, [row])
 
 
+def test_relapses_count_the_evaluations_far_above_the_best_before():
+    """"relapses X": FID 100, 60, 95 (above 1.5 x 60 = 90: one), 80, 91 (again: two), 40, 59 (below 1.5 x 40 = 60:
+    none), 61 (three). The first evaluation has no best before it."""
+    points = dict(zip(range(1, 9), [100.0, 60.0, 95.0, 80.0, 91.0, 40.0, 59.0, 61.0], strict=True))
+    assert list(findings.relapses(points).values()) == [0, 0, 1, 1, 2, 2, 2, 3]
+
+
+def test_relapses_of_a_metric_where_higher_is_better_is_one_line(tmp_path):
+    path = tmp_path / "findings.yaml"
+    path.write_text("- claim: c\n  source: s\n  command: c\n  metric: relapses acc/cond\n"
+                    "  claimed: {report: r.csv, where: x}\n  other: {report: r.csv, where: y}\n")
+    with pytest.raises(InputError, match=r"'relapses acc/cond': relapses are counted of a metric where lower is "
+                                         r"better \(fid_eval, kid_eval\), not of acc/cond \(higher\)"):
+        findings.load(path)
+
+
 def test_a_paired_rows_length_gate_counts_its_jobs_once(tmp_path):
     (row,) = findings.measure(paired_row(tmp_path, extra="  length_needed: {iterations: 100, why: its epochs}\n"),
                               tmp_path)
