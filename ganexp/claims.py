@@ -96,6 +96,9 @@ class Claim:
     claimed: Side | None = None  # the setting the claim says is better; None: not measured yet
     other: Side | None = None  # the setting it is compared with; None for a claim against a `level`
     level: Level | None = None
+    # "higher" or "lower": which way the row's difference favours the claim, where the registry's directions of a
+    # paired row's two metrics differ but the claim still reads one way (two shares on one scale, say)
+    direction: str = ""
     note: str = ""
     pictures: list[str] = field(default_factory=list)  # committed images under docs/, e.g. a sweep's grid_*.png
     quote: Quote | None = None  # the report's own words (every row of scope "report" has them)
@@ -170,9 +173,13 @@ def load(path: Path) -> list[Claim]:
             raise InputError(f"{path}: claim {num} ({c.claim[:40]!r}): {c.metric!r}: relapses are counted of a metric "
                              f"where lower is better (fid_eval, kid_eval), not of {found[0].name} "
                              f"({found[0].direction})")
-        if len({m.direction for m in found}) > 1:
+        if c.direction not in ("", "higher", "lower"):
+            raise InputError(f"{path}: claim {num} ({c.claim[:40]!r}): direction {c.direction!r} is not higher or "
+                             "lower")
+        if len({m.direction for m in found}) > 1 and not c.direction:
+            ways = ", ".join(f"{m.name} {m.direction}" for m in found)
             raise InputError(f"{path}: claim {num} ({c.claim[:40]!r}): a paired row's metrics must point the same "
-                             f"way ({', '.join(f'{m.name} {m.direction}' for m in found)})")
+                             f"way ({ways}), or the row says which way is better (direction: higher or lower)")
         check_gates(c, f"{path}: claim {num} ({c.claim[:40]!r})")
         for picture in c.pictures:
             if not picture.startswith("docs/") or not (path.parent.parent / picture).is_file():

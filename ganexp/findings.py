@@ -59,7 +59,9 @@ class Row:
         c = self.claim
         if c.level is not None:
             return compare_level(claimed, other[0] if other else math.nan, c.level.above is not None)
-        return (compare_paired if c.paired else compare)(claimed, other, base(c.metric))
+        if c.paired:
+            return compare_paired(claimed, other, base(c.metric), towards=c.direction or None)
+        return compare(claimed, other, base(c.metric), towards=c.direction or None)
 
 
 def split_overrides(text: str) -> set[str]:

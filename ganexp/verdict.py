@@ -67,9 +67,10 @@ def p_text(p: float, name: str = "p") -> str:
     return f"{name} < 0.001" if p < 0.001 else f"{name} = {p:.2g}"
 
 
-def compare(a: list[float], b: list[float], metric: str) -> Comparison:
-    """Seeds of setting `a` against seeds of setting `b` on `metric` (NaNs dropped), by Welch's t-test."""
-    towards = direction(metric)  # the registry's (ganexp/metrics.py); an unknown name is one line
+def compare(a: list[float], b: list[float], metric: str, towards: str | None = None) -> Comparison:
+    """Seeds of setting `a` against seeds of setting `b` on `metric` (NaNs dropped), by Welch's t-test; `towards`
+    (HIGHER or LOWER) says which way is better in place of the registry."""
+    towards = towards or direction(metric)  # the registry's (ganexp/metrics.py); an unknown name is one line
     if towards == TARGET_1:
         a, b = [abs(v - 1) for v in a], [abs(v - 1) for v in b]
     a, b = [v for v in a if not math.isnan(v)], [v for v in b if not math.isnan(v)]

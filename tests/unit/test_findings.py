@@ -537,6 +537,28 @@ def test_relapses_of_a_metric_where_higher_is_better_is_one_line(tmp_path):
         findings.load(path)
 
 
+def test_a_rows_direction_says_which_way_is_better_where_its_metrics_disagree(tmp_path):
+    """A paired row of two shares on one scale whose registry directions differ (cond/looks_same_noise higher,
+    cond/looks_same_tags lower) is a mistake unless the row says which way its difference favours the claim. The
+    rule then follows the row: differences 2, 3, 4 (p = 0.035, tests/unit/test_verdict.py) favour the claimed side
+    when higher is better and the other when lower is."""
+    path = tmp_path / "findings.yaml"
+    entry = ("- claim: c\n  source: s\n  command: c\n  metric: cond/looks_same_noise\n"
+             "  claimed: {report: r.csv, where: x}\n  other: {report: r.csv, where: x, metric: cond/looks_same_tags}\n")
+    path.write_text(entry)
+    with pytest.raises(InputError, match=r"must point the same way \(cond/looks_same_noise higher, "
+                                         r"cond/looks_same_tags lower\), or the row says which way is better"):
+        findings.load(path)
+    path.write_text(entry + "  direction: sideways\n")
+    with pytest.raises(InputError, match="direction 'sideways' is not higher or lower"):
+        findings.load(path)
+    path.write_text(entry + "  direction: higher\n")
+    (claim,) = findings.load(path)
+    assert findings.Row(claim).rule([3.0, 5.0, 7.0], [1.0, 2.0, 3.0]).better == "a"
+    claim.direction = "lower"
+    assert findings.Row(claim).rule([3.0, 5.0, 7.0], [1.0, 2.0, 3.0]).better == "b"
+
+
 def test_a_paired_rows_length_gate_counts_its_jobs_once(tmp_path):
     (row,) = findings.measure(paired_row(tmp_path, extra="  length_needed: {iterations: 100, why: its epochs}\n"),
                               tmp_path)
