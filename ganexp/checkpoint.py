@@ -18,6 +18,7 @@ import pytorch_lightning as pl
 import torch
 
 from ganexp.guard import Diverged, first_nonfinite
+from ganexp.rundir import check_owned
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +59,9 @@ def save_atomic(trainer: pl.Trainer, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     try:
-        trainer.save_checkpoint(tmp)
+        trainer.save_checkpoint(tmp)  # collective under DDP: every rank takes part before rank 0 checks
         if trainer.is_global_zero:
+            check_owned(path)  # the run folder still where this run locked it (else RunFolderMoved)
             os.replace(tmp, path)
     except BaseException as err:  # a full disk, a kill's KeyboardInterrupt: no half file stays behind
         tmp.unlink(missing_ok=True)

@@ -29,6 +29,11 @@ class RunLocked(InputError):
     """The run folder is in use by another live process (the same command started twice)."""
 
 
+class RunFolderMoved(InputError):
+    """The run folder was moved or removed while its run was going: the run stops rather than write its state where
+    the folder was (another job's folder, perhaps)."""
+
+
 class StateFileError(InputError):
     """A state file ganexp wrote (status.json, metrics.json, a checkpoint) is damaged and is not a cache that can be
     rebuilt; the message names the file and says what to do."""

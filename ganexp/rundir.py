@@ -27,7 +27,7 @@ from typing import Any
 from omegaconf import OmegaConf
 
 from ganexp.atomic import atomic_write, write_json
-from ganexp.errors import ConfigError, RunLocked, RunMismatch, StateFileError
+from ganexp.errors import ConfigError, RunFolderMoved, RunLocked, RunMismatch, StateFileError
 from ganexp.sweep import HOW_NOT_WHAT, under
 
 log = logging.getLogger(__name__)
@@ -68,7 +68,9 @@ def read_status(run_dir: Path) -> dict[str, Any]:
 
 def write_status(run_dir: Path, status: str, **details: Any) -> None:
     """The one writer of `status.json`, whole or not at all: the run's life (ganexp.train) and a job that stopped at
-    a check before its run began (ganexp.sweep.record_outside) both call it, so every status has one format."""
+    a check before its run began (ganexp.sweep.record_outside) both call it, so every status has one format. A
+    folder this process locked that has since moved is not written (`check_owned`)."""
+    check_owned(Path(run_dir) / STATUS)
     write_json(Path(run_dir) / STATUS, {"status": status, "time": time.strftime("%Y-%m-%d %H:%M:%S"), **details})
 
 
@@ -121,6 +123,21 @@ class _Holder(logging.Handler):
         self.held.append(record)
 
 
+_HELD: dict[Path, "RunLock"] = {}  # run folder -> this process's lock on it
+
+
+def check_owned(path: Path) -> None:
+    """Before a run's state file (status.json, a checkpoint) is written at `path`: the run folder above it that this
+    process locked must still be where it was locked. A folder moved (or removed) mid-run would otherwise have its
+    state written where it used to be, perhaps into another job's folder: RunFolderMoved instead."""
+    path = Path(path).absolute()
+    for run_dir, lock in _HELD.items():
+        if (run_dir == path or run_dir in path.parents) and lock.moved():
+            raise RunFolderMoved(f"run folder {run_dir} was moved or removed while its run was going (its lock file "
+                                 f"is no longer there): stopped without writing {path.relative_to(run_dir)} there; "
+                                 "the run's files are where the folder went (resume=true continues it from there)")
+
+
 class RunLock:
     """Exclusive ownership of a run folder for a `with` block; raises RunLocked naming the folder and the holder.
 
@@ -130,6 +147,14 @@ class RunLock:
     def __init__(self, run_dir: Path):
         self.path = Path(run_dir) / LOCK
         self.fd: int | None = None
+
+    def moved(self) -> bool:
+        """Whether the lock file at the folder's path is no longer the one this lock holds (the folder moved)."""
+        try:
+            here, held = os.stat(self.path), os.fstat(self.fd)
+        except FileNotFoundError:
+            return True
+        return (here.st_dev, here.st_ino) != (held.st_dev, held.st_ino)
 
     def __enter__(self) -> "RunLock":
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -144,9 +169,11 @@ class RunLock:
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"pid {os.getpid()} (since {time.strftime('%Y-%m-%d %H:%M:%S')})".encode(), 0)
         self.fd = fd
+        _HELD[self.path.parent.absolute()] = self
         return self
 
     def __exit__(self, *exc: Any) -> None:
+        _HELD.pop(self.path.parent.absolute(), None)
         if self.fd is not None:
             os.close(self.fd)  # closing the descriptor releases the lock
             self.fd = None

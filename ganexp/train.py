@@ -27,7 +27,7 @@ from omegaconf import DictConfig, OmegaConf
 from ganexp.atomic import write_json
 from ganexp.build import Job, build, serves_images
 from ganexp.checkpoint import Checkpointer, Interrupted
-from ganexp.errors import ConfigError, StateFileError
+from ganexp.errors import ConfigError, RunFolderMoved, StateFileError
 from ganexp.gpus import pin_gpu
 from ganexp.loggers import finish, log_hparams, log_text
 from ganexp.modules.base import Diverged
@@ -135,7 +135,8 @@ def main(cfg: DictConfig, imports_s: float = 0.0) -> float:
             write_status(run_dir, "starting")
             return fit(job, resume_from)
         except Exception as err:
-            with contextlib.suppress(OSError):  # a full disk may refuse this too: the error is raised either way
+            # a full disk may refuse this too, and a moved folder is not written: the error is raised either way
+            with contextlib.suppress(OSError, RunFolderMoved):
                 write_status(run_dir, "failed", error="".join(traceback.format_exception_only(err)).strip(),
                              traceback=traceback.format_exc())
             raise

@@ -147,6 +147,35 @@ def earlier_kept_and_failed(ctx: Ctx, outcome: Outcome) -> None:
     assert status["status"] == "failed" and "No space left on device" in status["error"]
 
 
+def moved_before_the_last_checkpoint(ctx: Ctx) -> Outcome:
+    """A fault-injecting act: the run folder is renamed to {tmp}/moved between the run's two checkpoints (debug=smoke:
+    iterations 4 and 8), as a user tidying outputs/ while a sweep runs would."""
+    import ganexp.checkpoint
+
+    save, calls = ganexp.checkpoint.save_atomic, []
+
+    def moving_save(trainer, path):
+        calls.append(path)
+        if len(calls) == 2:
+            ctx.job.rename(ctx.tmp / "moved")
+        return save(trainer, path)
+
+    ctx.monkeypatch.setattr(ganexp.checkpoint, "save_atomic", moving_save)
+    return run_in_process(ctx, [*SMOKE, f"hydra.run.dir={ctx.job}"])
+
+
+def nothing_written_where_it_was(ctx: Ctx, outcome: Outcome) -> None:
+    """The moved run stopped without writing its state where its folder had been; where the folder went it holds
+    the run as of its first checkpoint, and resume=true continues it there to the end."""
+    assert not [p for p in ctx.job.rglob("*") if p.is_file()], sorted(ctx.job.rglob("*"))
+    moved = ctx.tmp / "moved"
+    assert json.loads((moved / "status.json").read_text())["status"] == "running"
+    assert torch.load(moved / LAST, weights_only=False)["ganexp_counters"]["iteration"] == 4
+    resumed = run_in_process(ctx, [*SMOKE, "resume=true", f"hydra.run.dir={moved}"])
+    assert resumed.code == 0, resumed.err[-2000:]
+    assert json.loads((moved / "metrics.json").read_text())["iterations"] == 8
+
+
 RESUME = ("resume=true",)
 CASES = [
     # damaged state files
@@ -212,4 +241,6 @@ CASES = [
          "No space left on device", untouched=False, check=earlier_kept_and_failed),
     Case("filesystem: full disk at metrics.json", "filesystem", full_disk_at("metrics.json"),
          "metrics.json: No space left on device", untouched=False, check=earlier_kept_and_failed),
+    Case("filesystem: run folder moved mid-run", "filesystem", moved_before_the_last_checkpoint,
+         "was moved or removed while its run was going", untouched=False, check=nothing_written_where_it_was),
 ]

@@ -119,3 +119,30 @@ def test_an_extension_copy_cut_short_leaves_no_checkpoint_and_copies_again_whole
     copy_run(source, run_dir, run_dir / "tb")
     assert (run_dir / "checkpoints" / "last.ckpt").read_bytes() == payload
     assert sorted(p.name for p in run_dir.iterdir()) == ["checkpoints", "samples", "tb"]  # no checkpoints.partial
+
+
+def test_a_locked_folder_that_moves_is_not_written_where_it_was(tmp_path):
+    """rundir.check_owned: while this process holds a folder's lock, a state file may be written under it only while
+    the lock file at the folder's path is the one held; moved (or removed), every path under it is refused, and
+    paths elsewhere, or after the lock is let go, are not this lock's business."""
+    from ganexp.errors import RunFolderMoved
+    from ganexp.rundir import RunLock, check_owned, write_status
+
+    job = tmp_path / "job"
+    with RunLock(job) as lock:
+        check_owned(job / "checkpoints" / "last.ckpt")  # in place: nothing to say
+        job.rename(tmp_path / "moved")
+        assert lock.moved()
+        with pytest.raises(RunFolderMoved, match=rf"run folder {job} was moved or removed while its run was going "
+                                                 r".*stopped without writing checkpoints/last.ckpt there"):
+            check_owned(job / "checkpoints" / "last.ckpt")
+        with pytest.raises(RunFolderMoved, match="without writing status.json there"):
+            write_status(job, "running")
+        assert not job.exists()  # nothing made where it was
+        check_owned(tmp_path / "other" / "status.json")
+        job.mkdir()  # a new folder of the old name, with a lock file of its own: still not the one held
+        (job / ".lock").write_text("")
+        with pytest.raises(RunFolderMoved):
+            check_owned(job / "status.json")
+    check_owned(job / "status.json")  # the lock let go: no longer this process's run
+    write_status(tmp_path / "moved", "interrupted")  # where the folder went, unlocked: an ordinary folder
