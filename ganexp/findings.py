@@ -189,8 +189,9 @@ def number(text: str, shown: str, column: str) -> float:
 
 def history(side: Side, metric: str, root: Path) -> dict[tuple[str, str], dict[int, float]]:
     """(report, job) -> iteration -> the value of `metric` there ("best X": the best so far; "slope X": `slope` of
-    the evaluations up to there), for each completed job of `side`, read from the curves.csv beside each of its
-    reports. Empty where a report has no curves.csv (a curve of some seeds only would not be the side's)."""
+    the evaluations up to there; "relapses X": `relapses` up to there), for each completed job of `side`, read from
+    the curves.csv beside each of its reports. Empty where a report has no curves.csv (a curve of some seeds only
+    would not be the side's)."""
     paths = {report: (root / report).with_name("curves.csv") for report in side.reports}
     if not all(path.exists() for path in paths.values()):
         return {}
@@ -231,9 +232,7 @@ def slope(points: dict[int, float], end: int) -> float:
     its = [it for it in sorted(points) if it <= end]
     half = [it for it in its if it >= end / 2]
     its = half if len(half) >= 2 else its[-2:]
-    xs, ys = [it / 1000 for it in its], [points[it] for it in its]
-    mx, my = statistics.mean(xs), statistics.mean(ys)
-    return sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sum((x - mx) ** 2 for x in xs)
+    return statistics.linear_regression([it / 1000 for it in its], [points[it] for it in its]).slope
 
 
 def finals_of(side: Side, metric: str, root: Path) -> dict[tuple[str, str], float]:
