@@ -36,6 +36,7 @@ from ganexp.rundir import (
     RunLock,
     RunLog,
     check_identity,
+    check_owned,
     copy_run,
     extension_source,
     read_status,
@@ -135,8 +136,11 @@ def main(cfg: DictConfig, imports_s: float = 0.0) -> float:
             write_status(run_dir, "starting")
             return fit(job, resume_from)
         except Exception as err:
-            # a full disk may refuse this too, and a moved folder is not written: the error is raised either way
-            with contextlib.suppress(OSError, RunFolderMoved):
+            try:  # a folder moved mid-run is the error to report, whatever failed first (a logger's file, say)
+                check_owned(run_dir)
+            except RunFolderMoved as moved:
+                raise moved from err
+            with contextlib.suppress(OSError):  # a full disk may refuse this too: the error is raised either way
                 write_status(run_dir, "failed", error="".join(traceback.format_exception_only(err)).strip(),
                              traceback=traceback.format_exc())
             raise

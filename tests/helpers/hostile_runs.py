@@ -147,21 +147,26 @@ def earlier_kept_and_failed(ctx: Ctx, outcome: Outcome) -> None:
     assert status["status"] == "failed" and "No space left on device" in status["error"]
 
 
-def moved_before_the_last_checkpoint(ctx: Ctx) -> Outcome:
+def moved_before_the_last_checkpoint(logger_first: bool = False):
     """A fault-injecting act: the run folder is renamed to {tmp}/moved between the run's two checkpoints (debug=smoke:
-    iterations 4 and 8), as a user tidying outputs/ while a sweep runs would."""
-    import ganexp.checkpoint
+    iterations 4 and 8), as a user tidying outputs/ while a sweep runs would. With `logger_first`, a logger's write
+    to its file in the old place fails before the checkpoint is reached (TensorBoard's writer does, by timing)."""
+    def act(ctx: Ctx) -> Outcome:
+        import ganexp.checkpoint
 
-    save, calls = ganexp.checkpoint.save_atomic, []
+        save, calls = ganexp.checkpoint.save_atomic, []
 
-    def moving_save(trainer, path):
-        calls.append(path)
-        if len(calls) == 2:
-            ctx.job.rename(ctx.tmp / "moved")
-        return save(trainer, path)
+        def moving_save(trainer, path):
+            calls.append(path)
+            if len(calls) == 2:
+                ctx.job.rename(ctx.tmp / "moved")
+                if logger_first:
+                    raise FileNotFoundError(errno.ENOENT, "No such file or directory", str(ctx.job / "tb" / "events"))
+            return save(trainer, path)
 
-    ctx.monkeypatch.setattr(ganexp.checkpoint, "save_atomic", moving_save)
-    return run_in_process(ctx, [*SMOKE, f"hydra.run.dir={ctx.job}"])
+        ctx.monkeypatch.setattr(ganexp.checkpoint, "save_atomic", moving_save)
+        return run_in_process(ctx, [*SMOKE, f"hydra.run.dir={ctx.job}"])
+    return act
 
 
 def nothing_written_where_it_was(ctx: Ctx, outcome: Outcome) -> None:
@@ -241,6 +246,9 @@ CASES = [
          "No space left on device", untouched=False, check=earlier_kept_and_failed),
     Case("filesystem: full disk at metrics.json", "filesystem", full_disk_at("metrics.json"),
          "metrics.json: No space left on device", untouched=False, check=earlier_kept_and_failed),
-    Case("filesystem: run folder moved mid-run", "filesystem", moved_before_the_last_checkpoint,
+    Case("filesystem: run folder moved mid-run", "filesystem", moved_before_the_last_checkpoint(),
          "was moved or removed while its run was going", untouched=False, check=nothing_written_where_it_was),
+    Case("filesystem: run folder moved mid-run, a logger fails first", "filesystem",
+         moved_before_the_last_checkpoint(logger_first=True), "was moved or removed while its run was going",
+         untouched=False, check=nothing_written_where_it_was),
 ]
