@@ -7,6 +7,7 @@ FID/KID (`fid`, `kid`; see `inception.py`), once, on `eval.inception_samples` he
 """
 
 import logging
+import math
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -36,7 +37,7 @@ from ganexp.schema import EvalConf
 log = logging.getLogger(__name__)
 TEST_REPEATS = 4  # samples per label set of a test file (32 sets -> 128 images)
 DISTANCES = {"fid_eval": "fid", "kid_eval": "kid", "kid_eval_std": "kid_std"}  # logged name: distances'
-LOOK_BANK = (8, 8)  # `cond/looks_*`: base conditions x noise vectors, each drawn with every value of the first tag
+LOOK_BANK = 8  # `cond/looks_*`: at most 8 base conditions x 8 noise vectors, each drawn with every value of a tag
 
 
 def evaluator_training_set(datamodule: ImageData) -> tuple[Tensor, Tensor, list[int], bool,
@@ -144,20 +145,22 @@ class ImageEvaluation(Measurement):
                           for name, labels in self.condition_files(module).items()}
         self.look_bank = self.look_bank_of(module)
 
-    def look_bank_of(self, module) -> tuple[Tensor, Tensor] | None:
-        """(noise, labels) of the `cond/looks_*` bank, in `look_agreement`'s (B, R, H) order flattened: the first
-        LOOK_BANK[0] held-out conditions, LOOK_BANK[1] noise vectors each (seed + 1), each drawn with every real
-        value of the first tag (the faces' hair colour) and the rest of the condition kept; None unless a
-        conditional single-label model on data with looks."""
+    def look_bank_of(self, module) -> tuple[Tensor, Tensor, tuple[int, int]] | None:
+        """(noise, labels, (B, R)) of the `cond/looks_*` bank, in `look_agreement`'s (B, R, H) order flattened: the
+        first B held-out conditions, R noise vectors each (seed + 1), each drawn with every real value of the first
+        tag (the faces' hair colour, H values) and the rest of the condition kept. B = R = LOOK_BANK, fewer where
+        that would draw more images than there are held-out reals (at least 2: a smoke run's 32 draw 2 x 2 x 12);
+        None unless a conditional single-label model on data with looks."""
         data = self.datamodule.load()
         if self.look_evaluator is None or not module.conditional or data.multilabel:
             return None
-        (b, r), h = LOOK_BANK, data.groups[0] - (data.untagged[0] is not None)
+        h = data.groups[0] - (data.untagged[0] is not None)
+        b = r = max(2, min(LOOK_BANK, math.isqrt(len(self.real_labels) // h)))
         gen = torch.Generator().manual_seed(self.seed + 1)
         z = torch.randn(b, r, 1, module.z_dim, generator=gen).expand(b, r, h, module.z_dim)
         labels = self.real_labels[:b].cpu()[:, None, None].expand(b, r, h, -1).clone()
         labels[..., 0] = torch.arange(h)
-        return z.reshape(-1, module.z_dim).to(module.device), labels.reshape(b * r * h, -1).to(module.device)
+        return z.reshape(-1, module.z_dim).to(module.device), labels.reshape(b * r * h, -1).to(module.device), (b, r)
 
     def condition_files(self, module) -> dict[str, Tensor]:
         """A conditional model's held-out condition files (iCLEVR's test.json, new_test.json), by name."""
@@ -270,9 +273,9 @@ class ImageEvaluation(Measurement):
             names = [name for name, _ in self.datamodule.load().attributes]
             metrics.update(module.evaluation_metrics(self.noise(module, len(fake)), self.classes(logits), names))
         if self.look_bank is not None:  # report 001: the same noise keeps the face, other noise changes it
-            z, labels = self.look_bank
+            z, labels, shape = self.look_bank
             classes = self.look_classes(self.generate(module, labels, z=z))
-            agreement = look_agreement(classes.view(*LOOK_BANK, -1, classes.shape[1]))
+            agreement = look_agreement(classes.view(*shape, -1, classes.shape[1]))
             metrics.update({f"cond/looks_{k}": v for k, v in agreement.items()})
         for name, labels in self.test_sets.items():
             logits = self.evaluator.predict(self.generate(module, labels))

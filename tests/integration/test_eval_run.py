@@ -66,9 +66,11 @@ def test_look_agreement_is_measured_on_its_bank(cgan_run):
     evaluation.real_labels = data.heldout_images[1]
     assert evaluation.look_bank_of(module) is None  # no look evaluator: not data with looks
     evaluation.look_evaluator = object()
-    z, labels = evaluation.look_bank_of(module)
-    b, r = LOOK_BANK
+    z, labels, (b, r) = evaluation.look_bank_of(module)
+    assert (b, r) == (2, 2)  # the smoke run's 32 held-out images: 2 x 2 x 12 = 48 images, not 8 x 8 x 12
     z, labels = z.view(b, r, 12, -1), labels.view(b, r, 12, -1)
     assert (z == z[:, :, :1]).all() and not (z[:, :1] == z[:, 1:2]).all(-1).any()  # one noise a row, rows differ
     assert (labels[..., 0] == torch.arange(12)).all()  # every hair colour in each row
     assert (labels[..., 1:] == evaluation.real_labels[:b, None, None, 1:]).all()  # the rest: the block's condition
+    evaluation.real_labels = torch.zeros(1000, 2, dtype=torch.long)  # the faces' default 1,000: 8 x 8 (768 images)
+    assert evaluation.look_bank_of(module)[2] == (LOOK_BANK, LOOK_BANK) == (8, 8)
