@@ -70,6 +70,15 @@ class Level:
     above: float | None = None  # the claim: the mean lies above this (or below `below`)
     below: float | None = None
 
+    @property
+    def value(self) -> float:
+        return self.above if self.above is not None else self.below
+
+    @property
+    def text(self) -> str:
+        """As the page shows it: "level: above 5"."""
+        return f"level: {'above' if self.above is not None else 'below'} {self.value:g}"
+
 
 @dataclass
 class LengthNeeded:

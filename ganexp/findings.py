@@ -17,7 +17,6 @@ nothing is written.
 
 import argparse
 import csv
-import math
 import statistics
 import sys
 from dataclasses import dataclass, field
@@ -55,10 +54,10 @@ class Row:
 
     def rule(self, claimed: list[float], other: list[float]) -> Comparison:
         """The rule for this row's kind: Welch's test of two settings, the paired test of two metrics of the same
-        jobs, or the one-sample test against a level (`other` then holds the level once per job)."""
+        jobs, or the one-sample test against the claim's level."""
         c = self.claim
         if c.level is not None:
-            return compare_level(claimed, other[0] if other else math.nan, c.level.above is not None)
+            return compare_level(claimed, c.level.value, c.level.above is not None)
         if c.paired:
             return compare_paired(claimed, other, base(c.metric), towards=c.direction or None)
         return compare(claimed, other, base(c.metric), towards=c.direction or None)
@@ -262,9 +261,8 @@ def measure(claims: list[Claim], root: Path = ROOT) -> list[Row]:
             curves = history(c.claimed, c.metric, root)
             row.claimed_curve = common(curves)
             if c.level is not None:  # the level once per job, so the page shows and plots it like a side
-                level = c.level.above if c.level.above is not None else c.level.below
-                row.other = [level] * len(row.claimed)
-                row.other_curve = {it: [level] * len(v) for it, v in row.claimed_curve.items()}
+                row.other = [c.level.value] * len(row.claimed)
+                row.other_curve = {it: [c.level.value] * len(v) for it, v in row.claimed_curve.items()}
             else:
                 theirs = matched(c, shown, mine, finals_of(c.other, c.other_metric, root))
                 row.other, row.other_made = list(theirs.values()), made_with(c.other, root)

@@ -52,7 +52,8 @@ def final(row: Row) -> Comparison:
     return row.rule(row.claimed, row.other)
 
 
-def test_name(c) -> str:
+def rule_name(c) -> str:
+    """The test a row's verdict comes from, as the page names it."""
     return "one-sample t" if c.level is not None else "paired t" if c.paired else "Welch"
 
 
@@ -81,7 +82,7 @@ def verdict_text(row: Row, holm_p: float = math.nan) -> str:
     parts = [f"{round(c.diff, digits) + 0.0:+.3g} ± {c.se:.2g} SE"]
     if margin is not None:
         parts.append(f"no difference means within ±{margin:g}")
-    parts.append(f"{test_name(row.claim)} {p_text(c.p)}, df = {c.df:.3g}")
+    parts.append(f"{rule_name(row.claim)} {p_text(c.p)}, df = {c.df:.3g}")
     if margin is not None:
         parts.append(p_text(tost_p(c, margin), "TOST p") if abs(c.diff) <= margin
                      else p_text(claim_p(c, margin), "beyond-margin p"))
@@ -130,22 +131,16 @@ def metric_text(c) -> str:
     return names + (f" at {c.at:,}" if c.at is not None else "") + (", paired" if c.paired else "")
 
 
-def level_text(c) -> str:
-    """A level row's other side: "level: above 5"."""
-    return f"level: {'above' if c.level.above is not None else 'below'} " \
-           f"{c.level.above if c.level.above is not None else c.level.below:g}"
-
-
 def compared_text(row: Row) -> str:
     """The table's "compared with" cell: the other setting with its seeds' values, or the level."""
     c = row.claim
-    return level_text(c) if c.level is not None else f"{side_text(c, 'other')}: {_stats(row.other)}"
+    return c.level.text if c.level is not None else f"{side_text(c, 'other')}: {_stats(row.other)}"
 
 
 def side_text(c, side: str) -> str:
     """A side as the page names it: its overrides, and for a paired row its metric ("`loss=wgan` acc/test")."""
     if side == "other" and c.level is not None:
-        return level_text(c)
+        return c.level.text
     s = c.claimed if side == "claimed" else c.other
     return f"`{s.where}`" + (f" {c.metric if side == 'claimed' else c.other.metric}" if c.paired else "")
 
@@ -235,7 +230,7 @@ def findings_md(rows: list[Row]) -> str:
         if row.measured:
             lines += [f"- Claimed {side_text(c, 'claimed')} ({', '.join(c.claimed.reports)}): "
                       + ", ".join(f"{v:.4g}" for v in row.claimed),
-                      (f"- Against the {level_text(c)} ({c.level.why}), by the one-sample t-test (df = n - 1)"
+                      (f"- Against the {c.level.text} ({c.level.why}), by the one-sample t-test (df = n - 1)"
                        if c.level is not None else f"- Other {side_text(c, 'other')} ({', '.join(c.other.reports)}): "
                        + ", ".join(f"{v:.4g}" for v in row.other)),
                       *([f"- Paired: the same {len(row.claimed)} jobs on both sides, in the order above; the test "
