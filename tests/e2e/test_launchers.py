@@ -17,10 +17,13 @@ from pathlib import Path
 
 import torch
 import yaml
-from conftest import ROOT
+from conftest import ROOT, make_config
 from helpers.in_process import Forked, run_py
 from helpers.one_thread import one_thread  # noqa: F401 (an autouse fixture: jobs run here give back the thread count)
 from joblib.externals.loky import get_reusable_executor
+
+from ganexp.build import build_data
+from ganexp.eval.images import load_evaluator, load_look_evaluator
 
 SMALL = ["debug=smoke", "trainer.num_threads=1"]
 
@@ -57,6 +60,12 @@ def rank_of(cmdline: Path, run_dir: str) -> bool:
 def test_joblib_runs_two_jobs_at_once_sharing_the_cores(tmp_path, monkeypatch, capfd):
     # the preset: joblib, two jobs at a time, trainer.num_threads left unset so each job takes half the cores
     monkeypatch.chdir(tmp_path)
+    # the evaluators in the cache first: else one job trains them under the cache's lock while the other waits, and
+    # 40 iterations may end before the waiting job starts (the two would not overlap for a reason not the launcher's)
+    cfg = make_config("debug=smoke")
+    data = build_data(cfg)
+    load_evaluator(data, cfg.eval.floor, epochs=cfg.eval.epochs, width=cfg.eval.width)
+    load_look_evaluator(data, epochs=cfg.eval.epochs, width=cfg.eval.width)
     try:
         out = run_py(["-m", "hydra/launcher=cpu_parallel", "loss=gan,lsgan", "debug=smoke", "trainer.max_iters=40",
                       "eval.every_n_steps=40", f"hydra.sweep.dir={tmp_path / 'sweep'}"], monkeypatch, capfd)
