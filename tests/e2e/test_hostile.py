@@ -6,7 +6,7 @@ earlier was lost). The rows are kept by area in tests/helpers/hostile_*.py; TABL
 
 This is the one place where a bad input a user can give (a config value or key, a data file, a state file, a tool
 argument) is tested end to end: a new one is a row, not a test elsewhere. Rows run in this process (the command's own
-code path) except a few real processes (the exit status the shell sees). tests/unit keeps a reader's or validator's
+code path) except a few processes (the exit status the shell sees). tests/unit keeps a reader's or validator's
 own function-level checks; tests/integration/test_config.py the values accepted at a range's boundary. The one bad
 input that is wanted with its traceback, HYDRA_FULL_ERROR=1, is the plain test at the end.
 """

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from conftest import ROOT, SMOKE
 
-from helpers.in_process import Outcome, run_py, run_tool
+from helpers.in_process import Forked, Outcome, run_py, run_tool
 
 # What an earlier run of the job left in its folder: every case checks that it is still there, byte for byte.
 EARLIER = {"metrics.json": '{"earlier": true}', "status.json": '{"status": "completed", "metric": 1.5}',
@@ -121,6 +121,20 @@ def process_case(id: str, area: str, args: tuple[str, ...] | list[str], names: s
     def last_line(ctx: Ctx, outcome: Outcome) -> None:
         assert outcome.err.strip().splitlines()[-1].startswith("error: "), outcome.err[-2000:]
     return Case(id, area, act, names, exit=exit, setup=setup, check=last_line)
+
+
+def forked_case(id: str, area: str, args: tuple[str, ...] | list[str], names: str, *, exit: int = 2) -> Case:
+    """`python run.py debug=smoke eval.enabled=false args hydra.run.dir=<job>` in a process of its own forked from
+    this one (`Forked`): the exit status and the one error line as the last line of stderr, as a process ends,
+    without a fresh interpreter's start-up (process_case keeps one of those)."""
+    def act(ctx: Ctx) -> Outcome:
+        proc = Forked([*SMOKE, *ctx.words(tuple(args)), f"hydra.run.dir={ctx.job}"], ctx.tmp)
+        out, err = proc.communicate(timeout=300)
+        return Outcome(proc.returncode, err, out)
+
+    def last_line(ctx: Ctx, outcome: Outcome) -> None:
+        assert outcome.err.strip().splitlines()[-1].startswith("error: "), outcome.err[-2000:]
+    return Case(id, area, act, names, exit=exit, check=last_line)
 
 
 def only_line(line: str) -> Callable[[Ctx, Outcome], None]:
