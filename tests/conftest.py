@@ -37,6 +37,25 @@ os.environ["OMP_NUM_THREADS"] = str(THREADS)
 
 
 @pytest.fixture(scope="session", autouse=True)
+def old_pytest_folders(tmp_path_factory, pytestconfig):
+    """pytest's folders of earlier sessions beyond its retention count, deleted from threads while the tests run
+    (helpers/old_runs.py: ~35 s of waiting on the disk at the end of the session otherwise); by one process only (the
+    first pytest-xdist worker), and only in pytest's own numbered layout (not under --basetemp)."""
+    from helpers.old_runs import remove_in_background
+
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    base = tmp_path_factory.getbasetemp()
+    session = base.parent if worker else base  # .../pytest-of-USER/pytest-N
+    if worker not in (None, "gw0") or not (re.fullmatch(r"pytest-\d+", session.name)
+                                           and session.parent.name.startswith("pytest-of-")):
+        yield
+        return
+    thread = remove_in_background(session.parent, int(pytestconfig.getini("tmp_path_retention_count")))
+    yield
+    thread.join()
+
+
+@pytest.fixture(scope="session", autouse=True)
 def data_cache(tmp_path_factory) -> Path:
     """Every test (and every subprocess it starts) shares one generated-data cache, never the user's; under
     pytest-xdist the workers share it too (the folder above their own), so a data set or evaluator is built once per
