@@ -117,10 +117,7 @@ def process_case(id: str, area: str, args: tuple[str, ...] | list[str], names: s
     shell sees, and the one error line as the last line of stderr. A process costs ~8 s of start-up: keep these few."""
     def act(ctx: Ctx) -> Outcome:
         return process(["run.py", *SMOKE, *ctx.words(tuple(args)), f"hydra.run.dir={ctx.job}"], cwd=ctx.tmp)
-
-    def last_line(ctx: Ctx, outcome: Outcome) -> None:
-        assert outcome.err.strip().splitlines()[-1].startswith("error: "), outcome.err[-2000:]
-    return Case(id, area, act, names, exit=exit, setup=setup, check=last_line)
+    return Case(id, area, act, names, exit=exit, setup=setup, check=error_last)
 
 
 def forked_case(id: str, area: str, args: tuple[str, ...] | list[str], names: str, *, exit: int = 2) -> Case:
@@ -131,10 +128,12 @@ def forked_case(id: str, area: str, args: tuple[str, ...] | list[str], names: st
         proc = Forked([*SMOKE, *ctx.words(tuple(args)), f"hydra.run.dir={ctx.job}"], ctx.tmp)
         out, err = proc.communicate(timeout=300)
         return Outcome(proc.returncode, err, out)
+    return Case(id, area, act, names, exit=exit, check=error_last)
 
-    def last_line(ctx: Ctx, outcome: Outcome) -> None:
-        assert outcome.err.strip().splitlines()[-1].startswith("error: "), outcome.err[-2000:]
-    return Case(id, area, act, names, exit=exit, check=last_line)
+
+def error_last(ctx: Ctx, outcome: Outcome) -> None:
+    """A check: the one error line is the last line of standard error, as a process ends."""
+    assert outcome.err.strip().splitlines()[-1].startswith("error: "), outcome.err[-2000:]
 
 
 def only_line(line: str) -> Callable[[Ctx, Outcome], None]:

@@ -20,7 +20,7 @@ THREADS = 8
 def stale(root: Path, keep: int) -> list[Path]:
     """pytest's numbered folders under `root` beyond the newest `keep` (the current session's among them), oldest
     first, without those still locked by a live session."""
-    numbered = sorted((p for p in root.glob("pytest-*") if p.name[len("pytest-"):].isdigit() and not p.is_symlink()),
+    numbered = sorted((p for p in root.glob("pytest-*") if p.name[len("pytest-"):].isdigit()),
                       key=lambda p: int(p.name[len("pytest-"):]))
     old = numbered[:-keep] if keep > 0 else numbered
     return [p for p in old if not (p / ".lock").exists()]
