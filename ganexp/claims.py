@@ -62,6 +62,15 @@ class Premise:
 
 
 @dataclass
+class Fails:
+    """A side whose failure is what the claim says ("or one of them learns nothing", "never produces faces"): the
+    failed-side gate (ganexp.gates.failed_gate) does not judge it, since its failing is the claim, not a defect."""
+
+    side: str  # "claimed" or "other"
+    why: str  # the claim's words that predict it
+
+
+@dataclass
 class Level:
     """A claim about one setting against a stated number ("G's loss passes 5"), judged by the one-sample t-test
     (ganexp.verdict.compare_level) in place of a second setting."""
@@ -114,6 +123,7 @@ class Claim:
     scope: str = "report"  # "report": a report's claim; "beyond": ganexp's or the literature's (a second table)
     data: str = "faces"  # the data set whose failed-side bounds apply (ganexp.gates.FAILED)
     premise: Premise | None = None
+    fails: Fails | None = None
     length_needed: LengthNeeded | None = None
 
     @property
@@ -204,6 +214,8 @@ def check_gates(c: Claim, shown: str) -> None:
         raise InputError(f"{shown}: scope {c.scope!r} is not report or beyond")
     if c.data not in FAILED:
         raise InputError(f"{shown}: data {c.data!r} is not one of {', '.join(FAILED)} (ganexp.gates.FAILED)")
+    if c.fails is not None and c.fails.side not in ("claimed", "other"):
+        raise InputError(f"{shown}: fails.side {c.fails.side!r} is not claimed or other")
     p = c.premise
     if p is not None:
         if p.side not in ("claimed", "other"):

@@ -147,7 +147,8 @@ def gate(c: Claim, root: Path) -> Gate | None:
             return found
     own = {base(c.metric), base(c.other_metric)}  # a paired row has two
     exempt = {name: own | ({p.metric} if p is not None and p.side == name else set()) for name in sides}
-    return failed_gate(c.data, {name: finals(side, list(FAILED[c.data]), root) for name, side in sides.items()},
+    judged = {name: side for name, side in sides.items() if c.fails is None or c.fails.side != name}
+    return failed_gate(c.data, {name: finals(side, list(FAILED[c.data]), root) for name, side in judged.items()},
                        exempt)
 
 

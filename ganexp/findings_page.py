@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ganexp.claims import RELAPSE
+from ganexp.gates import FAILED
 from ganexp.jobs import PROVENANCE
 from ganexp.verdict import (
     ALPHA,
@@ -188,12 +189,20 @@ RULE = (f"Verdict rule (`ganexp/verdict.py`, the same for every row): the claime
         f"significantly on the claimed side of the level.")
 
 
+def bounds_text() -> str:
+    """Each data set's failed-side bounds, as ganexp.gates.FAILED states them."""
+    def one(column: str, way: str, bound: float, meaning: str) -> str:
+        return f"{column} {way} {bound:g} ({meaning})"
+    return "; ".join(f"{data}: " + ", ".join(one(col, *rule) for col, rule in columns.items())
+                     for data, columns in FAILED.items() if columns)
+
+
 GATES = ("Gates, fixed before the runs are read and applied by `ganexp/gates.py` before the rule: a claim about late "
          "training measured on shorter runs reads **not testable at this length**, with what the report's length "
          "would cost; a claim whose premise one side does not show (a collapse to remedy, say), or one side of which "
-         "did not learn the data (its mean final FID above 400, acc/cond below 0.15 where chance is about 0.09, or "
-         "class coverage below 0.5, on the faces; never judged on the row's own metric), reads **not testable "
-         "here**. Such a row has no verdict and no Holm p.")
+         f"did not learn the data (the mean of its final values beyond a bound of its data set: {bounds_text()}; "
+         "never judged on the row's own metric, nor a side whose failure is what the claim says), reads **not "
+         "testable here**. Such a row has no verdict and no Holm p.")
 FINAL = ("Which value of a run a row compares, one rule for every row: the value at the **final** evaluation, the "
          "state the run ends in; the **best** over the evaluations (the metric reads \"best X\") only where the "
          "claim is about a peak; the value **at** one evaluation (the row says which) where the claim is about "
@@ -221,6 +230,9 @@ def findings_md(rows: list[Row]) -> str:
             p = c.premise
             bound = f"below {p.below:g}" if p.below is not None else f"above {p.above:g}"
             lines.append(f"- Premise: the {p.side} side's {p.metric} {bound} ({p.why})")
+        if c.fails is not None:
+            lines.append(f"- The {c.fails.side} side's failure is what the claim says ({c.fails.why}): the failed-side "
+                         "gate does not judge it")
         if c.length_needed is not None:
             lines.append(f"- Length the claim needs: {c.length_needed.iterations:,} iterations "
                          f"({c.length_needed.why})")

@@ -7,7 +7,7 @@ import pytest
 from conftest import sweep_jobs
 from scipy import stats
 
-from ganexp import findings
+from ganexp import findings, gates
 from ganexp import findings_page as page
 from ganexp.errors import InputError
 from ganexp.verdict import Comparison, compare, power
@@ -214,6 +214,11 @@ GATED = """job,overrides,status,iterations,wall_time_s,fid_eval,acc/cond,collaps
     ("  premise: {side: other, metric: fid_eval, above: 100, why: a bad baseline}\n", 80,
      "not testable here** (the claim presupposes fid_eval above 100 on the other side (a bad baseline); its seeds' "
      "mean is 92.5"),
+
+    # the claim says the claimed side fails: its acc/cond 0.11 is not judged, so the rule runs: FID 80 and 80 against
+    # 90 and 95, SE = sqrt(0/2 + 12.5/2) = 2.5, t = -5 on Welch's df 1: p = 0.126
+    ("  fails: {side: claimed, why: it says so}\n", 80, "inconclusive (-12.5 ± 2.5 SE; Welch p = 0.13, df = 1; "),
+    ("  fails: {side: other, why: it says so}\n", 80, "not testable here** (the claimed side failed: acc/cond 0.11"),
 ])
 def test_gates_come_before_the_rule(tmp_path, extra, fid, verdict):
     (tmp_path / "docs" / "experiments" / "pack").mkdir(parents=True)
@@ -225,6 +230,21 @@ def test_gates_come_before_the_rule(tmp_path, extra, fid, verdict):
     text = page.verdict_text(rows[0])
     assert verdict in text
     assert math.isnan(page.holm_by_row(rows)[0]) == (rows[0].gate is not None)
+
+
+@pytest.mark.parametrize(("data", "columns", "reason"), [
+    ("shapes", {"fid_eval": [458.66, 478.57, 467.2]}, "fid_eval 468, above 350 (its images show no objects)"),
+    ("shapes", {"fid_eval": [196.0, 226.0], "acc/new_test": [0.13, 0.15]}, "acc/new_test 0.14, below 0.16"),
+    ("toy", {"toy/high_quality": [0.006, 0.01, 0.002]}, "toy/high_quality 0.006, below 0.1"),
+    ("fashion", {"acc/cond": [0.1, 0.12]}, "acc/cond 0.11, below 0.15 (G ignores the class"),
+    ("shapes", {"fid_eval": [82.0, 267.0], "acc/new_test": [0.26, 0.53]}, None),
+    ("toy", {"toy/high_quality": [0.25, 0.56]}, None),
+])
+def test_each_data_set_has_failed_side_bounds(data, columns, reason):
+    found = gates.failed_gate(data, {"other": columns}, {})
+    assert (found is None) if reason is None else f"the other side failed: {reason}" in found.reason
+    # never on the row's own metric
+    assert gates.failed_gate(data, {"other": columns}, {"other": set(columns)}) is None
 
 
 CURVES = "job,overrides,status,metric,iteration,value\n" + "".join(
@@ -475,6 +495,7 @@ def test_a_level_row_tests_one_setting_against_its_number(tmp_path):
     ("  level: {above: 1, why: w}\n  other: {report: r.csv, where: x}\n", "and no other side"),
     ("  level: {above: 1, why: w}\n  premise: {side: claimed, metric: fid_eval, below: 1, why: w}\n",
      "a level row has no premise"),
+    ("  level: {above: 1, why: w}\n  fails: {side: both, why: w}\n", "fails.side 'both' is not claimed or other"),
 ])
 def test_a_level_row_written_wrong_is_one_line(tmp_path, entry, message):
     path = tmp_path / "findings.yaml"
