@@ -14,8 +14,10 @@ from ganexp.gates import FAILED
 from ganexp.metrics import LOWER, UnknownMetric, lookup
 
 # "best X": the best over the evaluations; "slope X": its rise over the run's second half; "relapses X": how often it
-# fell back (ganexp.findings); the last two are read from curves.csv
-DERIVED = ("best ", "slope ", "relapses ")
+# fell back (ganexp.findings); the last two are read from curves.csv. "seconds X": X, an iteration count
+# (steps_to_acc), times the job's own wall seconds an iteration (report.csv's wall_time_s / iterations)
+DERIVED = ("best ", "slope ", "relapses ", "seconds ")
+COUNTS = ("steps_to_acc",)  # the registry's metrics that count iterations: what "seconds X" can turn into a time
 FROM_CURVES = ("slope ", "relapses ")
 RELAPSE = 1.5  # "relapses X": an evaluation more than this many times the lowest value before it (fixed 2026-12-04)
 
@@ -192,6 +194,9 @@ def load(path: Path) -> list[Claim]:
             raise InputError(f"{path}: claim {num} ({c.claim[:40]!r}): {c.metric!r}: relapses are counted of a metric "
                              f"where lower is better (fid_eval, kid_eval), not of {found[0].name} "
                              f"({found[0].direction})")
+        if c.metric.startswith("seconds ") and base(c.metric) not in COUNTS:
+            raise InputError(f"{path}: claim {num} ({c.claim[:40]!r}): {c.metric!r}: seconds are counted of an "
+                             f"iteration count ({', '.join(COUNTS)}), not of {base(c.metric)}")
         if c.direction not in ("", "higher", "lower"):
             raise InputError(f"{path}: claim {num} ({c.claim[:40]!r}): direction {c.direction!r} is not higher or "
                              "lower")

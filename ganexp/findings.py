@@ -193,8 +193,8 @@ def history(side: Side, metric: str, root: Path) -> dict[tuple[str, str], dict[i
     the curves.csv beside each of its reports. Empty where a report has no curves.csv (a curve of some seeds only
     would not be the side's)."""
     paths = {report: (root / report).with_name("curves.csv") for report in side.reports}
-    if not all(path.exists() for path in paths.values()):
-        return {}
+    if not all(path.exists() for path in paths.values()) or metric.startswith("seconds "):
+        return {}  # "seconds X" is a time, which no evaluation of curves.csv holds
     name, wanted = base(metric), split_overrides(side.where)
     jobs: dict[tuple[str, str], dict[int, float]] = {}
     for report, path in paths.items():
@@ -238,12 +238,28 @@ def slope(points: dict[int, float], end: int) -> float:
 def finals_of(side: Side, metric: str, root: Path) -> dict[tuple[str, str], float]:
     """The side's value of the row's metric by job: report.csv's column, or for "slope X" the slope over each job's
     whole second half and for "relapses X" the count over the whole run (from its curves.csv, which it then needs)."""
+    if metric.startswith("seconds "):
+        return seconds(side, base(metric), root)
     if not metric.startswith(FROM_CURVES):
         return seeds(side, metric, root)
     jobs = history(side, metric, root)
     if not jobs:
         raise InputError(f"{side.report}: {metric!r} needs the curves.csv beside each of the side's reports")
     return {job: points[max(points)] for job, points in jobs.items() if points}
+
+
+def seconds(side: Side, count: str, root: Path) -> dict[tuple[str, str], float]:
+    """By job: `count` (an iteration count such as steps_to_acc) times the job's own wall seconds an iteration. A
+    completed job without a count (it never got there) is an InputError: a time it never reached has no value to
+    average, and leaving it out would flatter the side."""
+    walls, iterations = seeds(side, "wall_time_s", root), seeds(side, "iterations", root)
+    counts = seeds(side, count, root)
+    never = sorted(walls.keys() - counts.keys())
+    if never:
+        report, job = never[0]
+        raise InputError(f"{report}: job {job} ({side.where}) has no {count}: it never got there, so the side has "
+                         f"no time to reach it (a row on 'seconds {count}' needs every job of both sides to arrive)")
+    return {job: counts[job] * walls[job] / iterations[job] for job in counts}
 
 
 def common(jobs: dict[tuple[str, str], dict[int, float]]) -> dict[int, list[float]]:

@@ -208,9 +208,11 @@ FINAL = ("Which value of a run a row compares, one rule for every row: the value
          "claim is about a peak; the value **at** one evaluation (the row says which) where the claim is about "
          "how soon, at the report's epoch in this data's iterations; the **slope** (\"slope X\": the "
          "least-squares rise of X per 1,000 iterations over the evaluations of the run's second half) where the "
-         "claim is about a trajectory, a score that keeps rising or never does; and the **relapses** (\"relapses "
+         "claim is about a trajectory, a score that keeps rising or never does; the **relapses** (\"relapses "
          f"X\": at how many evaluations X, lower-is-better, was more than {RELAPSE:g} times its lowest value before) "
-         "where it is about falling back.")
+         "where it is about falling back; and the **seconds** (\"seconds X\": X, an iteration count such as "
+         "steps_to_acc, times the job's own wall seconds an iteration, wall_time_s / iterations) where it is about "
+         "time, each iteration's cost counted.")
 
 
 def findings_md(rows: list[Row]) -> str:
@@ -260,6 +262,8 @@ def findings_md(rows: list[Row]) -> str:
                 lines.append("- By length (the rule at each evaluation, from the reports' curves.csv): "
                              f"{looks}; {standing(row) or looks_unsaid(row)}.")
                 lines.append(f"- ![row {num}: {c.metric} over iterations](findings/{num}.png)")
+            elif c.metric.startswith("seconds "):
+                lines.append("- By length: a time to get somewhere has one value a job, not one an evaluation.")
             else:
                 lines.append("- By length: no curves.csv beside the reports (their runs predate it), so only the final "
                              "evaluation is compared.")

@@ -611,3 +611,31 @@ def test_a_paired_rows_metrics_are_checked_on_load(tmp_path, entry, message):
     (tmp_path / "findings.yaml").write_text(f"- claim: a\n  source: b\n  command: c\n  metric: acc/new_test\n{entry}")
     with pytest.raises(InputError, match=message):
         findings.load(tmp_path / "findings.yaml")
+
+
+TIMED = """job,overrides,status,iterations,wall_time_s,steps_to_acc,fid_eval,acc/cond,collapse/class_coverage
+0,"model.d_pack=1,seed=0",completed,1000,200,500,90,0.8,0.9
+1,"model.d_pack=1,seed=1",completed,1000,300,250,90,0.8,0.9
+2,"model.d_pack=2,seed=0",completed,2000,1000,250,90,0.8,0.9
+3,"model.d_pack=2,seed=1",completed,4000,1000,{late},90,0.8,0.9
+"""
+
+
+def test_a_seconds_row_times_each_jobs_count_by_its_own_pace(tmp_path):
+    """"seconds steps_to_acc": the count times the job's wall seconds an iteration. d_pack=1: 500 x 200/1000 = 100
+    and 250 x 300/1000 = 75; d_pack=2: 250 x 1000/2000 = 125 and 1,000 x 1000/4000 = 250."""
+    (tmp_path / "docs" / "experiments" / "pack").mkdir(parents=True)
+    report = tmp_path / "docs" / "experiments" / "pack" / "report.csv"
+    report.write_text(TIMED.format(late=1000))
+    (tmp_path / "docs" / "findings.yaml").write_text("- claim: packing converges sooner\n  source: s\n  command: c\n"
+                                                     "  metric: seconds steps_to_acc\n" + SIDES.lstrip("\n"))
+    (row,) = findings.measure(findings.load(tmp_path / "docs" / "findings.yaml"), tmp_path)
+    assert row.claimed == [125.0, 250.0] and row.other == [100.0, 75.0]
+    assert row.by_length == []  # a time has no curve
+    report.write_text(TIMED.format(late=""))  # seed 1 of d_pack=2 never reached the accuracy
+    with pytest.raises(InputError, match=r"job 3 \(model.d_pack=2\) has no steps_to_acc: it never got there"):
+        findings.measure(findings.load(tmp_path / "docs" / "findings.yaml"), tmp_path)
+    (tmp_path / "docs" / "findings.yaml").write_text("- claim: c\n  source: s\n  command: c\n"
+                                                     "  metric: seconds fid_eval\n" + SIDES.lstrip("\n"))
+    with pytest.raises(InputError, match="seconds are counted of an iteration count"):
+        findings.load(tmp_path / "docs" / "findings.yaml")
