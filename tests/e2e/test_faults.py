@@ -14,7 +14,7 @@ import time
 import pytest
 import torch
 from conftest import ROOT, SMOKE, make_config
-from helpers.in_process import Forked, run_py
+from helpers.in_process import Forked, Started, run_py
 from helpers.run_status import wait_for_status
 
 from ganexp.errors import RunMismatch
@@ -22,7 +22,7 @@ from ganexp.rundir import RunLock, set_aside
 from ganexp.train import main as train
 
 
-def start(*args: str) -> Forked:
+def start(*args: str) -> Started:
     return Forked(list(args), ROOT)
 
 

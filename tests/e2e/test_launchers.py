@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 import yaml
 from conftest import ROOT, make_config
-from helpers.in_process import Forked, run_py
+from helpers.in_process import Forked, Started, run_py
 from helpers.one_thread import one_thread  # noqa: F401 (an autouse fixture: jobs run here give back the thread count)
 from joblib.externals.loky import get_reusable_executor
 
@@ -32,7 +32,7 @@ def metrics(job: Path) -> dict:
     return json.loads((job / "metrics.json").read_text())
 
 
-def ddp_run(monkeypatch, *args: str) -> tuple[Forked, str]:
+def ddp_run(monkeypatch, *args: str) -> tuple[Started, str]:
     """`python run.py trainer=ddp ... args` from the repository, as the shell would start it: rank 0 forked from this
     process; Lightning starts rank 1 by re-running the command (`python <abs path of run.py> ...` from the original
     cwd: `__main__` is run.py, whose spec is None, in a real run; here it is pytest's). Returns rank 0 and its stderr,

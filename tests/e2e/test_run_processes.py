@@ -8,7 +8,6 @@ import logging
 import os
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
@@ -23,7 +22,11 @@ from ganexp.train import main as train
 
 
 def run_cli(*args, timeout=300):
-    return subprocess.run([sys.executable, "run.py", *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+    """`python run.py args` in a process of its own, forked from this one (its exit status, streams and signals its
+    own, without a second start-up); a sweep in a fresh interpreter is test_faults' submitit test."""
+    proc = Forked(list(args), ROOT)
+    out, err = proc.communicate(timeout)
+    return subprocess.CompletedProcess(["run.py", *args], proc.returncode, out, err)
 
 
 def test_sweep_survives_a_failing_and_a_diverging_job(tmp_path, monkeypatch, capfd):
@@ -109,7 +112,7 @@ def test_condition_options_on_an_unconditional_model_fail_at_start(tmp_path):
 def test_sweep_folder_is_named_by_its_command_and_relaunch_skips_completed_jobs(tmp_path, monkeypatch, capfd):
     """The sweep in a process of its own (forked from this one); its relaunch and its extension in this process (the
     same command's code path, Hydra's main included, without more start-ups). A sweep in a fresh interpreter:
-    test_sweep_survives_a_failing_and_a_diverging_job."""
+    test_faults.py's test_a_requeued_submitit_job_continues_with_resume."""
     def sweep(*extra):
         return run_py(["-m", "loss=wgan,lsgan", *SMOKE, *extra], monkeypatch, capfd)
 

@@ -15,7 +15,7 @@ from conftest import ROOT, make_config
 
 from helpers.hostile import SMOKE, Case, Ctx, Outcome, run_in_process
 from helpers.hostile_runs import trained
-from helpers.in_process import Forked
+from helpers.in_process import Forked, Started
 from helpers.run_status import wait_for_status
 
 # The signal is sent once the run is `running` and lands in its first iterations (iteration 1, measured): 100
@@ -41,7 +41,7 @@ def signalled(signum: int, *extra: str, when: str = "running"):
     return act
 
 
-def signal_once(proc: Forked, folder, when: str, signum: int) -> Outcome:
+def signal_once(proc: Started, folder, when: str, signum: int) -> Outcome:
     """Send `signum` to `proc` once `folder`'s status is `when`; how the process ended."""
     try:
         wait_for_status(folder, when, proc)

@@ -19,6 +19,7 @@ import time
 import traceback
 from dataclasses import dataclass
 
+import torch
 from conftest import ROOT
 from hydra.core.global_hydra import GlobalHydra
 
@@ -89,7 +90,20 @@ def run_tool(tool: str, argv: list[str], capfd) -> Outcome:
     return Outcome(code, captured.err, captured.out)
 
 
-class Forked:
+def Forked(argv: list[str], cwd, env: dict[str, str] | None = None) -> "Started":  # noqa: N802 (named as a class)
+    """`python run.py argv` as a process of its own (`Fork`), or, where this process has run torch on more than one
+    thread, a fresh interpreter: GNU OpenMP's thread pool does not survive fork, so a forked child that runs two
+    threads waits forever at its first parallel operation for pool threads that stayed in the parent. pytest-xdist's
+    workers run one thread (conftest.THREADS), so `make test` forks; a single pytest process (make test-full) has two
+    and pays the start-up instead. Either has the interface of `subprocess.Popen` the tests use; `env` is added to
+    this process's environment."""
+    if torch.get_num_threads() == 1:
+        return Fork(argv, cwd, env)
+    return subprocess.Popen([sys.executable, str(ROOT / "run.py"), *argv], cwd=cwd, env={**os.environ, **(env or {})},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+class Fork:
     """`python run.py argv` as a process of its own, forked from this one: its own pid, signals, locks and exit
     status, without a fresh interpreter's start-up (importing torch, Lightning and Hydra again: ~6 s of a core). The
     child runs what `python run.py` runs from its first line of `main` on, with SIGINT and SIGTERM at their defaults
@@ -169,3 +183,6 @@ class Forked:
     def kill(self) -> None:
         self.send_signal(signal.SIGKILL)
         self.wait()
+
+
+Started = Fork | subprocess.Popen  # what Forked returns
