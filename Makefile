@@ -32,7 +32,7 @@ run: $(STAMP)  ## train the default job (faces, DCGAN, ~8 min on 2 CPU cores in 
 sweep: $(STAMP)  ## the card's 6-job sweep: loss=wgan,lsgan,gp x sched.d_every=1,5
 	$(BIN)/python run.py -m loss=wgan,lsgan,gp sched.d_every=1,5 $(ARGS)
 
-test: $(STAMP)  ## fast test suite on $(WORKERS) pytest-xdist workers (2-core CPU: about 4.5 min, 7 with the install)
+test: $(STAMP)  ## fast test suite on $(WORKERS) pytest-xdist workers (2-core CPU: about 4.8 min, 6.6 with the install)
 	$(BIN)/python -m pytest -q -m "not slow" -n $(WORKERS) --dist worksteal $(ARGS)
 
 test-unit: $(STAMP)  ## tests/unit: pure functions and classes (no training run, no subprocess)
