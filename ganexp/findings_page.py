@@ -191,9 +191,8 @@ RULE = (f"Verdict rule (`ganexp/verdict.py`, the same for every row): the claime
 
 def bounds_text() -> str:
     """Each data set's failed-side bounds, as ganexp.gates.FAILED states them."""
-    def one(column: str, way: str, bound: float, meaning: str) -> str:
-        return f"{column} {way} {bound:g} ({meaning})"
-    return "; ".join(f"{data}: " + ", ".join(one(col, *rule) for col, rule in columns.items())
+    return "; ".join(f"{data}: " + ", ".join(f"{column} {way} {bound:g} ({meaning})"
+                                            for column, (way, bound, meaning) in columns.items())
                      for data, columns in FAILED.items() if columns)
 
 

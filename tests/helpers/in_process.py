@@ -19,8 +19,7 @@ import time
 import traceback
 from dataclasses import dataclass
 
-import torch
-from conftest import ROOT
+from conftest import ROOT, THREADS
 from hydra.core.global_hydra import GlobalHydra
 
 from ganexp.errors import report_errors, tool_main
@@ -97,7 +96,7 @@ def Forked(argv: list[str], cwd, env: dict[str, str] | None = None) -> "Started"
     workers run one thread (conftest.THREADS), so `make test` forks; a single pytest process (make test-full) has two
     and pays the start-up instead. Either has the interface of `subprocess.Popen` the tests use; `env` is added to
     this process's environment."""
-    if torch.get_num_threads() == 1:
+    if THREADS == 1:  # the count this process has run with from its start, not the moment's (one_thread lowers it)
         return Fork(argv, cwd, env)
     return subprocess.Popen([sys.executable, str(ROOT / "run.py"), *argv], cwd=cwd, env={**os.environ, **(env or {})},
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

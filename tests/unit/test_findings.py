@@ -214,7 +214,6 @@ GATED = """job,overrides,status,iterations,wall_time_s,fid_eval,acc/cond,collaps
     ("  premise: {side: other, metric: fid_eval, above: 100, why: a bad baseline}\n", 80,
      "not testable here** (the claim presupposes fid_eval above 100 on the other side (a bad baseline); its seeds' "
      "mean is 92.5"),
-
     # the claim says the claimed side fails: its acc/cond 0.11 is not judged, so the rule runs: FID 80 and 80 against
     # 90 and 95, SE = sqrt(0/2 + 12.5/2) = 2.5, t = -5 on Welch's df 1: p = 0.126
     ("  fails: {side: claimed, why: it says so}\n", 80, "inconclusive (-12.5 ± 2.5 SE; Welch p = 0.13, df = 1; "),
