@@ -6,6 +6,7 @@ against the signature of the class they build (`check_targets`): their schema is
 loss needs a class and a YAML file, nothing more. `validate` adds the value checks types cannot express.
 """
 
+import functools
 import hashlib
 import importlib
 import inspect
@@ -262,31 +263,47 @@ def _plain_type(annotation: Any) -> Any:
     return Any
 
 
-def check_target(node: DictConfig, path: str) -> None:
-    """The node's keys, Literal choices, plain types and declared ranges, against its target's signature."""
-    target = _import(node["_target_"])
+@functools.cache
+def _signature(target: Any) -> tuple[dict[str, inspect.Parameter], dict[str, Any]] | None:
+    """`target`'s named parameters and their annotations (None if it takes any keyword); read once per process for
+    each target (keyed by the object, so a target defined anew is read anew): a run validates every node, and a
+    sweep's checks and the tests validate the same few targets hundreds of times."""
     params = _parameters(target)
     if params is None:
-        return
-    values = {k: v for k, v in node.items() if k not in _HYDRA_KEYS}
-    for key in values:
-        if key not in params:
-            raise ConfigError(f"{path}.{key}: not a parameter of {node['_target_']} (it takes: {', '.join(params)})")
+        return None
     try:
         hints = typing.get_type_hints(target.__init__ if inspect.isclass(target) else target, include_extras=True)
     except Exception:  # unresolvable annotations in a third-party signature: check the keys only
         hints = {}
     # parameters inherited through **kwargs (a variant's base class) carry their annotation on the Parameter
-    hints = {**{k: p.annotation for k, p in params.items() if p.annotation is not inspect.Parameter.empty}, **hints}
+    return params, {**{k: p.annotation for k, p in params.items() if p.annotation is not inspect.Parameter.empty},
+                    **hints}
+
+
+@functools.cache
+def _plain_schema(fields: tuple[tuple[str, Any], ...]) -> DictConfig:
+    """A structured config of `fields` (name, type), all missing: what a node's plain values are merged into."""
+    return OmegaConf.structured(make_dataclass("Schema", [(k, t, field(default=MISSING)) for k, t in fields]))
+
+
+def check_target(node: DictConfig, path: str) -> None:
+    """The node's keys, Literal choices, plain types and declared ranges, against its target's signature."""
+    found = _signature(_import(node["_target_"]))
+    if found is None:
+        return
+    params, hints = found
+    values = {k: v for k, v in node.items() if k not in _HYDRA_KEYS}
+    for key in values:
+        if key not in params:
+            raise ConfigError(f"{path}.{key}: not a parameter of {node['_target_']} (it takes: {', '.join(params)})")
     for key, value in values.items():
         allowed = _allowed(hints.get(key))
         if allowed is not None and value not in allowed:
             raise ConfigError(f"{path}.{key}={value!r}: not one of {', '.join(map(str, allowed))}")
-    fields = [(k, _plain_type(hints.get(k, Any)), field(default=MISSING))
-              for k, v in values.items() if not OmegaConf.is_config(v) and _allowed(hints.get(k)) is None]
-    schema = make_dataclass("Schema", fields)
+    fields = tuple((k, _plain_type(hints.get(k, Any))) for k, v in values.items()
+                   if not OmegaConf.is_config(v) and _allowed(hints.get(k)) is None)
     try:
-        OmegaConf.merge(OmegaConf.structured(schema), {k: values[k] for k, _, _ in fields})
+        OmegaConf.merge(_plain_schema(fields), {k: values[k] for k, _ in fields})
     except OmegaConfBaseException as err:
         key = getattr(err, "key", None) or "?"
         raise ConfigError(f"{path}.{key}: {str(err).splitlines()[0]}") from None

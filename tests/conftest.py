@@ -14,6 +14,10 @@ from pathlib import Path
 import pytest
 import torch
 from hydra import compose, initialize_config_dir
+from hydra._internal.config_loader_impl import ConfigLoaderImpl
+from hydra.core.config_store import ConfigStore
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.override_parser.types import Override, OverrideType
 from omegaconf import DictConfig
 
 from ganexp.schema import register
@@ -78,14 +82,51 @@ def _composed(overrides: tuple[str, ...], hydra_config: bool) -> DictConfig:
     a test run, and composing reads no environment (interpolations resolve when read)."""
     key = (overrides, hydra_config)
     if key not in _COMPOSED:
-        register()
+        if "base_config.yaml" not in ConfigStore.instance().repo:  # ~7 ms a time: once per process
+            register()
         with initialize_config_dir(str(CONF), version_base="1.3"):
             _COMPOSED[key] = compose(config_name="config", overrides=list(overrides),
                                      return_hydra_config=hydra_config)
     return copy.deepcopy(_COMPOSED[key])
 
 
+def sets_a_value(override: Override) -> bool:
+    """`key=value` on a key that is no config group: Hydra applies it after composing. Anything else (a group choice,
+    `+`, `++`, `~`, `@package`, a hydra.* key: hydra.searchpath changes where groups are found) goes to the
+    composition itself; sorting an override there when it could go here costs time, never correctness."""
+    key = override.key_or_group
+    return (override.type == OverrideType.CHANGE and override.package is None and not key.startswith("hydra")
+            and not (CONF / key).is_dir())
+
+
+_PARSER: list[OverridesParser] = []
+
+
+def split(overrides: tuple[str, ...]) -> tuple[tuple[str, ...], list[Override]]:
+    """`overrides` as (the ones that go to the composition, in their order; the values applied after it)."""
+    if not _PARSER:
+        _PARSER.append(OverridesParser.create())
+    parsed = _PARSER[0].parse_overrides(list(overrides))
+    return tuple(o.input_line for o in parsed if not sets_a_value(o)), [o for o in parsed if sets_a_value(o)]
+
+
 def make_config(*overrides: str) -> DictConfig:
+    """The job's config without the `hydra` node, as `hydra.compose(overrides=...)` returns it, composed in Hydra's
+    own two steps (facebookresearch/hydra 1.3, hydra/_internal/config_loader_impl.py, `_load_configuration_impl`;
+    private, pinned < 1.4 in pyproject.toml as for `sweep_jobs`): the defaults list, built from the overrides that
+    choose config-group options, every file of it read and merged (the slow step, ~0.1 s); then the other overrides
+    (`key=value`), applied in their order to the result in struct mode by Hydra's own function
+    (`ConfigLoaderImpl._apply_overrides_to_config`), so a key that does not exist fails with Hydra's error. The first
+    step runs once per test process for each set of group choices (the suite's ~280 configs share ~150), the second
+    on each caller's own copy. tests/unit/test_docs.py holds it to Hydra's compose of the whole job."""
+    choices, values = split(overrides)
+    cfg = _composed(choices, False)
+    ConfigLoaderImpl._apply_overrides_to_config(values, cfg)
+    return cfg
+
+
+def compose_whole(*overrides: str) -> DictConfig:
+    """`hydra.compose(overrides=...)` of all of them at once: what make_config must equal."""
     return _composed(overrides, False)
 
 
@@ -99,13 +140,14 @@ def sweep_jobs(command: str) -> list[list[str]]:
     the experiment file's sweep first, the command line's overrides after (the later one of a key wins).
     Uses the basic sweeper's own expansion (a private helper of hydra-core, pinned < 1.4 in pyproject.toml)."""
     from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
-    from hydra.core.override_parser.overrides_parser import OverridesParser
 
     words = shlex.split(command)
     assert words[:3] == ["python", "run.py", "-m"], command
     parser = OverridesParser.create()
     plain = [o.input_line for o in parser.parse_overrides(words[3:]) if not o.is_sweep_override()]
-    params = compose_hydra(*plain).hydra.sweeper.params or {}
+    # the sweep an experiment file declares comes with its group choice (+experiment=NAME): composed from the group
+    # choices alone, a value never changes it (make_config applies and checks the values of each job)
+    params = compose_hydra(*split(tuple(plain))[0]).hydra.sweeper.params or {}
     overrides = parser.parse_overrides([f"{k}={v}" for k, v in params.items()] + words[3:])
     return BasicSweeper.split_arguments(overrides, None)[0]
 

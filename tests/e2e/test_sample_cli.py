@@ -3,24 +3,24 @@
 The tests that start processes of this subject; the others are in tests/integration/test_eval_run.py."""
 
 import json
-import subprocess
-import sys
 
 from conftest import ROOT
-from helpers.in_process import run_tool
+from helpers.in_process import Forked, run_tool
 
 
-def sample(*args):
-    return subprocess.run([sys.executable, "-m", "ganexp.sample", *map(str, args)], cwd=ROOT, capture_output=True,
-                          text=True, timeout=300)
+def sample(*args) -> tuple[int, str]:
+    """`python -m ganexp.sample args` as a process of its own (forked: without a second interpreter's start-up)."""
+    proc = Forked([str(a) for a in args], ROOT, module="ganexp.sample")
+    _, err = proc.communicate(timeout=300)
+    return proc.returncode, err
 
 
 def test_sample_cli_writes_requested_images(cgan_run, tmp_path, capfd):
-    """The first command in a process of its own; the others in this process (the tool's own code path and its
-    one error line, without two more start-ups)."""
+    """The first command in a process of its own (`python -m`: the module's `__main__` block); the others in this
+    process (the tool's own code path and its one error line)."""
     run, _ = cgan_run
-    proc = sample(run, "--cond", "blue hair red eyes", "-n", 5, "--out", tmp_path / "one")
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    code, err = sample(run, "--cond", "blue hair red eyes", "-n", 5, "--out", tmp_path / "one")
+    assert code == 0, err[-2000:]
     assert sorted(p.name for p in (tmp_path / "one").iterdir()) == [f"{i:03d}.png" for i in range(5)] + ["grid.png"]
 
     (tmp_path / "test.json").write_text(json.dumps([["red hair", "blue eyes"], ["black hair", "green eyes"],

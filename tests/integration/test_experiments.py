@@ -4,8 +4,7 @@ report compares its jobs.
 Its tests that start processes: tests/e2e/test_experiment_runs.py."""
 
 import pytest
-from conftest import CONF, compose_hydra, sweep_jobs
-from helpers.compose import job_configs
+from conftest import CONF, make_config, sweep_jobs
 from helpers.fashion_files import write_fashion
 from omegaconf import OmegaConf
 
@@ -29,11 +28,11 @@ def test_each_experiment_documents_itself_and_every_job_builds(name, tmp_path):
     jobs = sorted({tuple(o for o in job if not o.startswith("seed=")) for job in sweep})
     assert jobs
     small = ["data.batch_size=8", "data.holdout=8", "data.source.n=64"]  # build fast, same structure
-    if compose_hydra(*jobs[0]).data.source._target_.endswith("FashionMNIST"):  # small IDX files, never the package
+    if make_config(*jobs[0]).data.source._target_.endswith("FashionMNIST"):  # small IDX files, never the package
         small += [f"data.root={write_fashion(tmp_path / 'fashion', n_train=64, n_test=8)}",
                   f"data.cache_dir={tmp_path / 'cache'}"]
     built = set()
-    for cfg in job_configs((*job, *small) for job in jobs):  # composed once per set of group choices
+    for cfg in (make_config(*job, *small) for job in jobs):  # composed once per set of group choices
         validate(cfg)
         structure = (OmegaConf.to_yaml(cfg.model), cfg.loss._target_)
         if structure not in built:

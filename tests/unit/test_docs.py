@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import CONF, ROOT, make_config, sweep_jobs
-from helpers.compose import job_configs
+from conftest import CONF, ROOT, compose_whole, make_config, sweep_jobs
 from markdown.extensions.toc import slugify
 from omegaconf import OmegaConf
 
@@ -152,23 +151,32 @@ def test_every_command_in_the_docs_names_options_that_exist(where, multirun, ove
     else:
         jobs = {overrides}
     assert jobs
-    for cfg in job_configs(jobs):
-        validate(cfg)
+    for job in jobs:
+        validate(make_config(*job))
 
 
-def test_a_sweeps_jobs_compose_as_hydra_composes_each_whole():
-    """tests/helpers/compose.py composes a sweep's group choices once and applies each job's values after, as Hydra
-    does: the same config as Hydra's compose of the whole job, and Hydra's error for a key that does not exist."""
+def test_make_config_composes_as_hydra_composes_each_whole():
+    """conftest.make_config composes the group choices once and applies the values after, as Hydra does: the same
+    config as Hydra's compose of the whole job (a choice, a value, an interpolation over a value, an appended key, a
+    package, a hydra.* key, a list), and Hydra's error for a key that does not exist or a value of the wrong type."""
     from hydra.errors import ConfigCompositionException
 
     jobs = [("loss=wgan", "model.d_pack=1", "sched.d_every=5"), ("loss=wgan", "model.d_pack=2", "sched.d_every=5"),
-            ("+experiment=losses", "loss=gp", "trainer.max_iters=7"), ("model=cgan", "model.wrong_weight=1")]
-    for job, cfg in zip(jobs, job_configs(jobs), strict=True):
-        whole = make_config(*job)
+            ("+experiment=losses", "loss=gp", "trainer.max_iters=7"), ("model=cgan", "model.wrong_weight=1"),
+            ("data=toy_ring", "model.d_pack=3"),  # data.batch_size interpolates model.d_pack
+            ("debug=smoke", "+optimizer.d.foreach=true", "optim@optimizer.g=sgd", "optimizer.g.lr=0.5"),
+            ("hydra.run.dir=/tmp/x", "eval.enabled=false", "trainer.max_iters=3", "trainer.max_iters=4"),
+            ("model=cgan", "cond=embed", "cond.embed_dim=12", "model.generator.width=8")]
+    for job in jobs:
+        cfg, whole = make_config(*job), compose_whole(*job)
         assert OmegaConf.to_yaml(cfg) == OmegaConf.to_yaml(whole) and OmegaConf.is_struct(cfg)
         assert OmegaConf.to_container(cfg, resolve=True) == OmegaConf.to_container(whole, resolve=True)
-    with pytest.raises(ConfigCompositionException, match="Could not override 'model.d_pakc'"):
-        list(job_configs([("loss=wgan",), ("loss=wgan", "model.d_pakc=2")]))
+    assert make_config("data=toy_ring", "model.d_pack=3").data.batch_size == 300
+    for bad, message in ((("loss=wgan", "model.d_pakc=2"), "Could not override 'model.d_pakc'"),
+                         (("trainer.max_iters=abc",), "trainer.max_iters=abc")):
+        for composer in (make_config, compose_whole):
+            with pytest.raises(ConfigCompositionException, match=message):
+                composer(*bad)
 
 
 def test_the_option_groups_in_readme_are_the_config_folders():

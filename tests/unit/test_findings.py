@@ -4,7 +4,7 @@ import math
 import re
 
 import pytest
-from conftest import sweep_jobs
+from conftest import make_config, sweep_jobs
 from scipy import stats
 
 from ganexp import findings, gates
@@ -364,15 +364,13 @@ CLAIMS = findings.load(findings.ROOT / "docs" / "findings.yaml")  # read once: ~
 def test_every_findings_command_composes_every_job(num):
     """A row's command is what a reader copies: each of its commands (';' between them) must compose and pass the
     start-up checks for every job it sweeps (seeds aside: they change no structure)."""
-    from helpers.compose import job_configs
-
     from ganexp.schema import validate
 
     jobs = {tuple(o for o in job if not o.startswith("seed=")) for command in CLAIMS[num - 1].command.split(";")
             for job in sweep_jobs(command.strip())}
     assert jobs
-    for cfg in job_configs(jobs):
-        validate(cfg)
+    for job in jobs:
+        validate(make_config(*job))
 
 
 def test_root_reads_and_writes_another_repository(tmp_path, capsys):
