@@ -87,12 +87,12 @@ def one_line(err: BaseException) -> str:
     return " — ".join(parts) or type(err).__name__
 
 
-_USER_FULL_ERROR = os.environ.get("HYDRA_FULL_ERROR") == "1"  # read before report_errors sets it
+_SET_HERE = [False]  # report_errors has set HYDRA_FULL_ERROR=1 itself, for Hydra: not the user's asking
 
 
 def full_error() -> bool:
-    """Whether the user asked for tracebacks (HYDRA_FULL_ERROR=1)."""
-    return _USER_FULL_ERROR
+    """Whether the user asked for tracebacks (HYDRA_FULL_ERROR=1), read when asked (not when ganexp was imported)."""
+    return os.environ.get("HYDRA_FULL_ERROR") == "1" and not _SET_HERE[0]
 
 
 def exit_on_input_error(err: BaseException) -> int:
@@ -106,7 +106,7 @@ def tool_main(main: Callable[[], Any]) -> None:
     try:
         main()
     except Exception as err:
-        if _USER_FULL_ERROR or not (isinstance(err, InputError) or filesystem_error(err)):
+        if full_error() or not (isinstance(err, InputError) or filesystem_error(err)):
             raise
         sys.exit(exit_on_input_error(err))
 
@@ -114,10 +114,11 @@ def tool_main(main: Callable[[], Any]) -> None:
 def report_errors(entry: Callable[[], Any]) -> int:
     """Run a `@hydra.main` entry point; an input mistake (ours, or Hydra's about the command line) becomes one line
     on stderr and exit status 2, a bug keeps its traceback. HYDRA_FULL_ERROR=1 shows every traceback."""
-    if _USER_FULL_ERROR:
+    if full_error():
         entry()
         return 0
     os.environ["HYDRA_FULL_ERROR"] = "1"  # Hydra raises instead of printing a stripped traceback; we choose below
+    _SET_HERE[0] = True
     try:
         entry()
     except Exception as err:
@@ -126,4 +127,5 @@ def report_errors(entry: Callable[[], Any]) -> int:
         return exit_on_input_error(err)
     finally:
         os.environ.pop("HYDRA_FULL_ERROR", None)
+        _SET_HERE[0] = False
     return 0

@@ -15,12 +15,15 @@ import logging
 import os
 
 import pytest
-from helpers.hostile import SMOKE, Ctx, earlier_results, process, snapshot
+from helpers.hostile import SMOKE, Ctx, earlier_results, snapshot
 from helpers.hostile_config import CASES as CONFIG
 from helpers.hostile_data import CASES as DATA
 from helpers.hostile_entry import CASES as ENTRY
 from helpers.hostile_runs import CASES as RUNS
 from helpers.hostile_signals import CASES as SIGNALS
+from helpers.in_process import Forked, run_py
+
+from ganexp.errors import ConfigError
 
 TABLE = [*CONFIG, *DATA, *RUNS, *SIGNALS, *ENTRY]
 AREAS = ("config", "data", "state", "signal", "kill", "filesystem", "entry")
@@ -64,7 +67,14 @@ def test_hostile(case, tmp_path, monkeypatch, capfd):
         case.check(ctx, outcome)
 
 
-def test_hydra_full_error_shows_the_traceback(tmp_path):
-    out = process(["run.py", *SMOKE, "data.image_size=48", f"hydra.run.dir={tmp_path / 'job'}"], tmp_path,
-                  env={**os.environ, "HYDRA_FULL_ERROR": "1"})
-    assert out.code != 0 and "Traceback" in out.err and "data.image_size=48" in out.err
+def test_hydra_full_error_shows_the_traceback(tmp_path, monkeypatch, capfd):
+    """In a process of its own (forked: the table's fresh interpreter is "data: missing data folder, in a real
+    process"), and in this one, where the variable is set after ganexp was imported: it is read when a command runs."""
+    proc = Forked([*SMOKE, "data.image_size=48", f"hydra.run.dir={tmp_path / 'job'}"], tmp_path,
+                  env={"HYDRA_FULL_ERROR": "1"})
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 1 and "Traceback" in err and "data.image_size=48" in err
+    monkeypatch.setenv("HYDRA_FULL_ERROR", "1")
+    with pytest.raises(ConfigError, match="data.image_size=48"):
+        run_py([*SMOKE, "data.image_size=48", f"hydra.run.dir={tmp_path / 'again'}"], monkeypatch, capfd)
+    assert os.environ["HYDRA_FULL_ERROR"] == "1"  # the user's, left as it was
