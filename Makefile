@@ -5,7 +5,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 ARGS    ?=
 # pytest-xdist workers: 3 on a 2-core machine (a worker waiting on a process it started leaves its core to another):
-# 262 s of tests against 345 s with 2 and 291 s with 4 (one run each, 2026-12-04)
+# 262 s of tests against 345 s with 2 and 291 s with 4 (one run each, 2026-12-04); 253 s against 257 s with 4 (2026-12-05)
 WORKERS ?= 3
 # make gpu-check: the GPU machine's own Python (with its CUDA torch), and a folder of wheels to install offline
 GPU_PY  ?= python3
@@ -32,7 +32,7 @@ run: $(STAMP)  ## train the default job (faces, DCGAN, ~8 min on 2 CPU cores in 
 sweep: $(STAMP)  ## the card's 6-job sweep: loss=wgan,lsgan,gp x sched.d_every=1,5
 	$(BIN)/python run.py -m loss=wgan,lsgan,gp sched.d_every=1,5 $(ARGS)
 
-test: $(STAMP)  ## fast test suite on $(WORKERS) pytest-xdist workers (2-core CPU: about 4.8 min, 6.6 with the install)
+test: $(STAMP)  ## fast test suite on $(WORKERS) pytest-xdist workers (2-core CPU: about 3.9 min, 5.7 with the install)
 	$(BIN)/python -m pytest -q -m "not slow" -n $(WORKERS) --dist worksteal $(ARGS)
 
 test-unit: $(STAMP)  ## tests/unit: pure functions and classes (no training run, no subprocess)
