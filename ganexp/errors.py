@@ -87,12 +87,12 @@ def one_line(err: BaseException) -> str:
     return " — ".join(parts) or type(err).__name__
 
 
-_SET_HERE = [False]  # report_errors has set HYDRA_FULL_ERROR=1 itself, for Hydra: not the user's asking
+_set_here = False  # report_errors has set HYDRA_FULL_ERROR=1 itself, for Hydra: not the user's asking
 
 
 def full_error() -> bool:
     """Whether the user asked for tracebacks (HYDRA_FULL_ERROR=1), read when asked (not when ganexp was imported)."""
-    return os.environ.get("HYDRA_FULL_ERROR") == "1" and not _SET_HERE[0]
+    return os.environ.get("HYDRA_FULL_ERROR") == "1" and not _set_here
 
 
 def exit_on_input_error(err: BaseException) -> int:
@@ -114,11 +114,12 @@ def tool_main(main: Callable[[], Any]) -> None:
 def report_errors(entry: Callable[[], Any]) -> int:
     """Run a `@hydra.main` entry point; an input mistake (ours, or Hydra's about the command line) becomes one line
     on stderr and exit status 2, a bug keeps its traceback. HYDRA_FULL_ERROR=1 shows every traceback."""
+    global _set_here
     if full_error():
         entry()
         return 0
     os.environ["HYDRA_FULL_ERROR"] = "1"  # Hydra raises instead of printing a stripped traceback; we choose below
-    _SET_HERE[0] = True
+    _set_here = True
     try:
         entry()
     except Exception as err:
@@ -127,5 +128,5 @@ def report_errors(entry: Callable[[], Any]) -> int:
         return exit_on_input_error(err)
     finally:
         os.environ.pop("HYDRA_FULL_ERROR", None)
-        _SET_HERE[0] = False
+        _set_here = False
     return 0

@@ -13,6 +13,7 @@ import inspect
 import re
 import sys
 import typing
+from collections.abc import Hashable
 from dataclasses import dataclass, field, make_dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -288,7 +289,8 @@ def _plain_schema(fields: tuple[tuple[str, Any], ...]) -> DictConfig:
 
 def check_target(node: DictConfig, path: str) -> None:
     """The node's keys, Literal choices, plain types and declared ranges, against its target's signature."""
-    found = _signature(_import(node["_target_"]))
+    target = _import(node["_target_"])
+    found = _signature(target) if isinstance(target, Hashable) else _signature.__wrapped__(target)
     if found is None:
         return
     params, hints = found

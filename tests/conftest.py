@@ -1,6 +1,7 @@
 """Shared fixtures: real configs composed with Hydra's compose API, and a data cache shared by the session."""
 
 import copy
+import functools
 import os
 import re
 
@@ -99,14 +100,14 @@ def sets_a_value(override: Override) -> bool:
             and not (CONF / key).is_dir())
 
 
-_PARSER: list[OverridesParser] = []
+@functools.cache
+def _parser() -> OverridesParser:
+    return OverridesParser.create()
 
 
 def split(overrides: tuple[str, ...]) -> tuple[tuple[str, ...], list[Override]]:
     """`overrides` as (the ones that go to the composition, in their order; the values applied after it)."""
-    if not _PARSER:
-        _PARSER.append(OverridesParser.create())
-    parsed = _PARSER[0].parse_overrides(list(overrides))
+    parsed = _parser().parse_overrides(list(overrides))
     return tuple(o.input_line for o in parsed if not sets_a_value(o)), [o for o in parsed if sets_a_value(o)]
 
 
