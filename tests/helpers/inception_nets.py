@@ -9,14 +9,12 @@ import pytest
 import torch
 from torch import nn
 
-FEATURES = 2048  # ganexp.eval.inception.FEATURES, asserted by tests/unit/test_inception.py
-
 
 class StandIn(nn.Module):
     """What ganexp expects of a TorchScript FID Inception, in miniature: (N, 3, 299, 299) scaled to [-1, 1) in,
     (N, 2048) non-negative features out."""
 
-    def __init__(self, out: int = FEATURES):
+    def __init__(self, out: int):
         super().__init__()
         self.proj = nn.Linear(3 * 4 * 4, out)
 
@@ -24,10 +22,13 @@ class StandIn(nn.Module):
         return torch.relu(self.proj(nn.functional.adaptive_avg_pool2d(x, 4).flatten(1)))
 
 
-def script(path, out: int = FEATURES):
+def script(path, out: int | None = None):
+    """The StandIn as TorchScript at `path`, with `out` features (default: the FID layer's, as ganexp expects)."""
+    from ganexp.eval.inception import FEATURES
+
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
-        torch.jit.script(StandIn(out)).save(str(path))
+        torch.jit.script(StandIn(FEATURES if out is None else out)).save(str(path))
     return path
 
 
