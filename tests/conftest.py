@@ -144,7 +144,7 @@ def sweep_jobs(command: str) -> list[list[str]]:
 
     words = shlex.split(command)
     assert words[:3] == ["python", "run.py", "-m"], command
-    parser = OverridesParser.create()
+    parser = _parser()
     plain = [o.input_line for o in parser.parse_overrides(words[3:]) if not o.is_sweep_override()]
     # the sweep an experiment file declares comes with its group choice (+experiment=NAME): composed from the group
     # choices alone, a value never changes it (make_config applies and checks the values of each job)
